@@ -1,0 +1,5 @@
+import type { Command } from 'commander';
+import { registerConfig } from './config';
+
+/** Each command module adds its command to the program. Keep the list sorted. */
+export const COMMANDS: ReadonlyArray<(program: Command) => void> = [registerConfig];

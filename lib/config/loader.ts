@@ -1,0 +1,164 @@
+import * as fs from 'fs';
+import * as path from 'path';
+import { LineCounter, isNode, parseDocument } from 'yaml';
+import type { z } from 'zod';
+import { ASSET_KINDS, ConfigSchema, ENVIRONMENT_NAMES, type PlatformConfig } from './schema';
+
+/** The embedded default configuration (Northstar Health). */
+export const DEFAULT_CONFIG_PATH = path.join(__dirname, '..', '..', 'config', 'northstar.yaml');
+
+/** One problem in a configuration file. */
+export interface ConfigProblem {
+  /** YAML path of the offending value, e.g. `repos[2].kinds[0]`; empty for the document itself. */
+  readonly path: string;
+  /** What is wrong and how to fix it. */
+  readonly message: string;
+  /** 1-based line in the file, where known. */
+  readonly line?: number;
+}
+
+/** A configuration file that cannot be used; lists every problem found. */
+export class ConfigError extends Error {
+  constructor(
+    readonly file: string,
+    readonly problems: readonly ConfigProblem[],
+    options?: { cause?: unknown },
+  ) {
+    const lines = problems.map((p) => `  - ${p.path || '(document)'}${p.line ? ` (line ${p.line})` : ''}: ${p.message}`);
+    super(`${file}: ${problems.length} problem${problems.length === 1 ? '' : 's'} in the platform configuration; fix each and run again:\n${lines.join('\n')}`, options);
+    this.name = 'ConfigError';
+  }
+}
+
+/** Formats a value path the way a YAML reader sees it: `repos[2].kinds[0]`. */
+export function formatPath(segments: readonly PropertyKey[]): string {
+  return segments
+    .map((s, i) => (typeof s === 'number' ? `[${s}]` : `${i === 0 ? '' : '.'}${String(s)}`))
+    .join('');
+}
+
+/**
+ * Checks that are about meaning rather than shape: a valid file can still describe a platform
+ * that must not be built. Works on the raw document so that these problems are listed together
+ * with the shape problems.
+ */
+export function semanticProblems(raw: unknown): Array<{ path: (string | number)[]; message: string }> {
+  const problems: Array<{ path: (string | number)[]; message: string }> = [];
+  if (typeof raw !== 'object' || raw === null) return problems;
+  const doc = raw as Record<string, unknown>;
+
+  const envs = (doc.environments ?? {}) as Record<string, { account?: unknown } | undefined>;
+  const seen = new Map<string, string>();
+  if (typeof doc.toolingAccount === 'string') seen.set(doc.toolingAccount, 'toolingAccount');
+  for (const env of ENVIRONMENT_NAMES) {
+    const account = envs[env]?.account;
+    if (typeof account !== 'string') continue;
+    const other = seen.get(account);
+    if (other) {
+      problems.push({
+        path: ['environments', env, 'account'],
+        message: `account ${account} is already used by ${other}; every environment needs its own AWS account, separate from the tooling account, so that nothing in a lower environment can reach ${env === 'prod' ? 'prod' : 'a higher one'}`,
+      });
+    } else {
+      seen.set(account, `environments.${env}.account`);
+    }
+  }
+
+  const repos = Array.isArray(doc.repos) ? (doc.repos as unknown[]) : [];
+  const names = new Map<string, number>();
+  repos.forEach((repo, i) => {
+    if (typeof repo !== 'object' || repo === null) return;
+    const r = repo as Record<string, unknown>;
+    if (typeof r.name === 'string') {
+      const first = names.get(r.name);
+      if (first !== undefined) {
+        problems.push({ path: ['repos', i, 'name'], message: `duplicate repo name '${r.name}' (also repos[${first}]); give each repo a unique name` });
+      } else {
+        names.set(r.name, i);
+      }
+    }
+    const kinds = Array.isArray(r.kinds) ? (r.kinds as unknown[]) : undefined;
+    if (kinds && kinds.length === 0) {
+      problems.push({ path: ['repos', i, 'kinds'], message: 'a repo needs at least one asset kind; list what it holds, e.g. [dbt] or [airflow, spark]' });
+    }
+    if (kinds) {
+      const dup = kinds.find((k, j) => kinds.indexOf(k) !== j);
+      if (dup !== undefined) problems.push({ path: ['repos', i, 'kinds'], message: `asset kind '${String(dup)}' is listed twice; list each kind once` });
+    }
+    const kindsValid = kinds?.every((k) => (ASSET_KINDS as readonly unknown[]).includes(k)) ?? false;
+    if (kinds && kindsValid && typeof r.paths === 'object' && r.paths !== null) {
+      for (const key of Object.keys(r.paths)) {
+        if (!kinds.includes(key)) {
+          problems.push({ path: ['repos', i, 'paths', key], message: `path given for '${key}', which is not among this repo's kinds (${kinds.join(', ')}); add it to kinds or remove the path` });
+        }
+      }
+    }
+  });
+  return problems;
+}
+
+/** Parses and validates configuration text; throws one ConfigError listing every problem. */
+export function parseConfig(text: string, file: string): PlatformConfig {
+  const lineCounter = new LineCounter();
+  const doc = parseDocument(text, { lineCounter, prettyErrors: false, uniqueKeys: true });
+  if (doc.errors.length > 0) {
+    throw new ConfigError(
+      file,
+      doc.errors.map((e) => ({ path: '', line: e.linePos?.[0]?.line, message: `YAML syntax: ${e.message.split('\n')[0]}` })),
+    );
+  }
+  const raw: unknown = doc.toJS();
+  const lineOf = (segments: readonly PropertyKey[]): number | undefined => {
+    for (let n = segments.length; n >= 0; n--) {
+      const node = doc.getIn(segments.slice(0, n) as unknown[], true);
+      if (isNode(node) && node.range) return lineCounter.linePos(node.range[0]).line;
+    }
+    return undefined;
+  };
+
+  const result = ConfigSchema.safeParse(raw, { reportInput: true });
+  const collected: Array<{ path: readonly PropertyKey[]; message: string }> = [];
+  if (!result.success) collected.push(
+      ...result.error.issues.map((i) => ({
+        // point an unknown key at the key itself, not at its parent object
+        path: i.code === 'unrecognized_keys' && i.keys.length === 1 ? [...i.path, i.keys[0]] : i.path,
+        message: describeIssue(i),
+      })),
+    );
+  collected.push(...semanticProblems(raw));
+  if (collected.length > 0) {
+    const problems = collected
+      .map((p) => ({ path: formatPath(p.path), message: p.message, line: lineOf(p.path) }))
+      .sort((a, b) => (a.line ?? 0) - (b.line ?? 0));
+    throw new ConfigError(file, problems);
+  }
+  return result.data as PlatformConfig;
+}
+
+function describeIssue(issue: z.core.$ZodIssue): string {
+  switch (issue.code) {
+    case 'unrecognized_keys':
+      return `unknown key${issue.keys.length > 1 ? 's' : ''} ${issue.keys.map((k) => `'${k}'`).join(', ')}; remove ${issue.keys.length > 1 ? 'them' : 'it'} or fix the spelling`;
+    case 'invalid_type':
+      if (issue.input === undefined) return `required, but missing; add it (${issue.expected})`;
+      return issue.message.startsWith('Invalid input') ? `expected ${issue.expected}, got ${typeof issue.input}` : issue.message;
+    case 'invalid_value':
+      return issue.message.startsWith('Invalid option')
+        ? `'${String(issue.input)}' is not allowed, expected one of ${issue.values.map(String).join(', ')}`
+        : issue.message;
+    default:
+      return issue.message;
+  }
+}
+
+/** Loads and validates a configuration file; throws ConfigError naming the file and every problem. */
+export function loadConfig(file: string = DEFAULT_CONFIG_PATH): PlatformConfig {
+  let text: string;
+  try {
+    text = fs.readFileSync(file, 'utf8');
+  } catch (cause) {
+    throw new ConfigError(file, [{ path: '', message: `cannot read the file (${(cause as NodeJS.ErrnoException).code ?? String(cause)}); pass an existing file with -c config=PATH` }], { cause });
+  }
+  const relative = path.relative(process.cwd(), file);
+  return parseConfig(text, relative && !relative.startsWith('..') ? relative : file);
+}

@@ -1,0 +1,172 @@
+import { z } from 'zod';
+
+/** The kinds of deployable asset a repo may hold. */
+export const ASSET_KINDS = ['airflow', 'dbt', 'spark', 'terraform', 'python', 'sql'] as const;
+export type AssetKind = (typeof ASSET_KINDS)[number];
+
+/** The environments every release walks through, in order. */
+export const ENVIRONMENT_NAMES = ['dev', 'staging', 'prod'] as const;
+export type EnvironmentName = (typeof ENVIRONMENT_NAMES)[number];
+
+/** Airflow versions whose MWAA constraints this project vendors (shared/data/mwaa). */
+export const AIRFLOW_VERSIONS = ['2.10.3', '2.11.2', '3.0.6'] as const;
+
+/** CodeBuild compute types the platform may use. */
+export const COMPUTE_TYPES = ['BUILD_GENERAL1_SMALL', 'BUILD_GENERAL1_MEDIUM', 'BUILD_GENERAL1_LARGE'] as const;
+
+const accountId = z
+  .string({ error: 'expected a 12-digit AWS account id in quotes, e.g. "123456789012"' })
+  .regex(/^\d{12}$/, { error: (i) => `account id '${String(i.input)}' is not 12 digits; write the AWS account id as a quoted 12-digit string` });
+
+const region = z
+  .string()
+  .regex(/^[a-z]{2}(-gov)?-[a-z]+-\d$/, { error: (i) => `'${String(i.input)}' is not an AWS region; use a region code such as us-east-1` });
+
+const arn = (service: string, example: string) =>
+  z.string().regex(new RegExp(`^arn:aws[a-z-]*:${service}:[a-z0-9-]*:(\\d{12})?:.+$`), {
+    error: (i) => `'${String(i.input)}' is not a ${service} ARN; expected something like ${example}`,
+  });
+
+const name = (what: string) =>
+  z.string().regex(/^[a-z][a-z0-9-]{1,62}$/, {
+    error: (i) => `${what} '${String(i.input)}' must be 2-63 lowercase letters, digits or hyphens, starting with a letter`,
+  });
+
+const bucketName = z.string().regex(/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/, {
+  error: (i) => `'${String(i.input)}' is not a valid S3 bucket name (3-63 lowercase letters, digits, dots, hyphens)`,
+});
+
+const ssmPath = z.string().regex(/^(\/[A-Za-z0-9_.-]+)+$/, {
+  error: (i) => `'${String(i.input)}' is not an SSM parameter path; start with / and use letters, digits, _ . -, e.g. /dataops/prod`,
+});
+
+const assetKind = z.enum(ASSET_KINDS, {
+  error: (i) => `unknown asset kind '${String(i.input)}', expected one of ${ASSET_KINDS.join(', ')}; fix the spelling`,
+});
+
+const relativePath = z.string().min(1).refine((p) => !p.startsWith('/') && !p.split('/').includes('..'), {
+  error: 'must be a path relative to the repo root, without .. segments',
+});
+
+/** Data-quality gate thresholds checked by the Verify action of staging and prod. */
+export const QualityGatesSchema = z.strictObject({
+  /** Largest allowed row-count change of a model between deployments, in percent. @default 25 */
+  maxRowCountChangePct: z.number().positive().default(25),
+  /** Largest allowed source staleness, in hours. @default 24 */
+  maxSourceStalenessHours: z.number().positive().default(24),
+  /** Whether dbt test warnings fail the gate. @default false */
+  failOnTestWarnings: z.boolean().default(false),
+});
+
+/** One deployment environment (a separate AWS account). */
+export const EnvironmentSchema = z.strictObject({
+  /** The environment's AWS account id. */
+  account: accountId,
+  mwaa: z.strictObject({
+    /** MWAA environment name. */
+    environmentName: name('MWAA environment name'),
+    /** S3 bucket that holds the environment's DAGs. */
+    dagBucket: bucketName,
+    /** Airflow version the environment runs. @default 2.10.3 */
+    airflowVersion: z.enum(AIRFLOW_VERSIONS).default('2.10.3'),
+  }),
+  /** Prefix of the environment's ECR repositories, e.g. northstar/prod. */
+  ecrRepositoryPrefix: z.string().regex(/^[a-z0-9]+([._/-][a-z0-9]+)*$/, {
+    error: (i) => `'${String(i.input)}' is not a valid ECR repository prefix (lowercase, digits, . _ - /)`,
+  }),
+  /** SSM parameter path under which the platform keeps this environment's pointers. */
+  ssmParameterPath: ssmPath,
+  snowflake: z.strictObject({
+    /** Snowflake account identifier (orgname-account). */
+    account: z.string().regex(/^[A-Za-z0-9_.-]+$/, { error: 'must be a Snowflake account identifier such as myorg-myaccount' }),
+    database: z.string().regex(/^[A-Za-z_][A-Za-z0-9_$]*$/, { error: 'must be a Snowflake identifier' }),
+    role: z.string().regex(/^[A-Za-z_][A-Za-z0-9_$]*$/, { error: 'must be a Snowflake identifier' }),
+    warehouse: z.string().regex(/^[A-Za-z_][A-Za-z0-9_$]*$/, { error: 'must be a Snowflake identifier' }),
+    /** Secrets Manager ARN of the deploy user's key pair. */
+    deploySecretArn: arn('secretsmanager', 'arn:aws:secretsmanager:us-east-1:123456789012:secret:dataops/snowflake-AbCdEf'),
+  }),
+  terraformCloud: z.strictObject({
+    organization: z.string().min(1),
+    workspace: z.string().regex(/^[A-Za-z0-9_-]+$/, { error: 'must be a Terraform Cloud workspace name (letters, digits, _ -)' }),
+  }),
+  qualityGates: QualityGatesSchema.prefault({}),
+});
+
+/** One data repository with its own pipeline. */
+export const RepoSchema = z.strictObject({
+  /** Short name, used in stack names and resource names. */
+  name: name('repo name'),
+  /** Full repository id in the source provider, e.g. northstar-health/dbt-core-models. */
+  repository: z.string().regex(/^[A-Za-z0-9_.-]+\/[A-Za-z0-9_.-]+$/, {
+    error: (i) => `'${String(i.input)}' is not an owner/name repository id`,
+  }),
+  /** Branch the pipeline releases from. @default main */
+  branch: z.string().min(1).default('main'),
+  /** The asset kinds the repo holds; one Validate action and one deployer per kind. */
+  kinds: z.array(assetKind),
+  /** Where each kind's assets live, relative to the repo root. */
+  paths: z.partialRecord(assetKind, relativePath).default({}),
+  /** Number of deployable assets the repo is expected to hold; capacity and cost figures use it. */
+  expectedAssets: z.int().positive(),
+  /** Airflow version override for this repo's DAG checks. @default the environment's */
+  airflowVersion: z.enum(AIRFLOW_VERSIONS).optional(),
+  /** Terraform resource types that a plan may not destroy or replace unless the release allows it. */
+  protectedResourceTypes: z.array(z.string().regex(/^[a-z0-9]+_[a-z0-9_]+$/)).optional(),
+});
+
+export const ConfigSchema = z.strictObject({
+  /** Platform name, used as a prefix for resource names. */
+  name: name('platform name'),
+  /** Region where the platform and every environment run. */
+  region,
+  /** The tooling (shared-services) account. */
+  toolingAccount: accountId,
+  source: z.strictObject({
+    /** ARN of the CodeConnections connection to the source provider. */
+    connectionArn: arn('(codeconnections|codestar-connections)', 'arn:aws:codeconnections:us-east-1:123456789012:connection/0f1e2d3c-...'),
+  }),
+  environments: z.strictObject({
+    dev: EnvironmentSchema,
+    staging: EnvironmentSchema,
+    prod: EnvironmentSchema,
+  }),
+  /** IAM Identity Center / IAM group names allowed to approve each gated environment. */
+  approvers: z.strictObject({
+    staging: z.array(z.string().min(1)).min(1),
+    prod: z.array(z.string().min(1)).min(1),
+  }),
+  audit: z
+    .strictObject({
+      /** Days that audit objects are locked in COMPLIANCE mode. @default 2190 (six years) */
+      retentionDays: z.int().min(2190, { error: 'HIPAA requires at least six years (2190 days) of audit retention' }).default(2190),
+    })
+    .prefault({}),
+  ci: z
+    .strictObject({
+      /** PR feedback budget in minutes; alarms fire above it. @default 10 */
+      prTimeBudgetMinutes: z.number().positive().default(10),
+      /** Promotion budget in minutes. @default 15 */
+      promotionBudgetMinutes: z.number().positive().default(15),
+      /** CodeBuild compute type of validation builds. @default BUILD_GENERAL1_MEDIUM */
+      computeType: z.enum(COMPUTE_TYPES).default('BUILD_GENERAL1_MEDIUM'),
+      /** Immutable tag of the toolchain image in the tooling account's ECR. @default 1 */
+      toolchainImageTag: z.string().regex(/^[A-Za-z0-9_.-]+$/).default('1'),
+      /** Minutes the prod stage bakes under its alarm before it succeeds. @default 10 */
+      prodBakeMinutes: z.int().positive().default(10),
+    })
+    .prefault({}),
+  /** Terraform resource types that no plan may destroy unless the release allows it. */
+  protectedResourceTypes: z
+    .array(z.string())
+    .default(['aws_db_instance', 'aws_rds_cluster', 'aws_dynamodb_table', 'aws_s3_bucket', 'snowflake_database', 'snowflake_schema', 'snowflake_table']),
+  /** Monthly incremental budget in USD; `dataops cost` compares against it. @default 18000 */
+  monthlyBudgetUsd: z.number().positive().default(18000),
+  /** Email address subscribed to the alerts topic. @default - no subscription */
+  alertEmail: z.email().optional(),
+  repos: z.array(RepoSchema).min(1),
+});
+
+/** Validated platform configuration. */
+export type PlatformConfig = z.output<typeof ConfigSchema>;
+export type EnvironmentConfig = z.output<typeof EnvironmentSchema>;
+export type RepoConfig = z.output<typeof RepoSchema>;
