@@ -114,6 +114,61 @@ export const RepoSchema = z.strictObject({
   protectedResourceTypes: z.array(z.string().regex(/^[a-z0-9]+_[a-z0-9_]+$/)).optional(),
 });
 
+/**
+ * Volumes and measured durations that `dataops cost` turns into a monthly figure. Every field is
+ * optional; the defaults describe Northstar Health (docs/cost.md explains each one). Replace the
+ * durations with the p50 figures the dashboard shows once the platform runs.
+ */
+export const UsageSchema = z.strictObject({
+  /** Pull requests opened per active day, across all repos. @default 40 */
+  prsPerDay: z.number().nonnegative().default(40),
+  /** PR-validation builds per pull request (opened, then updated). @default 2 */
+  prBuildsPerPr: z.number().nonnegative().default(2),
+  /** Merges to main per active day that start a pipeline execution (they reach dev). @default 16 */
+  pipelineExecutionsPerDay: z.number().nonnegative().default(16),
+  /** Releases that reach prod per active day (8–12 at Northstar; the upper end is used). @default 12 */
+  prodDeploysPerDay: z.number().nonnegative().default(12),
+  /** Days a month with engineering activity. @default 22 */
+  activeDaysPerMonth: z.number().positive().max(31).default(22),
+  /** Share of prod deployments that are rolled back (the failed-deployment target). @default 0.02 */
+  rollbackRate: z.number().min(0).max(1).default(0.02),
+  /** Measured p50 minutes of one asset kind's checks in a build (PR build or Validate action). */
+  checkMinutes: z
+    .strictObject({
+      airflow: z.number().positive().default(3),
+      dbt: z.number().positive().default(5),
+      spark: z.number().positive().default(4),
+      terraform: z.number().positive().default(3),
+      python: z.number().positive().default(2),
+      sql: z.number().positive().default(2),
+    })
+    .prefault({}),
+  /** Minutes a CodeBuild build spends provisioning and pulling the toolchain image. @default 1 */
+  buildOverheadMinutes: z.number().nonnegative().default(1),
+  /** Measured p50 minutes of the Package build. @default 3 */
+  packageMinutes: z.number().positive().default(3),
+  /** Measured p50 minutes of one Deploy build. @default 3 */
+  deployMinutes: z.number().positive().default(3),
+  /** Measured p50 minutes of one Verify build (data-quality gates included). @default 3 */
+  verifyMinutes: z.number().positive().default(3),
+  /** Snowflake edition (sets the credit price). @default business-critical (needed for HIPAA) */
+  snowflakeEdition: z.enum(['standard', 'enterprise', 'business-critical']).default('business-critical'),
+  /** Size of the warehouse that dbt PR checks and deploy/verify steps use. @default XSMALL */
+  snowflakeWarehouseSize: z.enum(['XSMALL', 'SMALL', 'MEDIUM', 'LARGE']).default('XSMALL'),
+  /** Warehouse minutes of one dbt PR check (state:modified+ with --defer). @default 4 */
+  dbtCiWarehouseMinutes: z.number().nonnegative().default(4),
+  /** Warehouse minutes of one dbt deploy plus verify in one environment. @default 5 */
+  dbtDeployWarehouseMinutes: z.number().nonnegative().default(5),
+  /** MB written to the artifact bucket per pipeline execution (source, release, tarballs). @default 150 */
+  artifactMbPerExecution: z.number().nonnegative().default(150),
+  /** Days pipeline artifacts are kept. @default 365 */
+  artifactRetentionDays: z.number().positive().default(365),
+  /** MB of CloudWatch Logs written per CodeBuild build minute. @default 0.5 */
+  buildLogMbPerMinute: z.number().nonnegative().default(0.5),
+  /** Days CloudWatch Logs are kept (log groups' retention). @default 365 */
+  logRetentionDays: z.number().positive().default(365),
+});
+
 export const ConfigSchema = z.strictObject({
   /** Platform name, used as a prefix for resource names. */
   name: name('platform name'),
@@ -161,6 +216,8 @@ export const ConfigSchema = z.strictObject({
     .default(['aws_db_instance', 'aws_rds_cluster', 'aws_dynamodb_table', 'aws_s3_bucket', 'snowflake_database', 'snowflake_schema', 'snowflake_table']),
   /** Monthly incremental budget in USD; `dataops cost` compares against it. @default 18000 */
   monthlyBudgetUsd: z.number().positive().default(18000),
+  /** Volumes and measured durations for the cost model. @default - Northstar Health's (docs/cost.md) */
+  usage: UsageSchema.prefault({}),
   /** Email address subscribed to the alerts topic. @default - no subscription */
   alertEmail: z.email().optional(),
   repos: z.array(RepoSchema).min(1),
@@ -170,3 +227,4 @@ export const ConfigSchema = z.strictObject({
 export type PlatformConfig = z.output<typeof ConfigSchema>;
 export type EnvironmentConfig = z.output<typeof EnvironmentSchema>;
 export type RepoConfig = z.output<typeof RepoSchema>;
+export type UsageConfig = z.output<typeof UsageSchema>;
