@@ -1,0 +1,234 @@
+"""DAG import test and policy checks, run with the Airflow of the MWAA toolchain venv.
+
+    python dag_check.py --dag-folder DIR [--file F ...] [--budget-seconds N] [--repo-root DIR] [--out FILE]
+
+Writes one JSON document (to --out, else stdout):
+    {"airflowVersion": "...", "files": [{"file", "seconds", "dags": [...]}], "findings": [...]}
+Each finding has code, severity, asset, file (relative to --repo-root), line and message; codes are
+documented in docs/findings.md. The process exits 0 whenever it could run; findings carry the verdict.
+
+Each file is imported on its own through DagBag (the way the MWAA scheduler parses it), so one file's
+import time and errors are attributed to that file. Policy checks read the DAG objects that imported
+and the file's syntax tree (for what the objects cannot tell, such as whether catchup was explicit).
+"""
+
+from __future__ import annotations
+
+import argparse
+import ast
+import json
+import os
+import re
+import sys
+import time
+from pathlib import Path
+
+# Calls that do I/O or heavy work when made at module level, i.e. on every scheduler parse.
+HEAVY_CALLS = {
+    "Variable.get": "reads an Airflow Variable from the metadata database",
+    "Connection.get_connection_from_secrets": "reads a connection from the secrets backend",
+    "BaseHook.get_connection": "reads a connection from the secrets backend",
+    "requests.get": "makes an HTTP request",
+    "requests.post": "makes an HTTP request",
+    "urllib.request.urlopen": "makes an HTTP request",
+    "boto3.client": "creates an AWS client",
+    "boto3.resource": "creates an AWS client",
+    "time.sleep": "sleeps",
+    "subprocess.run": "starts a process",
+    "subprocess.check_output": "starts a process",
+    "pd.read_csv": "reads a data file",
+    "pandas.read_csv": "reads a data file",
+    "pd.read_sql": "queries a database",
+    "pandas.read_sql": "queries a database",
+}
+HEAVY_METHOD_SUFFIXES = {
+    "get_records": "queries a database",
+    "get_pandas_df": "queries a database",
+    "get_first": "queries a database",
+}
+
+TRACEBACK_LINE = re.compile(r'File "(?P<file>[^"]+)", line (?P<line>\d+)')
+
+
+def dotted(node: ast.AST) -> str | None:
+    if isinstance(node, ast.Name):
+        return node.id
+    if isinstance(node, ast.Attribute):
+        base = dotted(node.value)
+        return f"{base}.{node.attr}" if base else None
+    return None
+
+
+def module_level_calls(tree: ast.Module):
+    """Calls executed when the module is imported: top level and inside `with` blocks, not in defs."""
+    stack = list(tree.body)
+    while stack:
+        node = stack.pop()
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda, ast.ClassDef)):
+            continue
+        if isinstance(node, ast.Call):
+            yield node
+        stack.extend(ast.iter_child_nodes(node))
+
+
+def dag_constructors(tree: ast.Module):
+    """(dag_id or None, line, keyword names) for each DAG(...) call and @dag(...) decorator."""
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Call) and dotted(node.func) in {"DAG", "airflow.DAG", "models.DAG"}:
+            yield node, [k.arg for k in node.keywords if k.arg]
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+            for dec in node.decorator_list:
+                if isinstance(dec, ast.Call) and dotted(dec.func) in {"dag", "airflow.decorators.dag"}:
+                    yield dec, [k.arg for k in dec.keywords if k.arg]
+
+
+def literal_kw(call: ast.Call, name: str):
+    for k in call.keywords:
+        if k.arg == name and isinstance(k.value, ast.Constant):
+            return k.value.value
+    return None
+
+
+def rel(path: str, root: Path) -> str:
+    try:
+        return str(Path(path).resolve().relative_to(root))
+    except ValueError:
+        return path
+
+
+def import_error_line(trace: str, file: Path) -> int | None:
+    """The deepest traceback frame that is in the DAG file itself, else the last frame."""
+    lines = [(m.group("file"), int(m.group("line"))) for m in TRACEBACK_LINE.finditer(trace)]
+    own = [ln for f, ln in lines if Path(f).resolve() == file.resolve()]
+    if own:
+        return own[-1]
+    return lines[-1][1] if lines else None
+
+
+def last_error_line(trace: str) -> str:
+    stripped = [ln.strip() for ln in trace.strip().splitlines() if ln.strip()]
+    return stripped[-1] if stripped else "import failed"
+
+
+def check_file(path: Path, root: Path, budget: float):
+    from airflow.models.dagbag import DagBag
+
+    findings = []
+    relpath = rel(str(path), root)
+    started = time.perf_counter()
+    bag = DagBag(dag_folder=str(path), include_examples=False, safe_mode=False, collect_dags=True)
+    seconds = time.perf_counter() - started
+
+    for errored_file, trace in bag.import_errors.items():
+        findings.append({
+            "code": "DAG_IMPORT_ERROR",
+            "severity": "error",
+            "asset": f"airflow:{relpath}",
+            "file": rel(errored_file, root),
+            "line": import_error_line(trace, Path(errored_file)),
+            "message": f"DAG file does not import: {last_error_line(trace)}",
+        })
+    if bag.import_errors:
+        return {"file": relpath, "seconds": seconds, "dags": []}, findings
+
+    if seconds > budget:
+        findings.append({
+            "code": "DAG_IMPORT_SLOW",
+            "severity": "error",
+            "asset": f"airflow:{relpath}",
+            "file": relpath,
+            "line": 1,
+            "message": f"importing the file took {seconds:.2f}s, over the budget of {budget:g}s; move work out of module level",
+        })
+
+    source = path.read_text(encoding="utf-8")
+    tree = ast.parse(source, filename=str(path))
+    constructors = list(dag_constructors(tree))
+
+    for call in module_level_calls(tree):
+        name = dotted(call.func) or ""
+        reason = HEAVY_CALLS.get(name)
+        if reason is None and "." in name:
+            reason = HEAVY_METHOD_SUFFIXES.get(name.rsplit(".", 1)[1])
+        if reason:
+            findings.append({
+                "code": "DAG_POLICY_MODULE_WORK",
+                "severity": "error",
+                "asset": f"airflow:{relpath}",
+                "file": relpath,
+                "line": call.lineno,
+                "message": f"{name}() runs at module level and {reason} on every scheduler parse; call it inside a task",
+            })
+
+    dags = []
+    for dag_id, dag in sorted(bag.dags.items()):
+        if dag.parent_dag is not None:
+            continue
+        dags.append(dag_id)
+        call_line, kw = 1, []
+        for call, names in constructors:
+            if literal_kw(call, "dag_id") in (dag_id, None):
+                call_line, kw = call.lineno, names
+                if literal_kw(call, "dag_id") == dag_id:
+                    break
+        asset = f"airflow:{dag_id}"
+
+        def add(code, message):
+            findings.append({"code": code, "severity": "error", "asset": asset, "file": relpath, "line": call_line, "message": message})
+
+        owners = {t.owner for t in dag.tasks}
+        if not dag.tasks or owners & {"airflow", "", None}:
+            add("DAG_POLICY_OWNER", f"DAG '{dag_id}' has tasks owned by the Airflow default 'airflow'; set default_args owner to the owning team")
+        no_retry = sorted(t.task_id for t in dag.tasks if not t.retries or t.retries < 1)
+        if no_retry:
+            add("DAG_POLICY_RETRIES", f"DAG '{dag_id}' tasks {', '.join(no_retry)} have no retries; set retries >= 1 in default_args")
+        if not dag.tags:
+            add("DAG_POLICY_TAGS", f"DAG '{dag_id}' has no tags; add at least one tag (team or domain)")
+        if "catchup" not in kw:
+            add("DAG_POLICY_CATCHUP", f"DAG '{dag_id}' does not set catchup explicitly; pass catchup=False (or True on purpose) so a deploy or rollback cannot start backfills")
+
+    return {"file": relpath, "seconds": seconds, "dags": dags}, findings
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--dag-folder", required=True)
+    parser.add_argument("--repo-root", default=".")
+    parser.add_argument("--file", action="append", default=[], help="only these files (relative to the repo root)")
+    parser.add_argument("--budget-seconds", type=float, default=2.0)
+    parser.add_argument("--out", help="write the JSON report here instead of stdout (Airflow logs to stdout)")
+    args = parser.parse_args()
+
+    root = Path(args.repo_root).resolve()
+    folder = (root / args.dag_folder).resolve()
+    # DAG files import their helpers the way MWAA lets them: the DAG folder is on sys.path.
+    sys.path.insert(0, str(folder))
+    os.environ.setdefault("AIRFLOW__CORE__DAGS_FOLDER", str(folder))
+
+    import airflow  # noqa: F401  imported once so that its cost is not charged to the first file
+
+    if args.file:
+        files = [(root / f).resolve() for f in args.file]
+    else:
+        from airflow.utils.file import list_py_file_paths
+
+        # safe_mode=True is MWAA's default discovery: only files that mention both "airflow" and "dag".
+        files = [Path(p) for p in list_py_file_paths(str(folder), safe_mode=True, include_examples=False)]
+
+    report = {"airflowVersion": airflow.__version__, "files": [], "findings": []}
+    for path in sorted(files):
+        if not path.exists():
+            continue
+        entry, findings = check_file(path, root, args.budget_seconds)
+        report["files"].append(entry)
+        report["findings"].extend(findings)
+    text = json.dumps(report)
+    if args.out:
+        Path(args.out).write_text(text + "\n", encoding="utf-8")
+    else:
+        sys.stdout.write(text + "\n")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
