@@ -1,0 +1,250 @@
+import { GetObjectCommand, NoSuchKey, type S3Client } from '@aws-sdk/client-s3';
+import { z } from 'zod';
+import { listDags, listImportErrors, setPaused, type ListedDag } from '../mwaa/airflow-commands';
+import type { AirflowCli } from '../mwaa/cli-client';
+import type { ApplyResult, DeployContext, Deployer } from './contract';
+import { DeployError } from './errors';
+import { readReleaseAssets, sha256Hex } from './release-files';
+import {
+  applyObjectSet,
+  deleteObject,
+  planObjectSet,
+  planRestore,
+  putObject,
+  readObjectSet,
+  restoreObjectSet,
+  type DesiredObject,
+  type ObjectSet,
+  type ObjectSetPlan,
+} from './s3-object-set';
+
+/** Props of {@link MwaaDagDeployer}. */
+export interface MwaaDagDeployerProps {
+  /** S3 client of the environment's account (deploy role credentials). */
+  readonly s3: S3Client;
+  /** Airflow CLI of the environment (normally a {@link MwaaCliClient}). */
+  readonly airflow: AirflowCli;
+  /** Folder of the repo's DAG files relative to the repo root (the repo's `paths.airflow`). @default dags */
+  readonly sourceRoot?: string;
+  /** Key prefix of the DAG folder in the bucket (the MWAA environment's DagS3Path). @default dags */
+  readonly dagS3Path?: string;
+  /** How long `verify` waits for the environment to parse the new files. @default 180000 */
+  readonly parseWaitMs?: number;
+  /** Pause between two checks while waiting for parsing. @default 5000 */
+  readonly parsePollMs?: number;
+}
+
+/** What the environment holds for one repo: its DAG objects and the DAGs parsed from them. */
+export interface MwaaState {
+  readonly bucket: string;
+  readonly prefix: string;
+  readonly objects: ObjectSet;
+  /** The repo's DAGs as Airflow lists them, with the paused state they had before any deploy. */
+  readonly dags: ReadonlyArray<ListedDag & { readonly key: string | null }>;
+  /** Paused states a deploy that did not finish recorded before pausing (crash recovery). */
+  readonly pendingRestore: Readonly<Record<string, boolean>> | null;
+}
+
+/** A DAG to pause during the sync, with the state to restore after it. */
+export interface PauseStep {
+  readonly dagId: string;
+  readonly restoreTo: boolean;
+  readonly currentlyPaused: boolean;
+}
+
+/** Uploads, deletes and the DAGs to pause around them. */
+export interface MwaaPlan {
+  readonly bucket: string;
+  readonly objects: ObjectSetPlan;
+  readonly pause: readonly PauseStep[];
+  readonly markerPresent: boolean;
+}
+
+/** Enough to put the repo's DAG folder back byte for byte, with each DAG's paused state. */
+export interface MwaaPrevious {
+  readonly bucket: string;
+  readonly prefix: string;
+  readonly objects: ObjectSet;
+  readonly paused: Readonly<Record<string, boolean>>;
+}
+
+const MARKER_DIR = '.dataops/';
+const MarkerSchema = z.object({ paused: z.record(z.string(), z.boolean()) });
+
+/**
+ * Airflow/MWAA deployer: syncs the repo's DAG files to `<dagS3Path>/<repo>/` of the environment's
+ * DAG bucket (upload changed, delete removed, compared by the sha256 kept in object metadata),
+ * pausing the DAGs whose files change for the length of the sync and restoring each one's paused
+ * state after. It never clears task instances and never triggers runs.
+ *
+ * Before pausing it writes the DAGs' paused states to `<prefix>.dataops/paused-by-deploy.json`, so
+ * a deploy that dies between pause and restore is finished by the next run instead of leaving
+ * DAGs paused for good. Airflow does not parse that file (it is not Python).
+ */
+export class MwaaDagDeployer implements Deployer<MwaaState, MwaaPlan, MwaaPrevious> {
+  readonly kind = 'airflow' as const;
+
+  constructor(private readonly props: MwaaDagDeployerProps) {}
+
+  private prefix(ctx: DeployContext): string {
+    return `${(this.props.dagS3Path ?? 'dags').replace(/\/+$/, '')}/${ctx.repo}/`;
+  }
+
+  private markerKey(ctx: DeployContext): string {
+    return `${this.prefix(ctx)}${MARKER_DIR}paused-by-deploy.json`;
+  }
+
+  /** The object key a release asset is deployed to. */
+  keyOf(assetPath: string, ctx: DeployContext): string {
+    const root = (this.props.sourceRoot ?? 'dags').replace(/^\.\/?/, '').replace(/\/+$/, '');
+    const rel = root === '' ? assetPath : assetPath.startsWith(`${root}/`) ? assetPath.slice(root.length + 1) : null;
+    if (rel === null) throw new DeployError(`airflow asset ${assetPath} is outside the repo's DAG folder '${root}'; set paths.airflow of repo ${ctx.repo} to the folder that holds its DAGs`);
+    return `${this.prefix(ctx)}${rel}`;
+  }
+
+  private desired(ctx: DeployContext): DesiredObject[] {
+    return ctx.release.assets.filter((a) => a.kind === 'airflow').map((a) => ({ key: this.keyOf(a.path, ctx), sha256: a.sha256 }));
+  }
+
+  private async readMarker(ctx: DeployContext): Promise<Record<string, boolean> | null> {
+    try {
+      const out = await this.props.s3.send(new GetObjectCommand({ Bucket: ctx.environment.mwaa.dagBucket, Key: this.markerKey(ctx) }));
+      return MarkerSchema.parse(JSON.parse(await out.Body!.transformToString())).paused;
+    } catch (e) {
+      if (e instanceof NoSuchKey || (e as { name?: string }).name === 'NoSuchKey') return null;
+      throw new DeployError(`cannot read the pause marker s3://${ctx.environment.mwaa.dagBucket}/${this.markerKey(ctx)}: ${(e as Error).message}`, { cause: e });
+    }
+  }
+
+  private async repoDags(ctx: DeployContext): Promise<Array<ListedDag & { key: string | null }>> {
+    const prefix = this.prefix(ctx);
+    const inRepo = `/${ctx.repo}/`;
+    return (await listDags(this.props.airflow))
+      .filter((d) => d.fileloc.includes(inRepo))
+      .map((d) => ({ ...d, key: `${prefix}${d.fileloc.slice(d.fileloc.lastIndexOf(inRepo) + inRepo.length)}` }));
+  }
+
+  async readCurrent(ctx: DeployContext): Promise<MwaaState> {
+    const bucket = ctx.environment.mwaa.dagBucket;
+    const prefix = this.prefix(ctx);
+    const [objects, dags, pendingRestore] = await Promise.all([
+      readObjectSet(this.props.s3, bucket, prefix, (k) => k.startsWith(`${prefix}${MARKER_DIR}`)),
+      this.repoDags(ctx),
+      this.readMarker(ctx),
+    ]);
+    return { bucket, prefix, objects, dags, pendingRestore };
+  }
+
+  plan(current: MwaaState, ctx: DeployContext): MwaaPlan {
+    const objects = planObjectSet(current.objects, this.desired(ctx));
+    const touched = new Set([...objects.uploads.map((u) => u.key), ...objects.deletes]);
+    const pending = current.pendingRestore ?? {};
+    const pause = new Map<string, PauseStep>();
+    for (const [dagId, restoreTo] of Object.entries(pending)) {
+      const d = current.dags.find((x) => x.dagId === dagId);
+      pause.set(dagId, { dagId, restoreTo, currentlyPaused: d?.paused ?? true });
+    }
+    for (const d of current.dags) {
+      if (d.key !== null && touched.has(d.key) && !pause.has(d.dagId)) pause.set(d.dagId, { dagId: d.dagId, restoreTo: d.paused, currentlyPaused: d.paused });
+    }
+    return { bucket: current.bucket, objects, pause: [...pause.values()].sort((a, b) => a.dagId.localeCompare(b.dagId)), markerPresent: current.pendingRestore !== null };
+  }
+
+  /** Pauses the given DAGs, runs `sync`, then puts each DAG's paused state back; returns the writes. */
+  private async aroundPaused(ctx: DeployContext, bucket: string, steps: readonly PauseStep[], markerPresent: boolean, sync: () => Promise<number>): Promise<number> {
+    let writes = 0;
+    if (steps.length > 0 && !markerPresent) {
+      const paused = Object.fromEntries(steps.map((s) => [s.dagId, s.restoreTo]));
+      const body = Buffer.from(JSON.stringify({ paused }, null, 2));
+      await putObject(this.props.s3, bucket, { key: this.markerKey(ctx), sha256: sha256Hex(body) }, body);
+      writes++;
+    }
+    for (const s of steps) {
+      if (s.currentlyPaused) continue;
+      ctx.log(`pausing DAG ${s.dagId} while its file changes`);
+      await setPaused(this.props.airflow, s.dagId, true);
+      writes++;
+    }
+    writes += await sync();
+    for (const s of steps) {
+      if (s.restoreTo) continue;
+      ctx.log(`unpausing DAG ${s.dagId} (it was unpaused before the deploy)`);
+      await setPaused(this.props.airflow, s.dagId, false);
+      writes++;
+    }
+    if (steps.length > 0 || markerPresent) {
+      await deleteObject(this.props.s3, bucket, this.markerKey(ctx));
+      writes++;
+    }
+    return writes;
+  }
+
+  async apply(plan: MwaaPlan, ctx: DeployContext): Promise<ApplyResult<MwaaPrevious>> {
+    // `previous` must describe the state before this deploy; read it before changing anything.
+    const before = await this.readCurrent(ctx);
+    const previous = this.previousOf(before);
+    const bodies = new Map<string, Buffer>();
+    if (plan.objects.uploads.length > 0) {
+      for (const a of await readReleaseAssets(ctx.release, ctx.releaseDir, 'airflow')) bodies.set(this.keyOf(a.path, ctx), a.body);
+    }
+    const writes = await this.aroundPaused(ctx, plan.bucket, plan.pause, plan.markerPresent, () =>
+      applyObjectSet(this.props.s3, plan.bucket, plan.objects, (o) => {
+        const b = bodies.get(o.key);
+        if (!b) throw new DeployError(`no bytes for ${o.key} in release ${ctx.release.version}; re-package the release`);
+        return b;
+      }),
+    );
+    const summary = `airflow: ${plan.objects.uploads.length} uploaded, ${plan.objects.deletes.length} deleted under s3://${plan.bucket}/${this.prefix(ctx)}, ${plan.pause.length} DAG(s) paused during the sync`;
+    ctx.log(summary);
+    return { writes, previous, summary };
+  }
+
+  private previousOf(state: MwaaState): MwaaPrevious {
+    const paused: Record<string, boolean> = {};
+    for (const d of state.dags) paused[d.dagId] = d.paused;
+    for (const [dagId, p] of Object.entries(state.pendingRestore ?? {})) paused[dagId] = p;
+    return { bucket: state.bucket, prefix: state.prefix, objects: state.objects, paused };
+  }
+
+  async verify(ctx: DeployContext): Promise<{ ok: boolean; problems: string[] }> {
+    const deadline = Date.now() + (this.props.parseWaitMs ?? 180_000);
+    for (;;) {
+      const problems: string[] = [];
+      const current = await this.readCurrent(ctx);
+      const plan = planObjectSet(current.objects, this.desired(ctx));
+      for (const u of plan.uploads) problems.push(`s3://${current.bucket}/${u.key} does not hold sha256 ${u.sha256} of release ${ctx.release.version}`);
+      for (const d of plan.deletes) problems.push(`s3://${current.bucket}/${d} is not in release ${ctx.release.version}`);
+      const inRepo = `/${ctx.repo}/`;
+      for (const e of await listImportErrors(this.props.airflow)) {
+        if (e.filepath.includes(inRepo)) problems.push(`import error in ${e.filepath}: ${e.error.trim().split('\n').slice(-1)[0]}`);
+      }
+      const listed = new Set(current.dags.map((d) => d.dagId));
+      const missing = ctx.release.dags.filter((d) => !listed.has(d.dagId)).map((d) => d.dagId);
+      for (const dagId of missing) problems.push(`DAG ${dagId} of release ${ctx.release.version} is not listed by the environment`);
+      const onlyWaiting = problems.length === missing.length && missing.length > 0;
+      if (problems.length === 0 || !onlyWaiting || Date.now() >= deadline) return { ok: problems.length === 0, problems };
+      await new Promise((r) => setTimeout(r, this.props.parsePollMs ?? 5_000));
+    }
+  }
+
+  async restore(previous: MwaaPrevious, ctx: DeployContext): Promise<ApplyResult<MwaaPrevious>> {
+    const current = await this.readCurrent(ctx);
+    if (current.bucket !== previous.bucket || current.prefix !== previous.prefix) {
+      throw new DeployError(`the recorded previous state is for s3://${previous.bucket}/${previous.prefix} but this environment deploys to s3://${current.bucket}/${current.prefix}; restore with the record of this environment`);
+    }
+    const restorePlan = planRestore(current.objects, previous.objects);
+    const touched = new Set([...restorePlan.copies.map((c) => c.key), ...restorePlan.deletes]);
+    const steps: PauseStep[] = [];
+    const pending = current.pendingRestore ?? {};
+    for (const d of current.dags) {
+      // A DAG whose file changes is paused for the restore and then put back to the state it had
+      // before the failed deploy (the marker), or to its current state: a person who paused a DAG
+      // since keeps it paused.
+      if ((d.key !== null && touched.has(d.key)) || d.dagId in pending) steps.push({ dagId: d.dagId, restoreTo: pending[d.dagId] ?? d.paused, currentlyPaused: d.paused });
+    }
+    const writes = await this.aroundPaused(ctx, current.bucket, steps, current.pendingRestore !== null, () => restoreObjectSet(this.props.s3, current.bucket, current.objects, previous.objects));
+    const summary = `airflow: restored ${restorePlan.copies.length} object(s), deleted ${restorePlan.deletes.length} under s3://${current.bucket}/${current.prefix}`;
+    ctx.log(summary);
+    return { writes, previous: this.previousOf(current), summary };
+  }
+}

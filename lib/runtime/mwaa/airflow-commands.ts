@@ -1,0 +1,82 @@
+import { z } from 'zod';
+import { MwaaCliError, type AirflowCli, type CliOutput } from './cli-client';
+
+/** A DAG as `airflow dags list -o json` reports it. */
+export interface ListedDag {
+  readonly dagId: string;
+  /** Absolute path of the DAG file on the Airflow workers. */
+  readonly fileloc: string;
+  readonly paused: boolean;
+}
+
+/** A file the environment could not import, as `airflow dags list-import-errors -o json` reports it. */
+export interface ImportError {
+  readonly filepath: string;
+  readonly error: string;
+}
+
+const pausedValue = z.union([z.boolean(), z.string()]).transform((v) => v === true || String(v).toLowerCase() === 'true');
+const DagListSchema = z.array(z.object({ dag_id: z.string(), fileloc: z.string(), is_paused: pausedValue }).loose());
+const ImportErrorsSchema = z.array(z.object({ filepath: z.string(), error: z.string() }).loose());
+
+/** Extracts the JSON document from CLI output (the CLI may print warnings before it). */
+function jsonOf(command: string, out: CliOutput): unknown {
+  const text = out.stdout.trim();
+  const start = text.search(/[[{]/);
+  if (start < 0) {
+    if (text === '' && /no data found/i.test(out.stderr + out.stdout)) return [];
+    throw new MwaaCliError(`airflow ${command} printed no JSON; stdout: ${text.slice(0, 300) || '(empty)'}; stderr: ${out.stderr.slice(-500) || '(empty)'}`);
+  }
+  try {
+    return JSON.parse(text.slice(start));
+  } catch (cause) {
+    throw new MwaaCliError(`airflow ${command} printed output that is not JSON: ${text.slice(0, 300)}`, { cause });
+  }
+}
+
+/** `airflow dags list -o json`: every DAG the environment knows, with its file and paused state. */
+export async function listDags(cli: AirflowCli): Promise<ListedDag[]> {
+  const command = 'dags list -o json';
+  const out = await cli.run(command);
+  if (out.stdout.trim() === '' || /^no data found/i.test(out.stdout.trim())) return [];
+  return DagListSchema.parse(jsonOf(command, out)).map((d) => ({ dagId: d.dag_id, fileloc: d.fileloc, paused: d.is_paused }));
+}
+
+/** `airflow dags list-import-errors -o json`. */
+export async function listImportErrors(cli: AirflowCli): Promise<ImportError[]> {
+  const command = 'dags list-import-errors -o json';
+  const out = await cli.run(command);
+  if (out.stdout.trim() === '' || /^no data found/i.test(out.stdout.trim())) return [];
+  return ImportErrorsSchema.parse(jsonOf(command, out)).map((e) => ({ filepath: e.filepath, error: e.error }));
+}
+
+const DAG_ID = /^[A-Za-z0-9_.-]+$/;
+
+const PauseReplySchema = z.array(z.object({ dag_id: z.string(), is_paused: pausedValue }).loose());
+
+/**
+ * `airflow dags pause|unpause DAG_ID -o json`. Airflow prints the DAGs it changed, or
+ * "No paused DAGs were found" / "No unpaused DAGs were found" when the DAG already was in that
+ * state; anything else fails naming the command and its output.
+ * @returns whether the CLI changed the DAG's state
+ */
+export async function setPaused(cli: AirflowCli, dagId: string, paused: boolean): Promise<boolean> {
+  if (!DAG_ID.test(dagId)) throw new MwaaCliError(`dag id '${dagId}' has characters a DAG id may not have; DAG ids are letters, digits, _ . -`);
+  const command = `dags ${paused ? 'pause' : 'unpause'} ${dagId} -o json`;
+  const out = await cli.run(command);
+  if (new RegExp(`No ${paused ? 'un' : ''}paused DAGs were found`).test(out.stdout)) return false;
+  const changed = out.stdout.trim() === '' ? [] : PauseReplySchema.safeParse(safeJson(out.stdout));
+  if (Array.isArray(changed) || !changed.success || !changed.data.some((d) => d.dag_id === dagId && d.is_paused === paused)) {
+    throw new MwaaCliError(`airflow ${command} did not confirm the DAG is ${paused ? 'paused' : 'unpaused'}; stdout: ${out.stdout.slice(0, 300) || '(empty)'}; stderr: ${out.stderr.slice(-500) || '(empty)'}`);
+  }
+  return true;
+}
+
+function safeJson(text: string): unknown {
+  const start = text.search(/[[{]/);
+  try {
+    return start < 0 ? undefined : JSON.parse(text.slice(start));
+  } catch {
+    return undefined;
+  }
+}
