@@ -1,0 +1,59 @@
+import * as fs from 'fs';
+import * as os from 'os';
+import * as path from 'path';
+import { stringify } from 'yaml';
+import { defaultConfigData } from '../helpers/config';
+import { helpOf, runDataops } from './run-command';
+
+describe('dataops cost', () => {
+  it('prints the monthly figure, the per-service breakdown and the budget verdict for the default config', async () => {
+    // GIVEN no config option WHEN run THEN the default config's figure and every service are printed
+    const r = await runDataops(['cost']);
+    expect(r.exitCode).toBe(0);
+    expect(r.stdout).toMatch(/^Monthly cost of platform 'northstar' \(8 repos\): \$[\d,]+\.\d\d — within the \$18,000\.00 budget/);
+    for (const s of ['CodePipeline', 'CodeBuild', 'Lambda', 'S3', 'DynamoDB', 'CloudTrail', 'KMS', 'CloudWatch', 'SNS', 'ECR', 'Snowflake']) {
+      expect(r.stdout).toMatch(new RegExp(`^  ${s} +\\$`, 'm'));
+    }
+  });
+
+  it('prints JSON with lines, totals and every price with its source when given --json', async () => {
+    const r = await runDataops(['cost', '--json']);
+    const json = JSON.parse(r.stdout) as { totalUsd: number; lines: Array<{ monthlyUsd: number }>; prices: Record<string, { source: string }> };
+    expect(json.totalUsd).toBeCloseTo(json.lines.reduce((n, l) => n + l.monthlyUsd, 0), 2);
+    expect(json.prices.CODEPIPELINE_V2_ACTION_MINUTE.source).toMatch(/CodePipeline pricing/);
+  });
+
+  describe('with another config file', () => {
+    let dir: string;
+    beforeAll(() => {
+      dir = fs.mkdtempSync(path.join(os.tmpdir(), 'dataops-cost-'));
+      const raw = defaultConfigData();
+      raw.monthlyBudgetUsd = 50;
+      fs.writeFileSync(path.join(dir, 'small-budget.yaml'), stringify(raw));
+    });
+    afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
+
+    it.each([['-c', 'config=PATH'], ['--config', 'PATH']])('reads it from %s %s and reports it over budget', async (flag, form) => {
+      const file = path.join(dir, 'small-budget.yaml');
+      const r = await runDataops(['cost', flag, form.replace('PATH', file)]);
+      expect(r.stdout).toMatch(/OVER the \$50\.00 budget/);
+      expect(r.exitCode).toBe(0);
+    });
+
+    it('fails with exit code 1 over budget when given --fail-over-budget', async () => {
+      const r = await runDataops(['cost', '-c', path.join(dir, 'small-budget.yaml'), '--fail-over-budget']);
+      expect(r.exitCode).toBe(1);
+    });
+
+    it('fails naming the file when the config does not exist', async () => {
+      const r = await runDataops(['cost', '-c', path.join(dir, 'missing.yaml')]);
+      expect(r.exitCode).not.toBe(0);
+      expect(r.stderr).toContain('missing.yaml');
+    });
+  });
+
+  it('lists every option in --help', () => {
+    const help = helpOf('cost');
+    for (const o of ['-c, --config <path>', '--json', '--fail-over-budget', 'config=PATH', 'docs/cost.md']) expect(help).toContain(o);
+  });
+});
