@@ -50,7 +50,7 @@ export interface ReleaseFile {
 export async function tarGz(files: ReadonlyArray<{ path: string; body: Buffer }>): Promise<Buffer> {
   const p = pack();
   const chunks: Buffer[] = [];
-  p.on('data', (c: Buffer) => chunks.push(c));
+  p.on('data', (c: unknown) => chunks.push(c as Buffer));
   const done = new Promise<void>((resolve, reject) => {
     p.on('end', resolve);
     p.on('error', reject);
