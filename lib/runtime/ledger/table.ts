@@ -22,4 +22,6 @@ export const HANDLER_ENV = {
   platformName: 'PLATFORM_NAME',
   /** JSON map of repo name to pipeline name. */
   pipelines: 'PIPELINES',
+  /** Days the Recorder locks evidence objects (COMPLIANCE); unset = the audit bucket's default retention. */
+  auditRetentionDays: 'AUDIT_RETENTION_DAYS',
 } as const;

@@ -62,3 +62,6 @@ export const ReleaseManifestSchema = z.strictObject({
 
 export type ReleaseAsset = z.output<typeof ReleaseAssetSchema>;
 export type ReleaseManifest = z.output<typeof ReleaseManifestSchema>;
+export type DagEntry = z.output<typeof DagEntrySchema>;
+export type SparkImage = z.output<typeof SparkImageSchema>;
+export type ReleaseArtifact = z.output<typeof ReleaseArtifactSchema>;

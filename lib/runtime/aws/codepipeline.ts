@@ -1,0 +1,88 @@
+import {
+  GetJobDetailsCommand,
+  GetPipelineStateCommand,
+  ListPipelineExecutionsCommand,
+  PutJobFailureResultCommand,
+  PutJobSuccessResultCommand,
+  RollbackStageCommand,
+  type CodePipelineClient,
+  type PipelineExecutionSummary,
+  type StageState,
+} from '@aws-sdk/client-codepipeline';
+
+/** Raised when a CodePipeline call answers without what the API reference promises. */
+export class CodePipelineResponseError extends Error {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'CodePipelineResponseError';
+  }
+}
+
+/** Where a job runs: the pipeline context of GetJobDetails. */
+export interface JobContext {
+  readonly jobId: string;
+  readonly pipelineName: string;
+  readonly stageName: string;
+  readonly actionName: string;
+  readonly pipelineExecutionId: string;
+}
+
+/** GetJobDetails: the pipeline, stage, action and execution id of a job. */
+export async function getJobContext(client: CodePipelineClient, jobId: string): Promise<JobContext> {
+  const out = await client.send(new GetJobDetailsCommand({ jobId }));
+  const ctx = out.jobDetails?.data?.pipelineContext;
+  const pipelineExecutionId = ctx?.pipelineExecutionId;
+  if (!ctx?.pipelineName || !ctx.stage?.name || !ctx.action?.name || !pipelineExecutionId) {
+    throw new CodePipelineResponseError(
+      `GetJobDetails for job '${jobId}' returned no complete pipelineContext (pipelineName, stage, action, pipelineExecutionId); check that the job id came from a CodePipeline Lambda invoke action`,
+    );
+  }
+  return { jobId, pipelineName: ctx.pipelineName, stageName: ctx.stage.name, actionName: ctx.action.name, pipelineExecutionId };
+}
+
+/** PutJobSuccessResult with an execution summary shown in the console. */
+export async function putJobSuccess(client: CodePipelineClient, jobId: string, summary: string): Promise<void> {
+  await client.send(new PutJobSuccessResultCommand({ jobId, executionDetails: { summary: summary.slice(0, 2048) } }));
+}
+
+/** PutJobFailureResult (type JobFailed); the message is what the person sees in the console. */
+export async function putJobFailure(client: CodePipelineClient, jobId: string, message: string, externalExecutionId?: string): Promise<void> {
+  await client.send(
+    new PutJobFailureResultCommand({
+      jobId,
+      failureDetails: { type: 'JobFailed', message: message.slice(0, 5000), externalExecutionId },
+    }),
+  );
+}
+
+/** RollbackStage: rolls a stage back to a successful execution; returns the new execution id. */
+export async function rollbackStage(
+  client: CodePipelineClient,
+  pipelineName: string,
+  stageName: string,
+  targetPipelineExecutionId: string,
+): Promise<string> {
+  const out = await client.send(new RollbackStageCommand({ pipelineName, stageName, targetPipelineExecutionId }));
+  if (!out.pipelineExecutionId) {
+    throw new CodePipelineResponseError(`RollbackStage of ${pipelineName}/${stageName} returned no pipelineExecutionId`);
+  }
+  return out.pipelineExecutionId;
+}
+
+/** ListPipelineExecutions, newest first, following nextToken up to `max` summaries. */
+export async function listPipelineExecutions(client: CodePipelineClient, pipelineName: string, max = 100): Promise<PipelineExecutionSummary[]> {
+  const all: PipelineExecutionSummary[] = [];
+  let nextToken: string | undefined;
+  do {
+    const out = await client.send(new ListPipelineExecutionsCommand({ pipelineName, maxResults: Math.min(100, max - all.length), nextToken }));
+    all.push(...(out.pipelineExecutionSummaries ?? []));
+    nextToken = out.nextToken;
+  } while (nextToken && all.length < max);
+  return all;
+}
+
+/** GetPipelineState: the stages with their latest execution. */
+export async function getStageStates(client: CodePipelineClient, pipelineName: string): Promise<StageState[]> {
+  const out = await client.send(new GetPipelineStateCommand({ name: pipelineName }));
+  return out.stageStates ?? [];
+}

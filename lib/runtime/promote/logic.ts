@@ -1,0 +1,85 @@
+import { ENVIRONMENT_NAMES, type EnvironmentName } from '../../config/schema';
+import type { ReleaseStatus } from '../ledger/model';
+import type { ReleaseCheck } from '../release/checksums';
+
+/** The environment a release must have succeeded in before `env`, or null for the first. */
+export function previousEnvironment(env: EnvironmentName): EnvironmentName | null {
+  const i = ENVIRONMENT_NAMES.indexOf(env);
+  return i > 0 ? ENVIRONMENT_NAMES[i - 1] : null;
+}
+
+/** Statuses that count as "succeeded in that environment" for promotion. */
+export const SUCCEEDED_STATUSES: readonly ReleaseStatus[] = ['verified', 'succeeded'];
+
+/** Outcome of trying the per-repo, per-env lock. */
+export type LockOutcome =
+  | { readonly state: 'not-attempted' }
+  | { readonly state: 'acquired'; readonly reentrant: boolean }
+  | { readonly state: 'held'; readonly holder: string; readonly expiresAt: number };
+
+/** Everything Promote(λ) knows when it decides. */
+export interface PromotionFacts {
+  readonly repo: string;
+  readonly env: EnvironmentName;
+  readonly release: ReleaseCheck;
+  /** Status of this release's version in the previous environment (null: never seen there). */
+  readonly previousEnvStatus: ReleaseStatus | null;
+  readonly lock: LockOutcome;
+}
+
+/** Why a promotion was refused. */
+export type RefusalCause = 'invalid-release' | 'checksum-mismatch' | 'wrong-repo' | 'not-succeeded-in-previous-env' | 'locked';
+
+/** What Promote(λ) does. `take-lock` asks the caller to try the lock and decide again. */
+export type PromotionDecision =
+  | { readonly action: 'promote'; readonly message: string }
+  | { readonly action: 'take-lock' }
+  | { readonly action: 'refuse'; readonly cause: RefusalCause; readonly message: string };
+
+/**
+ * Pure promotion gate: a valid release whose checksums match, for the right repo, that succeeded in
+ * the previous environment (dev needs only a valid release), under the repo/env lock.
+ */
+export function decidePromotion(f: PromotionFacts): PromotionDecision {
+  const r = f.release;
+  if (!r.ok) {
+    const mismatch = r.manifest !== null;
+    return {
+      action: 'refuse',
+      cause: mismatch ? 'checksum-mismatch' : 'invalid-release',
+      message: `release for ${f.repo} refused for ${f.env}: ${r.problems.join('; ')}`,
+    };
+  }
+  const version = r.manifest.version;
+  if (r.manifest.repo !== f.repo) {
+    return {
+      action: 'refuse',
+      cause: 'wrong-repo',
+      message: `release ${version} belongs to repo '${r.manifest.repo}' but this pipeline promotes '${f.repo}'; check the action's UserParameters repo or the Package stage's --repo`,
+    };
+  }
+  const prev = previousEnvironment(f.env);
+  if (prev !== null && (f.previousEnvStatus === null || !SUCCEEDED_STATUSES.includes(f.previousEnvStatus))) {
+    const seen = f.previousEnvStatus === null ? 'was never deployed there' : `is '${f.previousEnvStatus}' there`;
+    return {
+      action: 'refuse',
+      cause: 'not-succeeded-in-previous-env',
+      message: `release ${version} of ${f.repo} has not succeeded in ${prev} (it ${seen}); environments cannot be skipped, let the ${prev} stage deploy and verify this release first`,
+    };
+  }
+  switch (f.lock.state) {
+    case 'not-attempted':
+      return { action: 'take-lock' };
+    case 'held':
+      return {
+        action: 'refuse',
+        cause: 'locked',
+        message: `${f.repo}/${f.env} is locked by pipeline execution ${f.lock.holder} until ${new Date(f.lock.expiresAt * 1000).toISOString()}; wait for that deployment to finish (or its lock to expire) and retry this action`,
+      };
+    case 'acquired':
+      return {
+        action: 'promote',
+        message: `release ${version} of ${f.repo} promoted to ${f.env}${prev ? ` (succeeded in ${prev})` : ''}; checksums of ${r.manifest.artifacts.length} artifacts match`,
+      };
+  }
+}
