@@ -70,6 +70,8 @@ export interface TestReleaseOptions {
   readonly dbt?: ReleaseManifest['dbt'];
   readonly sparkImages?: ReleaseManifest['sparkImages'];
   readonly terraform?: ReleaseManifest['terraform'];
+  /** terraform.allowDestroy when `terraform` is not given and the release has Terraform files. @default [] */
+  readonly allowDestroy?: string[];
   /** Directory to write into. @default a new temp dir */
   readonly dir?: string;
 }
@@ -110,10 +112,15 @@ export async function writeRelease(o: TestReleaseOptions): Promise<{ release: Re
     dbt: o.dbt ?? null,
     dags: o.dags ?? [],
     sparkImages: o.sparkImages ?? [],
-    terraform: o.terraform ?? null,
+    terraform: o.terraform !== undefined ? o.terraform : terraformArtifact(artifacts, o.allowDestroy ?? []),
   });
   fs.writeFileSync(path.join(dir, 'release-manifest.json'), JSON.stringify(release, null, 2));
   return { release, dir };
+}
+
+function terraformArtifact(artifacts: ReleaseManifest['artifacts'], allowDestroy: string[]): ReleaseManifest['terraform'] {
+  const a = artifacts.find((x) => x.kind === 'terraform');
+  return a ? { tarballSha256: a.sha256, allowDestroy } : null;
 }
 
 /** A deploy context for one environment of the default test config, with the DAG bucket replaced. */

@@ -1,0 +1,116 @@
+/** The Terraform Cloud deployer against the TFC API fake and moto S3 (artifact bucket). */
+import { GetObjectCommand } from '@aws-sdk/client-s3';
+import { DeployRefusedError } from '../../../lib/runtime/deployers/errors';
+import { blockedChanges, TerraformCloudDeployer } from '../../../lib/runtime/deployers/terraform-cloud-deployer';
+import { TerraformCloudClient } from '../../../lib/runtime/terraform-cloud/client';
+import { createVersionedBucket, deployContext, motoS3, writeRelease } from '../../helpers/s3-fixtures';
+import { startTfcFake, type TfcFake } from '../../helpers/tfc-fake';
+
+const s3 = motoS3();
+let fake: TfcFake;
+let bucket: string;
+let wsId: string;
+
+const bucketTf = (extra = '') => `resource "aws_s3_bucket" "landing" {\n  bucket = "northstar-landing"\n${extra}}\n`;
+const queueTf = (name: string) => `resource "aws_sqs_queue" "events" {\n  name = "${name}"\n}\n`;
+
+beforeAll(async () => {
+  fake = await startTfcFake();
+  bucket = await createVersionedBucket(s3, 'artifacts');
+  wsId = fake.addWorkspace('northstar-health', 'platform-dev');
+});
+afterAll(async () => fake?.stop());
+
+function deployer(): TerraformCloudDeployer {
+  return new TerraformCloudDeployer({
+    tfc: new TerraformCloudClient({ token: fake.token, baseUrl: fake.baseUrl }),
+    s3,
+    artifactBucket: bucket,
+    protectedResourceTypes: ['aws_s3_bucket', 'aws_db_instance'],
+    pollMs: 1,
+  });
+}
+
+async function deploy(build: number, tf: string, allowDestroy: string[] = []) {
+  const { release, dir } = await writeRelease({ repo: 'platform-infra', build, files: [{ kind: 'terraform', path: 'terraform/main.tf', body: tf }], allowDestroy });
+  const ctx = deployContext(release, dir);
+  const d = deployer();
+  const plan = d.plan(await d.readCurrent(ctx), ctx);
+  return { ctx, plan, d, apply: () => d.apply(plan, ctx) };
+}
+
+describe('TerraformCloudDeployer', () => {
+  it('uploads a configuration version, plans, applies and keeps the tarball; the same release again starts no run', async () => {
+    // GIVEN a workspace that never ran
+    // WHEN a release with a bucket and a queue is deployed twice
+    const first = await deploy(1, bucketTf() + queueTf('events'));
+    const applied = await first.apply();
+    const runsAfterFirst = fake.runs().length;
+    const second = await deploy(1, bucketTf() + queueTf('events'));
+    const again = await second.apply();
+    // THEN the workspace holds both resources, the tarball is kept under its sha256, and the second deploy wrote nothing
+    expect(fake.stateOf(wsId)).toEqual(['aws_s3_bucket.landing', 'aws_sqs_queue.events']);
+    expect(applied.writes).toBe(5);
+    expect(applied.previous).toEqual({ applied: null });
+    expect(second.plan.action).toBe('none');
+    expect(again.writes).toBe(0);
+    expect(fake.runs().length).toBe(runsAfterFirst);
+    const sha = first.ctx.release.terraform!.tarballSha256;
+    const kept = await s3.send(new GetObjectCommand({ Bucket: bucket, Key: `terraform/platform-infra/${sha}.tar.gz` }));
+    expect(kept.Metadata?.sha256).toBe(sha);
+    await expect(second.d.verify(second.ctx)).resolves.toEqual({ ok: true, problems: [] });
+  });
+
+  it('fails with DeployRefusedError and discards the run when the plan replaces a protected resource the release does not allow', async () => {
+    // GIVEN the applied state above and a release that forces the replacement of the bucket
+    const r = await deploy(2, bucketTf('  # fake: forces replacement\n') + queueTf('events'));
+    // WHEN it is applied
+    const err = await r.apply().catch((e: Error) => e);
+    // THEN it is refused naming the address, the run is discarded and the workspace is unchanged
+    expect(err).toBeInstanceOf(DeployRefusedError);
+    expect((err as Error).message).toMatch(/would replace aws_s3_bucket\.landing \(protected types aws_s3_bucket\)/);
+    expect(fake.runs().at(-1)!.status).toBe('discarded');
+    await expect(r.d.verify(r.ctx)).resolves.toMatchObject({ ok: false });
+  });
+
+  it('applies a plan that destroys a protected resource when the release lists its address under allowDestroy, and restore re-applies the previous configuration', async () => {
+    // GIVEN a release that drops the bucket and allows exactly that
+    const r = await deploy(3, queueTf('events-v3'), ['aws_s3_bucket.landing']);
+    // WHEN it is applied
+    const applied = await r.apply();
+    // THEN the bucket is gone
+    expect(fake.stateOf(wsId)).toEqual(['aws_sqs_queue.events']);
+    // AND WHEN the previous configuration is restored THEN the workspace holds the bucket again
+    const restored = await r.d.restore(applied.previous, r.ctx);
+    expect(restored.writes).toBeGreaterThan(0);
+    expect(fake.stateOf(wsId)).toEqual(['aws_s3_bucket.landing', 'aws_sqs_queue.events']);
+    expect((await r.d.restore(applied.previous, r.ctx)).writes).toBe(0);
+  });
+
+  it('fails naming the run when the apply errors, and does not move the applied pointer', async () => {
+    // GIVEN an apply that will error
+    fake.failNextApply();
+    const r = await deploy(4, bucketTf() + queueTf('events-v4'));
+    // WHEN it is applied THEN it fails naming the run, and verify still reports the old configuration
+    await expect(r.apply()).rejects.toThrow(/run run-[0-9a-z]+ ended errored, not applied/);
+    await expect(r.d.verify(r.ctx)).resolves.toMatchObject({ ok: false });
+  });
+});
+
+describe('blockedChanges', () => {
+  const protectedTypes = ['aws_s3_bucket'];
+  it.each([
+    ['a delete of a protected type', ['delete'], [], 1],
+    ['a replace (delete, create)', ['delete', 'create'], [], 1],
+    ['a replace (create, delete)', ['create', 'delete'], [], 1],
+    ['an update', ['update'], [], 0],
+    ['a delete allowed by address', ['delete'], ['aws_s3_bucket.b'], 0],
+    ['a delete allowed by type', ['delete'], ['aws_s3_bucket'], 0],
+  ])('blocks %s only when not allowed', (_what, actions, allow, blocked) => {
+    // GIVEN one change of a protected resource WHEN checked THEN it is blocked or not
+    expect(blockedChanges([{ address: 'aws_s3_bucket.b', type: 'aws_s3_bucket', actions }], protectedTypes, allow)).toHaveLength(blocked);
+  });
+  it('never blocks changes of unprotected types', () => {
+    expect(blockedChanges([{ address: 'aws_sqs_queue.q', type: 'aws_sqs_queue', actions: ['delete'] }], protectedTypes, [])).toEqual([]);
+  });
+});
