@@ -1,0 +1,69 @@
+import { spawnSync } from 'child_process';
+import * as fs from 'fs';
+import * as path from 'path';
+import { z } from 'zod';
+import { listFiles } from './files';
+import { AirflowDagSchema, InventoryError, type AirflowDag, type InventoryProblem } from './types';
+
+/** The stdlib-only helper that reads DAG files with `ast` (runs on any python3, imports nothing from the repo). */
+export const AIRFLOW_HELPER = path.resolve(__dirname, '..', '..', '..', 'buildspecs', 'helpers', 'airflow_inventory.py');
+
+const HelperOutputSchema = z.object({
+  files: z.array(z.object({ path: z.string(), error: z.string().nullable(), line: z.number().nullable() })),
+  dags: z.array(AirflowDagSchema),
+});
+
+/** Files that are not DAG definitions even when they mention DAGs: tests and conftest. */
+function isTestFile(rel: string): boolean {
+  const base = path.posix.basename(rel);
+  return /^test_.*\.py$|_test\.py$|^conftest\.py$/.test(base) || /(^|\/)tests?\//.test(rel);
+}
+
+/**
+ * Python files that may define DAGs. Like Airflow's DAG discovery in safe mode, only files that
+ * contain both "airflow" and "dag" (case-insensitive) are read; tests are left out.
+ */
+export function findDagFiles(repoRoot: string): string[] {
+  return listFiles(repoRoot, (name, rel) => name.endsWith('.py') && !isTestFile(rel)).filter((rel) => {
+    const text = fs.readFileSync(path.join(repoRoot, rel), 'utf8').toLowerCase();
+    return text.includes('airflow') && text.includes('dag');
+  });
+}
+
+/** Options for the Airflow inventory. */
+export interface AirflowInventoryOptions {
+  /** Python interpreter. @default - $DATAOPS_PYTHON, else python3 */
+  readonly python?: string;
+  /** Reference time for `days_ago(n)`. @default - now */
+  readonly now?: Date;
+}
+
+/** Reads the DAGs of a repo statically through the `ast` helper. */
+export function airflowInventory(repoRoot: string, opts: AirflowInventoryOptions = {}): { dags: AirflowDag[]; problems: InventoryProblem[] } {
+  const files = findDagFiles(repoRoot);
+  if (files.length === 0) return { dags: [], problems: [] };
+  const python = opts.python ?? process.env.DATAOPS_PYTHON ?? 'python3';
+  const args = [AIRFLOW_HELPER, '--root', repoRoot];
+  if (opts.now) args.push('--now', opts.now.toISOString());
+  const res = spawnSync(python, args, { input: files.join('\n'), encoding: 'utf8', maxBuffer: 512 * 1024 * 1024 });
+  if (res.error || res.status !== 0) {
+    throw new InventoryError(
+      `airflow inventory helper ${AIRFLOW_HELPER} failed on ${repoRoot} (exit ${res.status ?? 'none'}): ${res.error?.message ?? res.stderr.slice(-2000)}; check that '${python}' is Python 3.9 or later`,
+      { cause: res.error },
+    );
+  }
+  let raw: unknown;
+  try {
+    raw = JSON.parse(res.stdout);
+  } catch (cause) {
+    throw new InventoryError(`airflow inventory helper printed output that is not JSON for ${repoRoot}`, { cause });
+  }
+  const parsed = HelperOutputSchema.safeParse(raw);
+  if (!parsed.success) {
+    throw new InventoryError(`airflow inventory helper output does not match its schema for ${repoRoot}: ${parsed.error.issues.slice(0, 3).map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`);
+  }
+  const problems: InventoryProblem[] = parsed.data.files
+    .filter((f) => f.error !== null)
+    .map((f) => ({ kind: 'airflow', file: f.path, line: f.line, message: `cannot read DAG file: ${f.error ?? ''}`, severity: 'error' }));
+  return { dags: parsed.data.dags, problems };
+}
