@@ -113,7 +113,7 @@ export class TerraformCloudClient {
   async upload(uploadUrl: string, tarball: Buffer): Promise<void> {
     let res: Response;
     try {
-      res = await (this.props.fetch ?? fetch)(uploadUrl, { method: 'PUT', headers: { 'Content-Type': 'application/octet-stream' }, body: tarball });
+      res = await (this.props.fetch ?? fetch)(uploadUrl, { method: 'PUT', headers: { 'Content-Type': 'application/octet-stream' }, body: new Uint8Array(tarball) });
     } catch (cause) {
       throw new TerraformCloudError(`upload of the configuration tarball failed: ${(cause as Error).message}`, { cause });
     }
