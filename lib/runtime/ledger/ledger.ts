@@ -1,7 +1,8 @@
 import { randomUUID } from 'crypto';
-import { ConditionalCheckFailedException, TransactionCanceledException } from '@aws-sdk/client-dynamodb';
+import { ConditionalCheckFailedException, TransactionCanceledException, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import {
   DeleteCommand,
+  DynamoDBDocumentClient as DocumentClient,
   GetCommand,
   PutCommand,
   QueryCommand,
@@ -106,6 +107,11 @@ export class Ledger {
     this.lockSeconds = opts.lockSeconds ?? 7200;
     this.claimLeaseSeconds = opts.claimLeaseSeconds ?? 3600;
     this.claimRetentionSeconds = opts.claimRetentionSeconds ?? 30 * 86_400;
+  }
+
+  /** A ledger on `client`, marshalling the way the ledger's records need (undefined values dropped). */
+  static fromClient(client: DynamoDBClient, tableName: string, opts: LedgerOptions = {}): Ledger {
+    return new Ledger(DocumentClient.from(client, { marshallOptions: { removeUndefinedValues: true } }), tableName, opts);
   }
 
   private epoch(): number {

@@ -1,7 +1,6 @@
 import { CodePipelineClient } from '@aws-sdk/client-codepipeline';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { S3Client } from '@aws-sdk/client-s3';
-import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { Logger } from '@aws-lambda-powertools/logger';
 import type { CodePipelineEvent } from 'aws-lambda';
 import { requireEnv } from '../aws/handler-env';
@@ -16,7 +15,7 @@ function defaultDeps(): PromoteDeps {
   deps ??= {
     codepipeline: new CodePipelineClient({}),
     s3: new S3Client({}),
-    ledger: new Ledger(DynamoDBDocumentClient.from(new DynamoDBClient({})), requireEnv(HANDLER_ENV.ledgerTable)),
+    ledger: Ledger.fromClient(new DynamoDBClient({}), requireEnv(HANDLER_ENV.ledgerTable)),
     log: logger,
   } satisfies PromoteDeps;
   return deps;

@@ -2,7 +2,6 @@ import { CodePipelineClient } from '@aws-sdk/client-codepipeline';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
 import { S3Client } from '@aws-sdk/client-s3';
-import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { Logger } from '@aws-lambda-powertools/logger';
 import type { CodePipelineCloudWatchEvent } from 'aws-lambda';
 import { HandlerEnvError, pipelinesFromEnv, requireEnv } from '../aws/handler-env';
@@ -26,7 +25,7 @@ function defaultDeps(): RecorderDeps {
     codepipeline: new CodePipelineClient({}),
     s3: new S3Client({}),
     eventbridge: new EventBridgeClient({}),
-    ledger: new Ledger(DynamoDBDocumentClient.from(new DynamoDBClient({})), requireEnv(HANDLER_ENV.ledgerTable)),
+    ledger: Ledger.fromClient(new DynamoDBClient({}), requireEnv(HANDLER_ENV.ledgerTable)),
     pipelines: pipelinesFromEnv(),
     auditBucket: requireEnv(HANDLER_ENV.auditBucket),
     eventBusName: process.env[HANDLER_ENV.eventBus] || 'default',

@@ -1,6 +1,5 @@
 import { CodePipelineClient } from '@aws-sdk/client-codepipeline';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { Logger } from '@aws-lambda-powertools/logger';
 import { pipelinesFromEnv, requireEnv } from '../aws/handler-env';
 import { Ledger } from '../ledger/ledger';
@@ -15,7 +14,7 @@ let deps: RollbackDeps | undefined;
 function defaultDeps(): RollbackDeps {
   deps ??= {
     codepipeline: new CodePipelineClient({}),
-    ledger: new Ledger(DynamoDBDocumentClient.from(new DynamoDBClient({})), requireEnv(HANDLER_ENV.ledgerTable)),
+    ledger: Ledger.fromClient(new DynamoDBClient({}), requireEnv(HANDLER_ENV.ledgerTable)),
     pipelines: pipelinesFromEnv(),
     log: logger,
   } satisfies RollbackDeps;
