@@ -1,6 +1,9 @@
 import type { Command } from 'commander';
+import { registerCheck } from './check';
 import { registerConfig } from './config';
 import { registerCost } from './cost';
+import { registerGraph } from './graph';
+import { registerImpact } from './impact';
 
 /** Each command module adds its command to the program. Keep the list sorted. */
-export const COMMANDS: ReadonlyArray<(program: Command) => void> = [registerConfig, registerCost];
+export const COMMANDS: ReadonlyArray<(program: Command) => void> = [registerCheck, registerConfig, registerCost, registerGraph, registerImpact];
