@@ -4,6 +4,7 @@ import { registerConfig } from './config';
 import { registerCost } from './cost';
 import { registerGraph } from './graph';
 import { registerImpact } from './impact';
+import { registerValidate } from './validate';
 
 /** Each command module adds its command to the program. Keep the list sorted. */
-export const COMMANDS: ReadonlyArray<(program: Command) => void> = [registerCheck, registerConfig, registerCost, registerGraph, registerImpact];
+export const COMMANDS: ReadonlyArray<(program: Command) => void> = [registerCheck, registerConfig, registerCost, registerGraph, registerImpact, registerValidate];
