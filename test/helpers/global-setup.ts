@@ -1,4 +1,4 @@
-import { startMoto, type LocalServer } from './servers';
+import { startMoto, startPostgres, type LocalServer } from './servers';
 
 declare global {
   // eslint-disable-next-line no-var
@@ -20,6 +20,17 @@ export default async function globalSetup(): Promise<void> {
     const moto = await startMoto();
     started.push(moto);
     process.env.DATAOPS_TEST_MOTO_ENDPOINT = moto.endpoint;
+  }
+  if (!process.env.DATAOPS_TEST_PG_URL) {
+    // A missing PostgreSQL must not stop the tests that do not need it: the reason reaches the
+    // tests that do (they fail with it) through DATAOPS_TEST_PG_ERROR.
+    try {
+      const pg = await startPostgres();
+      started.push(pg);
+      process.env.DATAOPS_TEST_PG_URL = pg.endpoint;
+    } catch (err) {
+      process.env.DATAOPS_TEST_PG_ERROR = (err as Error).message;
+    }
   }
   globalThis.__DATAOPS_SERVERS__ = started;
 }

@@ -1,4 +1,4 @@
-import { spawn, type ChildProcess } from 'child_process';
+import { execFileSync, spawn, spawnSync, type ChildProcess } from 'child_process';
 import * as fs from 'fs';
 import * as net from 'net';
 import * as path from 'path';
@@ -71,4 +71,71 @@ export async function startMoto(): Promise<LocalServer> {
   const endpoint = `http://127.0.0.1:${port}`;
   await waitForHttp(`${endpoint}/moto-api/`, 'moto server', 60_000, logFile);
   return { name: 'moto', endpoint, stop: stopper(child) };
+}
+
+/** The newest PostgreSQL server binaries folder (Debian's /usr/lib/postgresql/N/bin), or $DATAOPS_PG_BIN. */
+export function postgresBinDir(): string {
+  if (process.env.DATAOPS_PG_BIN) return process.env.DATAOPS_PG_BIN;
+  const base = '/usr/lib/postgresql';
+  const versions = fs.existsSync(base)
+    ? fs
+        .readdirSync(base)
+        .filter((v) => fs.existsSync(path.join(base, v, 'bin', 'initdb')))
+        .sort((a, b) => Number(b) - Number(a))
+    : [];
+  if (versions.length === 0) {
+    throw new Error(`PostgreSQL is not installed (no ${base}/*/bin/initdb); run 'bash buildspecs/toolchain/ensure.sh' as root (npm test does it in pretest) or apt-get install postgresql`);
+  }
+  return path.join(base, versions[0], 'bin');
+}
+
+/**
+ * Starts a throwaway PostgreSQL server: initdb into .cache/pg-PORT, trust auth on 127.0.0.1 only,
+ * fsync off. PostgreSQL refuses to run as root, so as root it runs as the `postgres` user (Debian
+ * creates it). The endpoint is a connection URL to the `postgres` database.
+ */
+export async function startPostgres(): Promise<LocalServer> {
+  const bin = postgresBinDir();
+  const port = await freePort();
+  const dir = path.join(ROOT, '.cache', `pg-${port}`);
+  const data = path.join(dir, 'data');
+  fs.rmSync(dir, { recursive: true, force: true });
+  fs.mkdirSync(dir, { recursive: true });
+  let ids: { uid: number; gid: number } | Record<string, never> = {};
+  if (process.getuid?.() === 0) {
+    const uid = Number(execFileSync('id', ['-u', 'postgres'], { encoding: 'utf8' }).trim());
+    const gid = Number(execFileSync('id', ['-g', 'postgres'], { encoding: 'utf8' }).trim());
+    fs.chownSync(dir, uid, gid);
+    ids = { uid, gid };
+  }
+  const logFile = path.join(dir, 'server.log');
+  const init = spawnSync(path.join(bin, 'initdb'), ['-D', data, '-U', 'postgres', '--auth=trust', '-E', 'UTF8', '--no-locale'], { ...ids, encoding: 'utf8', cwd: dir });
+  if (init.status !== 0) throw new Error(`initdb failed in ${data} (exit ${init.status ?? init.error?.message}): ${(init.stderr || '').slice(-1500)}`);
+  const out = fs.openSync(logFile, 'a');
+  if ('uid' in ids) fs.fchownSync(out, ids.uid, ids.gid);
+  const child = spawn(
+    path.join(bin, 'postgres'),
+    ['-D', data, '-p', String(port), '-k', dir, '-c', 'listen_addresses=127.0.0.1', '-c', 'fsync=off', '-c', 'full_page_writes=off', '-c', 'synchronous_commit=off'],
+    { ...ids, cwd: dir, stdio: ['ignore', out, out] },
+  );
+  const deadline = Date.now() + 60_000;
+  for (;;) {
+    const ready = spawnSync(path.join(bin, 'pg_isready'), ['-h', '127.0.0.1', '-p', String(port), '-U', 'postgres'], { encoding: 'utf8' });
+    if (ready.status === 0) break;
+    if (child.exitCode !== null || Date.now() > deadline) {
+      const tail = fs.existsSync(logFile) ? fs.readFileSync(logFile, 'utf8').slice(-2000) : '';
+      child.kill('SIGKILL');
+      throw new Error(`PostgreSQL did not become ready on port ${port}; its log ends:\n${tail}`);
+    }
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  const stop = stopper(child);
+  return {
+    name: 'postgres',
+    endpoint: `postgres://postgres@127.0.0.1:${port}/postgres`,
+    stop: async () => {
+      await stop();
+      fs.rmSync(dir, { recursive: true, force: true });
+    },
+  };
 }
