@@ -1,0 +1,235 @@
+import { Duration, Stack } from 'aws-cdk-lib';
+import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
+import * as cwActions from 'aws-cdk-lib/aws-cloudwatch-actions';
+import * as codebuild from 'aws-cdk-lib/aws-codebuild';
+import * as codepipeline from 'aws-cdk-lib/aws-codepipeline';
+import * as actions from 'aws-cdk-lib/aws-codepipeline-actions';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import type * as logs from 'aws-cdk-lib/aws-logs';
+import { Construct } from 'constructs';
+import { ENVIRONMENT_NAMES, type EnvironmentName, type PlatformConfig, type RepoConfig } from '../config/schema';
+import { PlatformNames } from './names';
+import type { SharedServices } from './shared-services';
+import { ToolchainProject } from './toolchain-project';
+
+/** Properties of a {@link RepoPipeline}. */
+export interface RepoPipelineProps {
+  /** Validated platform configuration. */
+  readonly config: PlatformConfig;
+  /** The repo this pipeline releases. */
+  readonly repo: RepoConfig;
+  /** Tooling-stack services. */
+  readonly shared: SharedServices;
+  /** KMS-encrypted log group of the repo's CodeBuild projects. */
+  readonly logGroup: logs.ILogGroup;
+}
+
+/** Names of the pipeline's stages, in order. */
+export const STAGE_NAMES = ['Source', 'Validate', 'Package', 'Dev', 'Staging', 'Prod'] as const;
+
+/** Name of the DataOps metric that Verify publishes for each failed post-deployment check. */
+export const VERIFY_FAILURES_METRIC = 'VerifyFailures';
+
+/**
+ * One repo's release pipeline (CodePipeline V2, queued executions):
+ * Source (CodeConnections) → Validate (one CodeBuild action per asset kind, in parallel) →
+ * Package (one immutable release) → Dev (Promote → Deploy → Verify) → Staging (Approve → Promote
+ * → Deploy → Verify) → Prod (Approve → Promote → Deploy → Verify; rolls back on failure, and on
+ * success only after baking under the prod bake alarm).
+ *
+ * Deploy and Verify of an environment run in one CodeBuild role per environment, whose name
+ * carries the prefix that the environment's deploy role trusts; that role may assume only that
+ * environment's deploy role.
+ */
+export class RepoPipeline extends Construct {
+  /** The pipeline. */
+  readonly pipeline: codepipeline.Pipeline;
+  /** The alarm the prod stage bakes under. */
+  readonly prodBakeAlarm: cloudwatch.Alarm;
+  /** Tooling-account role of each environment's Deploy and Verify projects. */
+  readonly deployerRoles: Record<EnvironmentName, iam.Role>;
+
+  constructor(scope: Construct, id: string, props: RepoPipelineProps) {
+    super(scope, id);
+    const { config, repo, shared } = props;
+    const names = new PlatformNames(config);
+    const stack = Stack.of(this);
+    const pipelineName = names.pipelineName(repo);
+    const project = (pid: string, purpose: string, buildSpec: string, extra: Partial<ConstructorParameters<typeof ToolchainProject>[2]> = {}) =>
+      new ToolchainProject(this, pid, {
+        projectName: names.projectName(repo, purpose),
+        description: `${repo.name}: ${purpose}`,
+        buildSpec,
+        config,
+        toolchainRepository: shared.toolchainRepository,
+        encryptionKey: shared.encryptionKey,
+        logGroup: props.logGroup,
+        ...extra,
+      }).project;
+
+    const sourceOutput = new codepipeline.Artifact('Source');
+    const releaseOutput = new codepipeline.Artifact('Release');
+    const [owner, repoName] = repo.repository.split('/');
+
+    const validateProject = project('Validate', 'validate', 'validate', { timeout: Duration.minutes(20) });
+    const packageProject = project('Package', 'package', 'package', { timeout: Duration.minutes(30) });
+
+    this.deployerRoles = {} as Record<EnvironmentName, iam.Role>;
+    const envProjects = {} as Record<EnvironmentName, { deploy: codebuild.IProject; verify: codebuild.IProject }>;
+    for (const env of ENVIRONMENT_NAMES) {
+      const role = new iam.Role(this, `${capitalize(env)}DeployerRole`, {
+        roleName: names.deployerRoleName(repo, env),
+        assumedBy: new iam.ServicePrincipal('codebuild.amazonaws.com'),
+        description: `${repo.name}: Deploy and Verify in ${env}; may assume only the ${env} deploy role`,
+      });
+      role.addToPolicy(
+        new iam.PolicyStatement({
+          sid: 'AssumeTheEnvironmentDeployRole',
+          actions: ['sts:AssumeRole', 'sts:TagSession'],
+          resources: [names.deployRoleArn(env)],
+        }),
+      );
+      role.addToPolicy(
+        new iam.PolicyStatement({
+          sid: 'PublishVerifyMetrics',
+          actions: ['cloudwatch:PutMetricData'],
+          resources: ['*'],
+          conditions: { StringEquals: { 'cloudwatch:namespace': names.metricNamespace() } },
+        }),
+      );
+      this.deployerRoles[env] = role;
+      const environmentVariables = {
+        TARGET_ENV: { value: env },
+        DEPLOY_ROLE_ARN: { value: names.deployRoleArn(env) },
+        DATAOPS_REPO: { value: repo.name },
+      };
+      envProjects[env] = {
+        deploy: project(`${capitalize(env)}Deploy`, `deploy-${env}`, 'deploy', { role, environmentVariables }),
+        verify: project(`${capitalize(env)}Verify`, `verify-${env}`, 'verify', { role, environmentVariables, timeout: Duration.minutes(45) }),
+      };
+    }
+
+    this.prodBakeAlarm = new cloudwatch.Alarm(this, 'ProdBakeAlarm', {
+      alarmName: names.prodBakeAlarmName(repo),
+      alarmDescription: `${repo.name}: a post-deployment check failed in prod during the bake; the prod stage rolls back`,
+      metric: new cloudwatch.Metric({
+        namespace: names.metricNamespace(),
+        metricName: VERIFY_FAILURES_METRIC,
+        dimensionsMap: { Repo: repo.name, Environment: 'prod' },
+        statistic: cloudwatch.Stats.SUM,
+        period: Duration.minutes(1),
+      }),
+      threshold: 1,
+      evaluationPeriods: 1,
+      comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+      treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+    });
+    this.prodBakeAlarm.addAlarmAction(new cwActions.SnsAction(shared.alertsTopic));
+
+    const promote = (env: EnvironmentName, runOrder: number) =>
+      new actions.LambdaInvokeAction({
+        actionName: 'Promote',
+        lambda: shared.promoteFunction,
+        inputs: [releaseOutput],
+        userParameters: { repo: repo.name, env },
+        runOrder,
+      });
+    const deployAndVerify = (env: EnvironmentName, firstRunOrder: number) => [
+      new actions.CodeBuildAction({ actionName: 'Deploy', project: envProjects[env].deploy, input: releaseOutput, runOrder: firstRunOrder }),
+      new actions.CodeBuildAction({ actionName: 'Verify', project: envProjects[env].verify, input: releaseOutput, runOrder: firstRunOrder + 1 }),
+    ];
+    const consoleLink = `https://${stack.region}.console.aws.amazon.com/codesuite/codepipeline/pipelines/${pipelineName}/executions/#{codepipeline.PipelineExecutionId}/timeline`;
+    const approve = (env: 'staging' | 'prod') =>
+      new actions.ManualApprovalAction({
+        actionName: 'Approve',
+        runOrder: 1,
+        notificationTopic: shared.approvalsTopic,
+        externalEntityLink: consoleLink,
+        additionalInformation:
+          `Promote ${repo.name} commit #{SourceVariables.CommitId} ("#{SourceVariables.CommitMessage}") to ${env}. ` +
+          `Approvers: ${config.approvers[env].join(', ')}. The link shows this execution; the Package and Verify logs hold the ` +
+          'release manifest diff, the dbt contract diff and the Terraform plan summary.',
+      });
+
+    this.pipeline = new codepipeline.Pipeline(this, 'Pipeline', {
+      pipelineName,
+      pipelineType: codepipeline.PipelineType.V2,
+      executionMode: codepipeline.ExecutionMode.QUEUED,
+      artifactBucket: shared.artifactBucket,
+      crossAccountKeys: false,
+      restartExecutionOnUpdate: false,
+      stages: [
+        {
+          stageName: 'Source',
+          actions: [
+            new actions.CodeStarConnectionsSourceAction({
+              actionName: 'Source',
+              variablesNamespace: 'SourceVariables',
+              connectionArn: config.source.connectionArn,
+              owner,
+              repo: repoName,
+              branch: repo.branch,
+              output: sourceOutput,
+              codeBuildCloneOutput: true,
+              triggerOnPush: true,
+            }),
+          ],
+        },
+        {
+          stageName: 'Validate',
+          actions: repo.kinds.map(
+            (kind) =>
+              new actions.CodeBuildAction({
+                actionName: `Validate-${kind}`,
+                project: validateProject,
+                input: sourceOutput,
+                environmentVariables: { ASSET_KIND: { value: kind } },
+                runOrder: 1,
+              }),
+          ),
+        },
+        {
+          stageName: 'Package',
+          actions: [new actions.CodeBuildAction({ actionName: 'Package', project: packageProject, input: sourceOutput, outputs: [releaseOutput] })],
+        },
+        { stageName: 'Dev', actions: [promote('dev', 1), ...deployAndVerify('dev', 2)] },
+        { stageName: 'Staging', actions: [approve('staging'), promote('staging', 2), ...deployAndVerify('staging', 3)] },
+        {
+          stageName: 'Prod',
+          actions: [approve('prod'), promote('prod', 2), ...deployAndVerify('prod', 3)],
+          onFailure: { result: codepipeline.Result.ROLLBACK },
+          onSuccess: {
+            conditions: [
+              {
+                result: codepipeline.Result.ROLLBACK,
+                rules: [
+                  new codepipeline.Rule({
+                    name: 'ProdBake',
+                    provider: 'CloudWatchAlarm',
+                    version: '1',
+                    configuration: {
+                      AlarmName: this.prodBakeAlarm.alarmName,
+                      AlarmStates: 'ALARM',
+                      WaitTime: String(config.ci.prodBakeMinutes),
+                    },
+                  }),
+                ],
+              },
+            ],
+          },
+        },
+      ],
+    });
+    this.pipeline.role.addToPrincipalPolicy(
+      new iam.PolicyStatement({
+        sid: 'ReadTheProdBakeAlarm',
+        actions: ['cloudwatch:DescribeAlarms'],
+        resources: [this.prodBakeAlarm.alarmArn],
+      }),
+    );
+  }
+}
+
+function capitalize(s: string): string {
+  return s.charAt(0).toUpperCase() + s.slice(1);
+}
