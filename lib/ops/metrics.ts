@@ -26,7 +26,7 @@ export const DATAOPS_METRICS = {
     stageDuration: 'StageDurationSeconds',
     /** Seconds from approval to the environment's Verify succeeding (target: 15 min). Dimensions: Repo, Environment. */
     promotionDuration: 'PromotionSeconds',
-    /** Count of rollbacks started (Rollback λ called RollbackStage). Dimensions: Repo, Environment. */
+    /** Count of rollbacks started (Rollback λ called RollbackStage), in any environment. Dimensions: Repo. */
     rollbackStarted: 'RollbackStarted',
     /** Seconds from the rollback request to the RollbackStage call (target: 5 min). Dimensions: Repo, Environment. */
     rollbackStartDuration: 'RollbackStartSeconds',
@@ -48,6 +48,7 @@ export const ALL_REPOS = DATAOPS_METRICS.allRepos;
 export const REPO_METRICS = [
   DATAOPS_METRICS.names.pipelineSucceeded,
   DATAOPS_METRICS.names.pipelineFailed,
+  DATAOPS_METRICS.names.rollbackStarted,
   DATAOPS_METRICS.names.deployments,
   DATAOPS_METRICS.names.failedDeployments,
   DATAOPS_METRICS.names.leadTime,
@@ -58,7 +59,6 @@ export const REPO_METRICS = [
 export const REPO_ENV_METRICS = [
   DATAOPS_METRICS.names.stageDuration,
   DATAOPS_METRICS.names.promotionDuration,
-  DATAOPS_METRICS.names.rollbackStarted,
   DATAOPS_METRICS.names.rollbackStartDuration,
 ] as const;
 
@@ -121,7 +121,7 @@ export function metricDataFor(o: MetricObservation): DataOpsMetricDatum[] {
       data.push({ name: n.promotionDuration, value: o.seconds, unit: 'Seconds', env: o.env });
       break;
     case 'rollback-started':
-      data.push({ name: n.rollbackStarted, value: 1, unit: 'Count', env: o.env });
+      data.push({ name: n.rollbackStarted, value: 1, unit: 'Count' });
       data.push({ name: n.rollbackStartDuration, value: o.secondsToStart, unit: 'Seconds', env: o.env });
       break;
     case 'prod-deployment':

@@ -9,7 +9,7 @@ describe('metricDataFor', () => {
     ['a failed execution', { kind: 'pipeline-finished', repo: 'r', succeeded: false, at }, [[N.pipelineFailed, 1, undefined]]],
     ['a stage duration', { kind: 'stage-finished', repo: 'r', env: 'dev', seconds: 42, at }, [[N.stageDuration, 42, 'dev']]],
     ['a promotion', { kind: 'promotion-finished', repo: 'r', env: 'prod', seconds: 600, at }, [[N.promotionDuration, 600, 'prod']]],
-    ['a rollback start', { kind: 'rollback-started', repo: 'r', env: 'prod', secondsToStart: 3, at }, [[N.rollbackStarted, 1, 'prod'], [N.rollbackStartDuration, 3, 'prod']]],
+    ['a rollback start', { kind: 'rollback-started', repo: 'r', env: 'prod', secondsToStart: 3, at }, [[N.rollbackStarted, 1, undefined], [N.rollbackStartDuration, 3, 'prod']]],
     ['a good prod deployment', { kind: 'prod-deployment', repo: 'r', failed: false, leadTimeSeconds: 3600, at }, [[N.deployments, 1, undefined], [N.failedDeployments, 0, undefined], [N.leadTime, 3600, undefined]]],
     ['a failed prod deployment without a commit time', { kind: 'prod-deployment', repo: 'r', failed: true, leadTimeSeconds: null, at }, [[N.deployments, 1, undefined], [N.failedDeployments, 1, undefined]]],
     ['a restore', { kind: 'prod-restored', repo: 'r', seconds: 900, at }, [[N.timeToRestore, 900, undefined]]],
@@ -38,8 +38,8 @@ describe('metricDataFor', () => {
   });
 
   it.each([
-    [1, 3, 2 * (6 + 4 * 3)],
-    [8, 3, 9 * (6 + 4 * 3)],
+    [1, 3, 2 * (7 + 3 * 3)],
+    [8, 3, 9 * (7 + 3 * 3)],
   ])('counts %i repos in %i environments as the right number of billable metrics', (repos, envs, expected) => {
     expect(customMetricCount(repos, envs)).toBe(expected);
   });
