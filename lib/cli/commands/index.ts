@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
 import { registerCheck } from './check';
+import { registerBuildspec } from './buildspec';
 import { registerConfig } from './config';
 import { registerCost } from './cost';
 import { registerGraph } from './graph';
@@ -7,4 +8,4 @@ import { registerImpact } from './impact';
 import { registerValidate } from './validate';
 
 /** Each command module adds its command to the program. Keep the list sorted. */
-export const COMMANDS: ReadonlyArray<(program: Command) => void> = [registerCheck, registerConfig, registerCost, registerGraph, registerImpact, registerValidate];
+export const COMMANDS: ReadonlyArray<(program: Command) => void> = [registerBuildspec, registerCheck, registerConfig, registerCost, registerGraph, registerImpact, registerValidate];
