@@ -25,6 +25,7 @@ export const NO_RESOURCE_LEVEL_ACTIONS: Readonly<Record<string, string>> = {
   'ecr:GetAuthorizationToken': 'ECR login token',
   'xray:PutTraceSegments': 'X-Ray trace upload',
   'xray:PutTelemetryRecords': 'X-Ray telemetry upload',
+  'codepipeline:GetJobDetails': 'CodePipeline job details of a Lambda invoke action',
   'codepipeline:PutJobSuccessResult': 'CodePipeline job result of a Lambda invoke action',
   'codepipeline:PutJobFailureResult': 'CodePipeline job result of a Lambda invoke action',
   'cloudwatch:PutMetricData': 'CloudWatch metric upload (limited by a cloudwatch:namespace condition)',

@@ -146,7 +146,8 @@ export class RepoPipeline extends Construct {
         notificationTopic: shared.approvalsTopic,
         externalEntityLink: consoleLink,
         additionalInformation:
-          `Promote ${repo.name} commit #{SourceVariables.CommitId} ("#{SourceVariables.CommitMessage}") to ${env}. ` +
+          // CustomData holds at most 500 characters, so the commit message (unbounded) stays out
+          `Promote ${repo.name} commit #{SourceVariables.CommitId} to ${env}. ` +
           `Approvers: ${config.approvers[env].join(', ')}. The link shows this execution; the Package and Verify logs hold the ` +
           'release manifest diff, the dbt contract diff and the Terraform plan summary.',
       });

@@ -123,25 +123,31 @@ export class ToolingStack extends Stack {
       [HANDLER_ENV.pipelines]: JSON.stringify(pipelines),
     };
     const defaultBusArn = `arn:aws:events:${config.region}:${config.toolingAccount}:event-bus/default`;
-    const fn = (fid: string, purpose: 'promote' | 'rollback' | 'recorder', description: string, reserved: number) =>
+    const fn = (fid: string, purpose: 'promote' | 'rollback' | 'recorder', description: string, reserved: number, extraEnvironment: Record<string, string> = {}) =>
       new PlatformFunction(this, fid, {
-        runtimeModule: purpose === 'recorder' ? 'recorder' : purpose,
+        runtimeModule: purpose,
         functionName: names.functionName(purpose),
         description,
         encryptionKey,
-        environment,
+        environment: { ...environment, ...extraEnvironment },
         reservedConcurrentExecutions: reserved,
       });
     const promote = fn('Promote', 'promote', 'Promotion gate: checks the release, the previous environment and the lock, then reports to CodePipeline', 5);
     const rollback = fn('Rollback', 'rollback', 'Rolls a pipeline stage back to its last successful execution, recorded in the ledger', 2);
-    const recorder = fn('Recorder', 'recorder', 'Turns pipeline, stage and action state changes into ledger records and audit objects', 5);
+    const recorder = fn('Recorder', 'recorder', 'Turns pipeline, stage and action state changes into ledger records and audit objects', 5, {
+      [HANDLER_ENV.auditRetentionDays]: String(config.audit.retentionDays),
+    });
     this.functions = { promote, rollback, recorder };
 
     // Promote: ledger lock and records, the release it gates, and the CodePipeline job result
     this.ledger.table.grantReadWriteData(promote.role);
     artifacts.grantRead(promote.role);
     promote.role.addToPolicy(
-      new iam.PolicyStatement({ sid: 'ReportJobResult', actions: ['codepipeline:PutJobSuccessResult', 'codepipeline:PutJobFailureResult'], resources: ['*'] }),
+      new iam.PolicyStatement({
+        sid: 'ReadJobAndReportResult',
+        actions: ['codepipeline:GetJobDetails', 'codepipeline:PutJobSuccessResult', 'codepipeline:PutJobFailureResult'],
+        resources: ['*'],
+      }),
     );
     // Rollback: only this platform's pipelines, by exact ARN
     this.ledger.table.grantReadWriteData(rollback.role);
@@ -156,11 +162,13 @@ export class ToolingStack extends Stack {
     this.ledger.table.grantReadWriteData(recorder.role);
     this.audit.auditBucket.grantPut(recorder.role);
     recorder.role.addToPolicy(
-      new iam.PolicyStatement({ sid: 'ReadApprovals', actions: ['codepipeline:ListActionExecutions', 'codepipeline:GetPipelineExecution'], resources: pipelineArns }),
+      new iam.PolicyStatement({
+        sid: 'ReadExecutions',
+        actions: ['codepipeline:ListPipelineExecutions', 'codepipeline:GetPipelineExecution', 'codepipeline:ListActionExecutions'],
+        resources: pipelineArns,
+      }),
     );
-    for (const f of [promote, rollback, recorder]) {
-      f.role.addToPolicy(new iam.PolicyStatement({ sid: 'PublishLedgerEvents', actions: ['events:PutEvents'], resources: [defaultBusArn] }));
-    }
+    recorder.role.addToPolicy(new iam.PolicyStatement({ sid: 'PublishLedgerEvents', actions: ['events:PutEvents'], resources: [defaultBusArn] }));
 
     const eventDeadLetters = new sqs.Queue(this, 'EventDeliveryDeadLetterQueue', {
       encryption: sqs.QueueEncryption.KMS,

@@ -1,0 +1,201 @@
+import { Match, type Template } from 'aws-cdk-lib/assertions';
+import { ENVIRONMENT_NAMES } from '../../lib/config/schema';
+import { PlatformNames } from '../../lib/constructs/names';
+import { STAGE_NAMES } from '../../lib/constructs/repo-pipeline';
+import { makeTestConfig } from '../helpers/config';
+import { synthPipelineStack, synthPlatform } from '../helpers/synth';
+
+interface CfnAction {
+  Name: string;
+  ActionTypeId: { Category: string; Provider: string };
+  RunOrder?: number;
+  Configuration?: Record<string, unknown>;
+  InputArtifacts?: Array<{ Name: string }>;
+  OutputArtifacts?: Array<{ Name: string }>;
+}
+interface CfnStage {
+  Name: string;
+  Actions: CfnAction[];
+  OnFailure?: { Result?: string };
+  OnSuccess?: { Conditions: Array<{ Result: string; Rules: Array<{ RuleTypeId: { Provider: string }; Configuration: Record<string, unknown> }> }> };
+  BeforeEntry?: unknown;
+}
+
+const config = makeTestConfig();
+const names = new PlatformNames(config);
+const stagesOf = (template: Template): CfnStage[] => {
+  const pipelines = template.findResources('AWS::CodePipeline::Pipeline');
+  const [only] = Object.values(pipelines) as Array<{ Properties: { Stages: CfnStage[] } }>;
+  return only.Properties.Stages;
+};
+const stage = (template: Template, name: string): CfnStage => {
+  const found = stagesOf(template).find((s) => s.Name === name);
+  if (!found) throw new Error(`no stage ${name}`);
+  return found;
+};
+const ordered = (s: CfnStage) => [...s.Actions].sort((a, b) => (a.RunOrder ?? 1) - (b.RunOrder ?? 1)).map((a) => a.Name);
+
+describe('DataOpsPipeline-<repo>', () => {
+  // GIVEN the embedded default configuration, synthesized once for the whole file
+  beforeAll(() => synthPlatform());
+
+  it('creates one pipeline stack per configured repo', () => {
+    // WHEN the platform is built
+    const { platform } = synthPlatform();
+    // THEN there is a DataOpsPipeline-<repo> stack for each of the 8 repos, in the tooling account
+    expect(Object.keys(platform.pipelines).sort()).toEqual(config.repos.map((r) => r.name).sort());
+    for (const [repo, stack] of Object.entries(platform.pipelines)) {
+      expect(stack.stackName).toBe(`DataOpsPipeline-${repo}`);
+      expect(stack.account).toBe(config.toolingAccount);
+    }
+  });
+
+  it('runs a V2 pipeline with queued executions and the stages in release order', () => {
+    const template = synthPipelineStack();
+    // THEN the pipeline is V2, queued, named deterministically and encrypted with the platform CMK
+    template.hasResourceProperties('AWS::CodePipeline::Pipeline', {
+      Name: names.pipelineName(config.repos[0]),
+      PipelineType: 'V2',
+      ExecutionMode: 'QUEUED',
+      ArtifactStore: Match.objectLike({ Type: 'S3', Location: names.artifactBucketName(), EncryptionKey: Match.objectLike({ Type: 'KMS' }) }),
+    });
+    // AND the stages are Source → Validate → Package → Dev → Staging → Prod
+    expect(stagesOf(template).map((s) => s.Name)).toEqual([...STAGE_NAMES]);
+  });
+
+  it('sources the configured repository and branch through the CodeConnections connection', () => {
+    const [action] = stage(synthPipelineStack(), 'Source').Actions;
+    const [owner, repo] = config.repos[0].repository.split('/');
+    expect(action.ActionTypeId.Provider).toBe('CodeStarSourceConnection');
+    expect(action.Configuration).toMatchObject({ ConnectionArn: config.source.connectionArn, FullRepositoryId: `${owner}/${repo}`, BranchName: 'main' });
+  });
+
+  it.each(config.repos.map((r) => [r.name, r.kinds] as const))('validates %s with one parallel CodeBuild action per asset kind %j', (repo, kinds) => {
+    // WHEN the Validate stage of the repo is read
+    const validate = stage(synthPipelineStack(repo), 'Validate');
+    // THEN there is one CodeBuild action per kind, all in the same run order (parallel)
+    expect(validate.Actions.map((a) => a.Name).sort()).toEqual(kinds.map((k) => `Validate-${k}`).sort());
+    expect(new Set(validate.Actions.map((a) => a.RunOrder ?? 1)).size).toBe(1);
+    // AND each passes its kind to buildspecs/validate.yml as ASSET_KIND
+    for (const kind of kinds) {
+      const action = validate.Actions.find((a) => a.Name === `Validate-${kind}`);
+      expect(JSON.parse(String(action?.Configuration?.EnvironmentVariables))).toEqual([{ name: 'ASSET_KIND', type: 'PLAINTEXT', value: kind }]);
+    }
+  });
+
+  it.each([
+    ['Dev', ['Promote', 'Deploy', 'Verify']],
+    ['Staging', ['Approve', 'Promote', 'Deploy', 'Verify']],
+    ['Prod', ['Approve', 'Promote', 'Deploy', 'Verify']],
+  ])('runs the %s stage as %j, one action after the other', (name, actions) => {
+    const s = stage(synthPipelineStack(), name);
+    expect(ordered(s)).toEqual(actions);
+    expect(new Set(s.Actions.map((a) => a.RunOrder)).size).toBe(actions.length);
+  });
+
+  it.each(['Staging', 'Prod'])('requires a manual approval, notified on the approvals topic with a summary and link, before %s', (name) => {
+    const [first] = [...stage(synthPipelineStack(), name).Actions].sort((a, b) => (a.RunOrder ?? 1) - (b.RunOrder ?? 1));
+    expect(first.ActionTypeId).toMatchObject({ Category: 'Approval', Provider: 'Manual' });
+    expect(first.Configuration).toMatchObject({
+      NotificationArn: `arn:aws:sns:${config.region}:${config.toolingAccount}:${names.topicName('approvals')}`,
+      CustomData: expect.stringContaining('#{SourceVariables.CommitId}'),
+      ExternalEntityLink: expect.stringContaining('#{codepipeline.PipelineExecutionId}'),
+    });
+    expect(String(first.Configuration?.CustomData).length).toBeLessThanOrEqual(500);
+  });
+
+  it('has no approval in the Dev stage', () => {
+    expect(stage(synthPipelineStack(), 'Dev').Actions.some((a) => a.ActionTypeId.Category === 'Approval')).toBe(false);
+  });
+
+  it.each(ENVIRONMENT_NAMES.map((e) => [e]))('gates %s with Promote(λ), given the release and UserParameters {repo, env}', (env) => {
+    const name = env.charAt(0).toUpperCase() + env.slice(1);
+    const promote = stage(synthPipelineStack(), name).Actions.find((a) => a.Name === 'Promote');
+    expect(promote?.ActionTypeId).toMatchObject({ Category: 'Invoke', Provider: 'Lambda' });
+    expect(promote?.Configuration?.FunctionName).toBe(names.functionName('promote'));
+    expect(JSON.parse(String(promote?.Configuration?.UserParameters))).toEqual({ repo: config.repos[0].name, env });
+    expect(promote?.InputArtifacts).toEqual([{ Name: 'Release' }]);
+  });
+
+  it('rolls the prod stage back on failure and bakes it under the prod bake alarm before success', () => {
+    const template = synthPipelineStack();
+    const prod = stage(template, 'Prod');
+    // THEN a failure of the prod stage rolls it back
+    expect(prod.OnFailure).toEqual({ Result: 'ROLLBACK' });
+    // AND success waits prodBakeMinutes for the bake alarm, rolling back if it is in ALARM
+    const [condition] = prod.OnSuccess?.Conditions ?? [];
+    expect(condition.Result).toBe('ROLLBACK');
+    expect(condition.Rules[0].RuleTypeId.Provider).toBe('CloudWatchAlarm');
+    expect(condition.Rules[0].Configuration).toMatchObject({ AlarmStates: 'ALARM', WaitTime: String(config.ci.prodBakeMinutes) });
+    // AND that alarm exists in the stack under its deterministic name
+    template.hasResourceProperties('AWS::CloudWatch::Alarm', {
+      AlarmName: names.prodBakeAlarmName(config.repos[0]),
+      Namespace: 'DataOps',
+      Dimensions: Match.arrayWith([{ Name: 'Environment', Value: 'prod' }]),
+    });
+    // AND no other stage rolls back
+    expect(stagesOf(template).filter((s) => s.OnFailure || s.OnSuccess).map((s) => s.Name)).toEqual(['Prod']);
+  });
+
+  it.each(ENVIRONMENT_NAMES.map((e) => [e]))('deploys and verifies %s in a role that may assume only that environment\'s deploy role', (env) => {
+    const template = synthPipelineStack();
+    const roleName = names.deployerRoleName(config.repos[0], env);
+    // THEN the deployer role carries the name prefix the target trusts
+    template.hasResourceProperties('AWS::IAM::Role', { RoleName: roleName });
+    expect(roleName.startsWith(names.deployerRolePrefix(env))).toBe(true);
+    // AND every sts:AssumeRole it holds names exactly this environment's deploy role
+    const policies = template.findResources('AWS::IAM::Policy');
+    const assumed = Object.values(policies)
+      .filter((p) => JSON.stringify(p).includes(`${env.charAt(0).toUpperCase()}${env.slice(1)}DeployerRole`))
+      .flatMap((p) => (p as { Properties: { PolicyDocument: { Statement: Array<{ Action: string | string[]; Resource: unknown }> } } }).Properties.PolicyDocument.Statement)
+      .filter((s) => [s.Action].flat().includes('sts:AssumeRole'))
+      .flatMap((s) => [s.Resource].flat());
+    expect(assumed).toEqual([names.deployRoleArn(env)]);
+    // AND its Deploy and Verify projects get TARGET_ENV and DEPLOY_ROLE_ARN
+    for (const purpose of ['deploy', 'verify']) {
+      template.hasResourceProperties('AWS::CodeBuild::Project', {
+        Name: names.projectName(config.repos[0], `${purpose}-${env}`),
+        Environment: Match.objectLike({
+          EnvironmentVariables: Match.arrayWith([
+            { Name: 'TARGET_ENV', Type: 'PLAINTEXT', Value: env },
+            { Name: 'DEPLOY_ROLE_ARN', Type: 'PLAINTEXT', Value: names.deployRoleArn(env) },
+          ]),
+        }),
+        Source: Match.objectLike({ BuildSpec: Match.stringLikeRegexp(`${purpose === 'deploy' ? 'dataops deploy' : 'dataops verify'}`) }),
+      });
+    }
+  });
+
+  it('runs every CodeBuild project in the toolchain image by its configured tag, encrypted and logging to a KMS log group', () => {
+    const template = synthPipelineStack();
+    const projects = template.findResources('AWS::CodeBuild::Project');
+    expect(Object.keys(projects)).toHaveLength(1 + 1 + 3 * 2 + 1); // validate, package, deploy+verify per env, PR
+    for (const p of Object.values(projects) as Array<{ Properties: Record<string, any> }>) {
+      expect(JSON.stringify(p.Properties.Environment.Image)).toContain(`${names.toolchainRepositoryName()}:${config.ci.toolchainImageTag}`);
+      expect(p.Properties.Environment.ComputeType).toBe(config.ci.computeType);
+      expect(p.Properties.Environment.PrivilegedMode).toBe(false);
+      expect(p.Properties.EncryptionKey).toBeDefined();
+      expect(p.Properties.LogsConfig.CloudWatchLogs.Status).toBe('ENABLED');
+    }
+    template.allResourcesProperties('AWS::Logs::LogGroup', { KmsKeyId: Match.anyValue(), RetentionInDays: Match.anyValue() });
+  });
+
+  it('validates pull requests with a webhook on created, updated and reopened PRs that reports status to GitHub', () => {
+    const template = synthPipelineStack();
+    const [owner, repo] = config.repos[0].repository.split('/');
+    template.hasResourceProperties('AWS::CodeBuild::Project', {
+      Name: names.projectName(config.repos[0], 'pr-validate'),
+      Source: Match.objectLike({
+        Type: 'GITHUB',
+        Location: `https://github.com/${owner}/${repo}.git`,
+        ReportBuildStatus: true,
+        Auth: { Type: 'CODECONNECTIONS', Resource: config.source.connectionArn },
+        BuildSpec: Match.stringLikeRegexp('dataops validate'),
+      }),
+      Triggers: {
+        Webhook: true,
+        FilterGroups: [[{ Type: 'EVENT', Pattern: 'PULL_REQUEST_CREATED, PULL_REQUEST_UPDATED, PULL_REQUEST_REOPENED' }]],
+      },
+    });
+  });
+});
