@@ -19,6 +19,11 @@ export interface ApplyResult<Previous> {
   readonly writes: number;
   readonly previous: Previous;
   readonly summary: string;
+  /**
+   * Decisions left to a person, each naming the exact object and timestamps (e.g. a table whose
+   * data a rollback did not restore because a load landed after the deploy). @default - none
+   */
+  readonly forPerson?: readonly string[];
 }
 
 /**

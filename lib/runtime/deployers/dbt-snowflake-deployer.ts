@@ -1,0 +1,262 @@
+import type { S3Client } from '@aws-sdk/client-s3';
+import * as fs from 'fs';
+import * as path from 'path';
+import { modelsToRebuild, type ModelRelation } from '../snowflake/dbt-models';
+import type { SqlClient } from '../snowflake/sql-client';
+import {
+  buildTableOf,
+  cloneSql,
+  commentSql,
+  currentTimestampSql,
+  insertOverwriteSql,
+  insertSql,
+  releaseComment,
+  swapSql,
+  tableInfoSql,
+  undropSql,
+  type TableRef,
+} from '../snowflake/statements';
+import type { ApplyResult, DeployContext, Deployer } from './contract';
+import { DeployError } from './errors';
+import { readReleaseFiles, sha256Hex } from './release-files';
+import { applyObjectSet, planObjectSet, planRestore, readObjectSet, restoreObjectSet, type DesiredObject, type ObjectSet, type ObjectSetPlan } from './s3-object-set';
+
+/** Rebuilds one model's rows into a zero-copy clone of its live table. */
+export interface ModelBuilder {
+  build(model: ModelRelation, into: TableRef, sql: SqlClient): Promise<void>;
+}
+
+/**
+ * Rebuilds a model from the SQL compiled for the environment in the release's dbt manifest:
+ * a table model's clone gets `INSERT OVERWRITE … <compiled select>`, an incremental model's clone
+ * (which already holds the live rows) gets `INSERT INTO … <compiled incremental select>`
+ * (append strategy). Models whose columns change, or incremental models that merge on a unique
+ * key, need dbt itself: give the deployer a builder that runs `dbt build` against the clone.
+ */
+export class CompiledSqlBuilder implements ModelBuilder {
+  async build(model: ModelRelation, into: TableRef, sql: SqlClient): Promise<void> {
+    if (model.compiledCode === null) {
+      throw new DeployError(`model ${model.uniqueId} has no compiled_code in the release's dbt manifest; run 'dbt compile' for the environment in the Package action`);
+    }
+    await sql.query(model.materialized === 'incremental' ? insertSql(into, model.compiledCode) : insertOverwriteSql(into, model.compiledCode));
+  }
+}
+
+/** Props of {@link DbtSnowflakeDeployer}. */
+export interface DbtSnowflakeDeployerProps {
+  /** Connection to the environment's Snowflake account as the deploy role. */
+  readonly sql: SqlClient;
+  /** S3 client for the bucket the environment's dbt runs read their project from. */
+  readonly s3: S3Client;
+  /** Bucket that holds the published dbt artifacts (`dbt/<repo>/<env>/`). */
+  readonly artifactBucket: string;
+  /** @default CompiledSqlBuilder */
+  readonly builder?: ModelBuilder;
+}
+
+/** LAST_ALTERED (load watermark), ROW_COUNT and COMMENT of a table. */
+export interface TableInfo {
+  readonly lastAltered: string;
+  readonly rowCount: number | null;
+  readonly comment: string | null;
+}
+
+/** Published artifacts and the live tables of the models the release rebuilds. */
+export interface DbtState {
+  readonly bucket: string;
+  readonly prefix: string;
+  readonly objects: ObjectSet;
+  readonly models: readonly ModelRelation[];
+  /** By model unique id; null when the table does not exist yet. */
+  readonly tables: Readonly<Record<string, TableInfo | null>>;
+}
+
+/** Artifacts to publish and models to rebuild in a clone. */
+export interface DbtPlan {
+  readonly bucket: string;
+  readonly objects: ObjectSetPlan;
+  readonly rebuild: readonly ModelRelation[];
+  /** Models marked for rebuild whose table does not exist yet (the next dbt run creates them). */
+  readonly absent: readonly string[];
+}
+
+/** One table a release swapped, with what a data restore needs. */
+export interface SwappedTable {
+  readonly uniqueId: string;
+  readonly table: TableRef;
+  /** Holds the previous data after the swap. */
+  readonly keptAs: TableRef;
+  /** Watermark before the deploy. */
+  readonly before: TableInfo;
+  /** LAST_ALTERED right after the swap: a later value means a load landed since. */
+  readonly lastAlteredAfterSwap: string;
+}
+
+/** What the deploy replaced: published artifacts, the pre-deploy timestamp and swapped tables. */
+export interface DbtPrevious {
+  readonly releaseVersion: string;
+  readonly bucket: string;
+  readonly prefix: string;
+  readonly objects: ObjectSet;
+  /** Snowflake time just before the first change, for Time Travel; null when nothing was rebuilt. */
+  readonly preDeployAt: string | null;
+  readonly tables: readonly SwappedTable[];
+}
+
+const PROJECT_KEY = 'project.tar.gz';
+const MANIFEST_KEY = 'manifest.json';
+
+/**
+ * dbt/Snowflake deployer: publishes the dbt project tarball and manifest the environment's runs
+ * use to `s3://<artifactBucket>/dbt/<repo>/<env>/` (compared by sha256, versioned for a byte-exact
+ * rollback), and rebuilds the models the release marks for rebuild in a zero-copy clone that is
+ * swapped in atomically (`CREATE … CLONE`, build, `ALTER TABLE … SWAP WITH`). The table a swap
+ * leaves behind keeps the previous data for a fast swap back. Before the first change it records
+ * Snowflake's current time and each affected table's watermark (LAST_ALTERED, ROW_COUNT).
+ *
+ * A rebuilt table carries the comment `dataops release <version> of <repo>` (it moves with the data
+ * on SWAP), so a second apply of the same release rebuilds nothing.
+ */
+export class DbtSnowflakeDeployer implements Deployer<DbtState, DbtPlan, DbtPrevious> {
+  readonly kind = 'dbt' as const;
+
+  constructor(private readonly props: DbtSnowflakeDeployerProps) {}
+
+  private prefix(ctx: DeployContext): string {
+    return `dbt/${ctx.repo}/${ctx.env}/`;
+  }
+
+  private desired(ctx: DeployContext): DesiredObject[] {
+    const dbt = ctx.release.dbt;
+    const artifact = ctx.release.artifacts.find((a) => a.kind === 'dbt');
+    if (!dbt || !artifact) return [];
+    const prefix = this.prefix(ctx);
+    return [
+      { key: `${prefix}${MANIFEST_KEY}`, sha256: dbt.manifestSha256 },
+      { key: `${prefix}${PROJECT_KEY}`, sha256: artifact.sha256 },
+    ];
+  }
+
+  /** The release's project tarball and dbt manifest bytes. */
+  private async releaseBytes(ctx: DeployContext): Promise<{ project: Buffer; manifest: Buffer } | null> {
+    const dbt = ctx.release.dbt;
+    const artifact = ctx.release.artifacts.find((a) => a.kind === 'dbt');
+    if (!dbt || !artifact) return null;
+    const files = await readReleaseFiles(ctx.release, ctx.releaseDir, 'dbt');
+    const manifest = [...files.entries()].find(([p, b]) => p.endsWith('manifest.json') && sha256Hex(b) === dbt.manifestSha256)?.[1];
+    if (!manifest) throw new DeployError(`the dbt tarball of release ${ctx.release.version} holds no manifest.json with sha256 ${dbt.manifestSha256}; package target/manifest.json with the dbt project`);
+    return { project: fs.readFileSync(path.join(ctx.releaseDir, artifact.file)), manifest };
+  }
+
+  private async tableInfo(t: TableRef): Promise<TableInfo | null> {
+    const rows = await this.props.sql.query(tableInfoSql(t.database), [t.schema.toUpperCase(), t.name.toUpperCase()]);
+    if (rows.length === 0) return null;
+    const r = rows[0];
+    return { lastAltered: String(r.LAST_ALTERED), rowCount: r.ROW_COUNT === null || r.ROW_COUNT === undefined ? null : Number(r.ROW_COUNT), comment: r.COMMENT === null || r.COMMENT === undefined ? null : String(r.COMMENT) };
+  }
+
+  async readCurrent(ctx: DeployContext): Promise<DbtState> {
+    const bucket = this.props.artifactBucket;
+    const prefix = this.prefix(ctx);
+    const objects = await readObjectSet(this.props.s3, bucket, prefix);
+    const bytes = ctx.release.dbt && ctx.release.dbt.modelsToRebuild.length > 0 ? await this.releaseBytes(ctx) : null;
+    const models = bytes ? modelsToRebuild(bytes.manifest.toString('utf8'), ctx.release.dbt!.modelsToRebuild, ctx.environment.snowflake.database) : [];
+    const tables: Record<string, TableInfo | null> = {};
+    for (const m of models) tables[m.uniqueId] = await this.tableInfo(m.table);
+    return { bucket, prefix, objects, models, tables };
+  }
+
+  plan(current: DbtState, ctx: DeployContext): DbtPlan {
+    const done = releaseComment(ctx.repo, ctx.release.version);
+    const rebuild = current.models.filter((m) => current.tables[m.uniqueId] && current.tables[m.uniqueId]!.comment !== done);
+    const absent = current.models.filter((m) => !current.tables[m.uniqueId]).map((m) => m.uniqueId);
+    return { bucket: current.bucket, objects: planObjectSet(current.objects, this.desired(ctx)), rebuild, absent };
+  }
+
+  async apply(plan: DbtPlan, ctx: DeployContext): Promise<ApplyResult<DbtPrevious>> {
+    const { sql } = this.props;
+    const before = await this.readCurrent(ctx);
+    let writes = 0;
+    let preDeployAt: string | null = null;
+    const tables: SwappedTable[] = [];
+    if (plan.rebuild.length > 0) {
+      preDeployAt = String((await sql.query(currentTimestampSql()))[0]?.TS);
+      ctx.log(`dbt: pre-deploy timestamp ${preDeployAt}`);
+    }
+    for (const m of plan.rebuild) {
+      const watermark = before.tables[m.uniqueId];
+      if (!watermark) continue;
+      const build = buildTableOf(m.table, ctx.release.version);
+      ctx.log(`dbt: rebuilding ${m.uniqueId} in a zero-copy clone ${build.name}`);
+      await sql.query(cloneSql(build, m.table));
+      await (this.props.builder ?? new CompiledSqlBuilder()).build(m, build, sql);
+      await sql.query(commentSql(build, releaseComment(ctx.repo, ctx.release.version)));
+      await sql.query(swapSql(m.table, build));
+      writes += 4;
+      const after = await this.tableInfo(m.table);
+      tables.push({ uniqueId: m.uniqueId, table: m.table, keptAs: build, before: watermark, lastAlteredAfterSwap: after?.lastAltered ?? watermark.lastAltered });
+    }
+    const bytes = plan.objects.uploads.length > 0 ? await this.releaseBytes(ctx) : null;
+    writes += await applyObjectSet(this.props.s3, plan.bucket, plan.objects, (o) => {
+      if (!bytes) throw new DeployError(`no dbt artifacts in release ${ctx.release.version}`);
+      return o.key.endsWith(MANIFEST_KEY) ? bytes.manifest : bytes.project;
+    });
+    const summary = `dbt: ${tables.length} model(s) rebuilt in a clone and swapped in, ${plan.objects.uploads.length} artifact(s) published to s3://${plan.bucket}/${this.prefix(ctx)}${plan.absent.length ? `; ${plan.absent.length} model(s) have no table yet and are left to the next dbt run: ${plan.absent.join(', ')}` : ''}`;
+    ctx.log(summary);
+    return { writes, summary, previous: { releaseVersion: ctx.release.version, bucket: plan.bucket, prefix: this.prefix(ctx), objects: before.objects, preDeployAt, tables } };
+  }
+
+  async verify(ctx: DeployContext): Promise<{ ok: boolean; problems: string[] }> {
+    const current = await this.readCurrent(ctx);
+    const plan = this.plan(current, ctx);
+    const problems = [
+      ...plan.objects.uploads.map((u) => `s3://${current.bucket}/${u.key} does not hold sha256 ${u.sha256} of release ${ctx.release.version}`),
+      ...plan.objects.deletes.map((d) => `s3://${current.bucket}/${d} is not part of release ${ctx.release.version}`),
+      ...plan.rebuild.map((m) => `${m.table.database}.${m.table.schema}.${m.table.name}`.toUpperCase() + ` was not rebuilt by release ${ctx.release.version}`),
+    ];
+    return { ok: problems.length === 0, problems };
+  }
+
+  /**
+   * Puts the published artifacts back byte for byte and restores the data of each swapped table,
+   * but only while no load has landed since the swap (LAST_ALTERED unchanged): then it swaps back
+   * to the kept table (undropping it from Time Travel first if someone dropped it). Tables where a load landed keep their data; `forPerson` names them with the times.
+   */
+  async restore(previous: DbtPrevious, ctx: DeployContext): Promise<ApplyResult<DbtPrevious>> {
+    const { sql } = this.props;
+    const forPerson: string[] = [];
+    let writes = 0;
+    const failed = releaseComment(ctx.repo, previous.releaseVersion);
+    for (const t of previous.tables) {
+      const name = `${t.table.database}.${t.table.schema}.${t.table.name}`.toUpperCase();
+      const now = await this.tableInfo(t.table);
+      if (!now || now.comment !== failed) continue;
+      if (now.lastAltered > t.lastAlteredAfterSwap) {
+        forPerson.push(
+          `${name}: a load landed at ${now.lastAltered}, after release ${previous.releaseVersion} swapped it in at ${t.lastAlteredAfterSwap}; its data was kept. ` +
+            `The data from before the deploy (as of ${previous.preDeployAt ?? t.before.lastAltered}, watermark ${t.before.lastAltered}) is in ${t.keptAs.name.toUpperCase()}; to restore it and lose that load: ${swapSql(t.table, t.keptAs)}`,
+        );
+        continue;
+      }
+      if (!(await this.tableInfo(t.keptAs))) {
+        // Someone dropped the kept table: bring it back from Time Travel (within the retention period).
+        try {
+          await sql.query(undropSql(t.keptAs));
+          writes++;
+        } catch (e) {
+          forPerson.push(`${name}: the table holding its previous data (${t.keptAs.name.toUpperCase()}) is gone and cannot be undropped (${(e as Error).message}); its data as of ${previous.preDeployAt ?? t.before.lastAltered} must be restored by hand`);
+          continue;
+        }
+      }
+      await sql.query(swapSql(t.table, t.keptAs));
+      writes++;
+      ctx.log(`dbt: restored the data of ${name} as of before release ${previous.releaseVersion}`);
+    }
+    const current = await readObjectSet(this.props.s3, previous.bucket, previous.prefix);
+    const objectPlan = planRestore(current, previous.objects);
+    writes += await restoreObjectSet(this.props.s3, previous.bucket, current, previous.objects);
+    const summary = `dbt: ${objectPlan.copies.length + objectPlan.deletes.length} artifact(s) restored, ${previous.tables.length - forPerson.length} table(s) checked for data restore${forPerson.length ? `, ${forPerson.length} left for a person` : ''}`;
+    ctx.log(summary);
+    return { writes, summary, forPerson, previous: { releaseVersion: previous.releaseVersion, bucket: previous.bucket, prefix: previous.prefix, objects: current, preDeployAt: null, tables: [] } };
+  }
+}
