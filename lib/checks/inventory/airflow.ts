@@ -43,7 +43,8 @@ export function airflowInventory(repoRoot: string, opts: AirflowInventoryOptions
   const files = findDagFiles(repoRoot);
   if (files.length === 0) return { dags: [], problems: [] };
   const python = opts.python ?? process.env.DATAOPS_PYTHON ?? 'python3';
-  const args = [AIRFLOW_HELPER, '--root', repoRoot];
+  // -S: the helper needs only the standard library, so skip site-packages (faster start).
+  const args = ['-S', AIRFLOW_HELPER, '--root', repoRoot];
   if (opts.now) args.push('--now', opts.now.toISOString());
   const res = spawnSync(python, args, { input: files.join('\n'), encoding: 'utf8', maxBuffer: 512 * 1024 * 1024 });
   if (res.error || res.status !== 0) {

@@ -28,8 +28,14 @@ export function checkDagDuplicates(ctx: CheckContext): Finding[] {
   for (const [id, decls] of declarations(ctx.graph.inventories.values())) {
     const places = new Map(decls.map((d) => [`${d.repo}/${d.dag.file}`, d]));
     if (places.size < 2) continue;
+    // With a base, a declaration that was already there is not reported when another one is new:
+    // the new file is what the change must fix.
+    const existedAtBase = (d: DagDecl): boolean =>
+      ctx.base.has(d.repo) && (ctx.base.get(d.repo)?.airflow.some((b) => b.id.value === id && b.file === d.dag.file) ?? false);
+    const anyNew = [...places.values()].some((d) => ctx.local.has(d.repo) && !existedAtBase(d));
     for (const d of places.values()) {
       if (!ctx.local.has(d.repo)) continue;
+      if (anyNew && existedAtBase(d)) continue;
       const others = [...places.keys()].filter((p) => p !== `${d.repo}/${d.dag.file}`);
       out.push(
         finding({

@@ -1,0 +1,152 @@
+import * as fs from 'fs';
+import * as os from 'os';
+import * as path from 'path';
+import { airflowInventory } from '../../../lib/checks/inventory/airflow';
+import type { AirflowDag } from '../../../lib/checks/inventory/types';
+
+const NOW = new Date('2026-06-01T00:00:00Z');
+let root: string;
+
+beforeEach(() => {
+  root = fs.mkdtempSync(path.join(os.tmpdir(), 'dataops-airflow-'));
+});
+afterEach(() => fs.rmSync(root, { recursive: true, force: true }));
+
+function inventory(files: Record<string, string>): ReturnType<typeof airflowInventory> {
+  for (const [rel, text] of Object.entries(files)) {
+    fs.mkdirSync(path.dirname(path.join(root, rel)), { recursive: true });
+    fs.writeFileSync(path.join(root, rel), text);
+  }
+  return airflowInventory(root, { now: NOW });
+}
+
+function one(text: string): AirflowDag {
+  const { dags, problems } = inventory({ 'dags/d.py': `from airflow import DAG\n${text}` });
+  expect(problems).toEqual([]);
+  expect(dags).toHaveLength(1);
+  return dags[0];
+}
+
+describe('static Airflow inventory (ast helper, imports nothing from the repo)', () => {
+  it.each([
+    ['with DAG(...)', 'with DAG("a", schedule=None) as d:\n    pass\n', 'a', 'with'],
+    ['DAG(...) assigned', 'd = DAG(dag_id="b", schedule=None)\n', 'b', 'call'],
+    ['@dag using the function name', 'from airflow.decorators import dag\n@dag(schedule=None)\ndef c():\n    pass\nc()\n', 'c', 'decorator'],
+    ['@dag(dag_id=...)', 'from airflow.decorators import dag\n@dag(dag_id="d2", schedule=None)\ndef f():\n    pass\nf()\n', 'd2', 'decorator'],
+    ['a module constant', 'NAME = "claims"\nwith DAG(dag_id=f"{NAME}_daily" + "_v2") as d:\n    pass\n', 'claims_daily_v2', 'with'],
+  ])('reads the DAG id from %s', (_how, text, id, declaredBy) => {
+    // GIVEN a DAG file WHEN it is read THEN the id and how it was declared are recorded
+    expect(one(text)).toMatchObject({ id: { value: id, expr: null }, declaredBy });
+  });
+
+  it.each([
+    ['a loop variable', 'for n in ["a", "b"]:\n    with DAG(f"x_{n}") as d:\n        pass\n', 'f"x_{n}"'],
+    ['a function argument', 'def make(name):\n    return DAG(name)\nmake("z")\n', 'name'],
+    ['a name assigned twice', 'N = "a"\nN = "b"\nDAG(N)\n', 'N'],
+    ['an environment variable', 'import os\nDAG(os.environ["DAG"])\n', 'os.environ["DAG"]'],
+  ])('reports an id computed at run time from %s as unresolved, never guessed', (_how, text, expr) => {
+    expect(one(text).id).toEqual({ value: null, expr });
+  });
+
+  it('records task ids, with TaskGroup prefixes, @task functions and dag= tasks', () => {
+    const dag = one(
+      [
+        'from airflow.decorators import task',
+        'from airflow.utils.task_group import TaskGroup',
+        'from airflow.operators.empty import EmptyOperator',
+        '@task(task_id="renamed")',
+        'def f():',
+        '    pass',
+        'with DAG("t") as d:',
+        '    EmptyOperator(task_id="a")',
+        '    with TaskGroup("grp"):',
+        '        EmptyOperator(task_id="inner")',
+        '    f()',
+        'EmptyOperator(task_id="late", dag=d)',
+        '',
+      ].join('\n'),
+    );
+    expect(dag.tasks.map((t) => t.id.value).sort()).toEqual(['a', 'grp.inner', 'late', 'renamed']);
+    expect(dag.hasUnresolvedTasks).toBe(false);
+  });
+
+  it('records ExternalTaskSensor, ExternalTaskMarker and TriggerDagRunOperator targets', () => {
+    const dag = one(
+      [
+        'from airflow.sensors.external_task import ExternalTaskSensor, ExternalTaskMarker',
+        'from airflow.operators.trigger_dagrun import TriggerDagRunOperator',
+        'with DAG("r") as d:',
+        '    ExternalTaskSensor(task_id="s", external_dag_id="up", external_task_id="load")',
+        '    ExternalTaskSensor(task_id="w", external_dag_id="whole", external_task_id=None)',
+        '    ExternalTaskMarker(task_id="m", external_dag_id="down", external_task_ids=["a", "b"])',
+        '    TriggerDagRunOperator(task_id="t", trigger_dag_id="next")',
+        '',
+      ].join('\n'),
+    );
+    expect(dag.refs.map((r) => [r.kind, r.taskId, r.dagId.value, r.taskIds.map((t) => t.value), r.line])).toEqual([
+      ['sensor', 's', 'up', ['load'], 5],
+      ['sensor', 'w', 'whole', [], 6],
+      ['marker', 'm', 'down', ['a', 'b'], 7],
+      ['trigger', 't', 'next', [], 8],
+    ]);
+  });
+
+  it('records Dataset and Asset outlets and schedules with & and |', () => {
+    const dag = one(
+      [
+        'from airflow.datasets import Dataset',
+        'from airflow.sdk import Asset',
+        'from airflow.operators.empty import EmptyOperator',
+        'A = Dataset("s3://a")',
+        'with DAG("ds", schedule=(A & Asset(name="b", uri="s3://b")) | [Dataset("s3://c"), Dataset("s3://d")]) as d:',
+        '    EmptyOperator(task_id="out", outlets=[A, Asset("s3://e")])',
+        '',
+      ].join('\n'),
+    );
+    expect(dag.schedule.kind).toBe('datasets');
+    expect(dag.schedule.datasets).toEqual({
+      op: 'or',
+      items: [
+        { op: 'and', items: [{ op: 'uri', uri: 's3://a', expr: null }, { op: 'uri', uri: 's3://b', expr: null }] },
+        { op: 'and', items: [{ op: 'uri', uri: 's3://c', expr: null }, { op: 'uri', uri: 's3://d', expr: null }] },
+      ],
+    });
+    expect(dag.outlets.map((o) => [o.uri, o.taskId])).toEqual([['s3://a', 'out'], ['s3://e', 'out']]);
+  });
+
+  it.each([
+    ['catchup on the DAG', 'DAG("c", catchup=True)', { value: true, setIn: 'dag' }],
+    ['catchup only in default_args', 'args = {"catchup": False}\nDAG("c", default_args=args)', { value: false, setIn: 'default_args' }],
+    ['no catchup', 'DAG("c")', { value: null, setIn: 'none' }],
+  ])('records %s and where it is set', (_what, text, catchup) => {
+    expect(one(`${text}\n`).catchup).toMatchObject(catchup);
+  });
+
+  it.each([
+    ['datetime(...)', 'from datetime import datetime\nDAG("s", start_date=datetime(2021, 3, 4), schedule="0 5 * * *")', '2021-03-04T00:00:00+00:00', 'dag', 'cron'],
+    ['pendulum.datetime(...) in default_args', 'import pendulum\nDAG("s", default_args={"start_date": pendulum.datetime(2022, 1, 1, tz="UTC")}, schedule="@hourly")', '2022-01-01T00:00:00+00:00', 'default_args', 'preset'],
+    ['days_ago(2)', 'from airflow.utils.dates import days_ago\nDAG("s", start_date=days_ago(2), schedule_interval=timedelta(hours=1))', '2026-05-30T00:00:00+00:00', 'dag', 'timedelta'],
+  ])('records start_date from %s and the schedule', (_what, text, iso, setIn, kind) => {
+    const dag = one(`${text}\n`);
+    expect(dag.startDate).toMatchObject({ iso, setIn });
+    expect(dag.schedule.kind).toBe(kind);
+  });
+
+  it('reports a file with a syntax error as a problem and still reads the others', () => {
+    // GIVEN one broken and one good DAG file
+    const { dags, problems } = inventory({ 'dags/bad.py': 'from airflow import DAG\nwith DAG("x" as d:\n', 'dags/good.py': 'from airflow import DAG\nDAG("good")\n' });
+    // THEN the good DAG is read and the broken file is named with its line
+    expect(dags.map((d) => d.id.value)).toEqual(['good']);
+    expect(problems).toEqual([expect.objectContaining({ file: 'dags/bad.py', line: 2, severity: 'error', message: expect.stringMatching(/syntax error/) })]);
+  });
+
+  it('skips tests and files that do not mention airflow and dag', () => {
+    const { dags } = inventory({
+      'tests/test_dags.py': 'from airflow import DAG\nDAG("from_test")\n',
+      'dags/test_x.py': 'from airflow import DAG\nDAG("from_test2")\n',
+      'lib/util.py': 'def DAG(x):\n    return x\nDAG("plain_python")\n',
+      'dags/real.py': 'from airflow import DAG\nDAG("real")\n',
+    });
+    expect(dags.map((d) => d.id.value)).toEqual(['real']);
+  });
+});
