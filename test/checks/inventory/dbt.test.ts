@@ -72,8 +72,8 @@ describe('dbt inventory', () => {
     expect(parsed.nodes['model.analytics.claims_summary'].refs).toEqual([{ name: 'fct_claims', package: 'warehouse', version: null }]);
   });
 
-  const fixture = (): Record<string, Record<string, Record<string, unknown>>> =>
-    buildFixtureManifest(path.join(FIXTURES, 'repos', 'warehouse')) as Record<string, Record<string, Record<string, unknown>>>;
+  type Loose = { metadata: Record<string, unknown>; nodes: Record<string, Record<string, unknown>>; sources: Record<string, Record<string, unknown>> };
+  const fixture = (): Loose => buildFixtureManifest(path.join(FIXTURES, 'repos', 'warehouse')) as Loose;
   const broken = (mutate: (m: ReturnType<typeof fixture>) => void): string => {
     const m = fixture();
     mutate(m);
@@ -83,11 +83,10 @@ describe('dbt inventory', () => {
     ['not JSON', () => '{"metadata":', /manifest.json: not valid JSON/],
     ['a node without unique_id', () => broken((m) => delete m.nodes['model.warehouse.fct_claims'].unique_id), /\/nodes\/model.warehouse.fct_claims must have required property 'unique_id'/],
     ['columns of the wrong type', () => broken((m) => (m.sources['source.warehouse.raw.claims'].columns = 'id')), /\/sources\/source.warehouse.raw.claims\/columns must be object/],
-    ['an old schema version', () => broken((m) => (m.metadata.dbt_schema_version = 'https://schemas.getdbt.com/dbt/manifest/v7.json' as unknown as Record<string, unknown>)), /schema 'https:\/\/schemas.getdbt.com\/dbt\/manifest\/v7.json' is not supported, expected v9 to v12/],
+    ['an old schema version', () => broken((m) => (m.metadata.dbt_schema_version = 'https://schemas.getdbt.com/dbt/manifest/v7.json')), /schema 'https:\/\/schemas.getdbt.com\/dbt\/manifest\/v7.json' is not supported, expected v9 to v12/],
   ])('fails on a manifest that is %s, naming the file and the fix', (_what, text, message) => {
     // WHEN a broken manifest is parsed THEN an InventoryError names the file and what is wrong
     expect(() => parseManifest(text(), 'manifest.json')).toThrow(InventoryError);
     expect(() => parseManifest(text(), 'manifest.json')).toThrow(message);
   });
-});
 });
