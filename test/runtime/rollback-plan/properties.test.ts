@@ -52,7 +52,10 @@ const factsArb: fc.Arbitrary<RollbackFacts & { states: Record<string, ReleaseSta
     stateByExec: fc.dictionary(execIdArb, fc.record({ assets: assetsArb, dags: dagsArb })),
     data: fc.uniqueArray(dataArb, { selector: (d) => d.name, maxLength: 3 }),
   })
-  .map((r) => {
+  .map((raw) => {
+    // One execution deploys one version: the current execution keeps its candidate's version.
+    const same = raw.current && raw.candidates.find((c) => c.executionId === raw.current?.executionId);
+    const r = same && raw.current ? { ...raw, current: { ...raw.current, version: same.version } } : raw;
     const states: Record<string, ReleaseState> = {};
     const versionOf = new Map<string, string>([...r.candidates.map((c) => [c.executionId, c.version] as const), ...(r.current ? [[r.current.executionId, r.current.version] as const] : [])]);
     for (const [id, s] of Object.entries(r.stateByExec)) states[id] = { version: versionOf.get(id) ?? 'v0', executionId: id, ...s };
