@@ -37,6 +37,12 @@ export interface Deployer<State, Plan, Previous> {
   /** Pure: no I/O. */
   plan(current: State, ctx: DeployContext): Plan;
   apply(plan: Plan, ctx: DeployContext): Promise<ApplyResult<Previous>>;
+  /**
+   * Pure: what `apply` will record as previous, computed from the state read before it, so that a
+   * caller can record it before applying (a crash between apply and its record then loses
+   * nothing). @default - only `apply` returns it
+   */
+  previousOf?(current: State, plan: Plan, ctx: DeployContext): Previous;
   /** Checks the environment after apply (import errors, image presence, run status). */
   verify(ctx: DeployContext): Promise<{ ok: boolean; problems: string[] }>;
   /** Puts back what `apply` recorded as previous. Idempotent. */

@@ -88,8 +88,11 @@ export interface SwappedTable {
   readonly keptAs: TableRef;
   /** Watermark before the deploy. */
   readonly before: TableInfo;
-  /** LAST_ALTERED right after the swap: a later value means a load landed since. */
-  readonly lastAlteredAfterSwap: string;
+  /**
+   * LAST_ALTERED right after the swap: a later value means a load landed since. Null when recorded
+   * before the apply; the restore then uses the kept table's LAST_ALTERED (the swap altered both).
+   */
+  readonly lastAlteredAfterSwap: string | null;
 }
 
 /** What the deploy replaced: published artifacts, the pre-deploy timestamp and swapped tables. */
@@ -206,6 +209,14 @@ export class DbtSnowflakeDeployer implements Deployer<DbtState, DbtPlan, DbtPrev
     return { writes, summary, previous: { releaseVersion: ctx.release.version, bucket: plan.bucket, prefix: this.prefix(ctx), objects: before.objects, preDeployAt, tables } };
   }
 
+  /** Published artifacts and the tables the plan rebuilds, as recorded before any change. */
+  previousOf(current: DbtState, plan: DbtPlan, ctx: DeployContext): DbtPrevious {
+    const tables = plan.rebuild
+      .filter((m) => current.tables[m.uniqueId])
+      .map((m) => ({ uniqueId: m.uniqueId, table: m.table, keptAs: buildTableOf(m.table, ctx.release.version), before: current.tables[m.uniqueId]!, lastAlteredAfterSwap: null }));
+    return { releaseVersion: ctx.release.version, bucket: current.bucket, prefix: current.prefix, objects: current.objects, preDeployAt: null, tables };
+  }
+
   async verify(ctx: DeployContext): Promise<{ ok: boolean; problems: string[] }> {
     const current = await this.readCurrent(ctx);
     const plan = this.plan(current, ctx);
@@ -220,7 +231,8 @@ export class DbtSnowflakeDeployer implements Deployer<DbtState, DbtPlan, DbtPrev
   /**
    * Puts the published artifacts back byte for byte and restores the data of each swapped table,
    * but only while no load has landed since the swap (LAST_ALTERED unchanged): then it swaps back
-   * to the kept table (undropping it from Time Travel first if someone dropped it). Tables where a load landed keep their data; `forPerson` names them with the times.
+   * to the kept table (undropping it from Time Travel first if someone dropped it). Tables where a
+   * load landed, or where that cannot be told, keep their data; `forPerson` names them with the times.
    */
   async restore(previous: DbtPrevious, ctx: DeployContext): Promise<ApplyResult<DbtPrevious>> {
     const { sql } = this.props;
@@ -231,14 +243,20 @@ export class DbtSnowflakeDeployer implements Deployer<DbtState, DbtPlan, DbtPrev
       const name = `${t.table.database}.${t.table.schema}.${t.table.name}`.toUpperCase();
       const now = await this.tableInfo(t.table);
       if (!now || now.comment !== failed) continue;
-      if (now.lastAltered > t.lastAlteredAfterSwap) {
+      const kept = await this.tableInfo(t.keptAs);
+      const swappedAt = t.lastAlteredAfterSwap ?? kept?.lastAltered ?? null;
+      if (swappedAt === null || now.lastAltered > swappedAt) {
+        const what =
+          swappedAt === null
+            ? `it was last altered at ${now.lastAltered} and the time release ${previous.releaseVersion} swapped it in is unknown (its kept table is gone), so a later load cannot be ruled out; its data was kept. `
+            : `a load landed at ${now.lastAltered}, after release ${previous.releaseVersion} swapped it in at ${swappedAt}; its data was kept. `;
         forPerson.push(
-          `${name}: a load landed at ${now.lastAltered}, after release ${previous.releaseVersion} swapped it in at ${t.lastAlteredAfterSwap}; its data was kept. ` +
+          `${name}: ${what}` +
             `The data from before the deploy (as of ${previous.preDeployAt ?? t.before.lastAltered}, watermark ${t.before.lastAltered}) is in ${t.keptAs.name.toUpperCase()}; to restore it and lose that load: ${swapSql(t.table, t.keptAs)}`,
         );
         continue;
       }
-      if (!(await this.tableInfo(t.keptAs))) {
+      if (!kept) {
         // Someone dropped the kept table: bring it back from Time Travel (within the retention period).
         try {
           await sql.query(undropSql(t.keptAs));

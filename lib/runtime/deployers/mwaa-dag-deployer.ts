@@ -199,7 +199,8 @@ export class MwaaDagDeployer implements Deployer<MwaaState, MwaaPlan, MwaaPrevio
     return { writes, previous, summary };
   }
 
-  private previousOf(state: MwaaState): MwaaPrevious {
+  /** The repo's DAG objects and each DAG's paused state before any change (the crash marker wins). */
+  previousOf(state: MwaaState): MwaaPrevious {
     const paused: Record<string, boolean> = {};
     for (const d of state.dags) paused[d.dagId] = d.paused;
     for (const [dagId, p] of Object.entries(state.pendingRestore ?? {})) paused[dagId] = p;

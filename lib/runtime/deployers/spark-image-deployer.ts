@@ -138,12 +138,18 @@ export class SparkImageDeployer implements Deployer<SparkState, SparkPlan, Spark
     const refs = await mapLimit(plan.moves, 8, (m) => this.imageRef(m.repositoryName, m.digest));
     await mapLimit(plan.moves, 8, (m, i) => this.put(m.parameter, refs[i]));
     await mapLimit(plan.removes, 8, (r) => this.remove(r.parameter));
-    const previous: Record<string, string | null> = {};
-    for (const m of plan.moves) previous[m.job] = m.from;
-    for (const r of plan.removes) previous[r.job] = r.from;
+    const previous = this.previousOf({ pointers: {} }, plan);
     const summary = `spark: ${plan.moves.length} pointer(s) moved, ${plan.removes.length} removed under ${this.base(ctx)}`;
     ctx.log(summary);
-    return { writes: plan.moves.length + plan.removes.length, previous: { pointers: previous }, summary };
+    return { writes: plan.moves.length + plan.removes.length, previous, summary };
+  }
+
+  /** The pointers the plan moves or removes, with their values before. */
+  previousOf(_current: SparkState, plan: SparkPlan): SparkPrevious {
+    const pointers: Record<string, string | null> = {};
+    for (const m of plan.moves) pointers[m.job] = m.from;
+    for (const r of plan.removes) pointers[r.job] = r.from;
+    return { pointers };
   }
 
   async verify(ctx: DeployContext): Promise<{ ok: boolean; problems: string[] }> {

@@ -185,8 +185,7 @@ export class TerraformCloudDeployer implements Deployer<TerraformState, Terrafor
   }
 
   async apply(plan: TerraformPlan, ctx: DeployContext): Promise<ApplyResult<TerraformPrevious>> {
-    const current = await this.readCurrent(ctx);
-    const previous = { applied: current.applied };
+    const previous = this.previousOf(await this.readCurrent(ctx));
     if (plan.action === 'none' || plan.tarballSha256 === null) {
       return { writes: 0, previous, summary: 'terraform: the workspace already runs this configuration' };
     }
@@ -199,6 +198,11 @@ export class TerraformCloudDeployer implements Deployer<TerraformState, Terrafor
     const summary = `terraform: run ${run.runId} applied configuration ${plan.tarballSha256.slice(0, 12)}`;
     ctx.log(summary);
     return { writes, previous, summary };
+  }
+
+  /** The configuration the workspace last applied from this platform. */
+  previousOf(current: TerraformState): TerraformPrevious {
+    return { applied: current.applied };
   }
 
   async verify(ctx: DeployContext): Promise<{ ok: boolean; problems: string[] }> {

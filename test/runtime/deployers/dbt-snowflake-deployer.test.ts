@@ -130,6 +130,21 @@ describe('DbtSnowflakeDeployer', () => {
     expect(restored.forPerson![0]).toContain(`ALTER TABLE "ANALYTICS_DEV"."CORE"."STG_CLAIMS" SWAP WITH "ANALYTICS_DEV"."CORE"."${t.keptAs.name.toUpperCase()}"`);
   });
 
+  it('restores from a previous state recorded before the apply (crash recovery), using the kept table as the swap time', async () => {
+    // GIVEN the previous state computed before the apply, as an orchestrator records it first
+    const { sf, deployer } = setup();
+    const r = await release('core-f', 2, ['model.core.stg_claims']);
+    const ctx = deployContext(r.release, r.dir);
+    const current = await deployer.readCurrent(ctx);
+    const plan = deployer.plan(current, ctx);
+    const recorded = deployer.previousOf(current, plan, ctx);
+    await deployer.apply(plan, ctx);
+    expect(recorded.tables[0].lastAlteredAfterSwap).toBeNull();
+    // WHEN it is restored with no load since THEN the old data is back
+    await deployer.restore(recorded, ctx);
+    expect(sf.table(CLAIMS)!.rows).toEqual([{ ID: 1 }, { ID: 2 }]);
+  });
+
   it('undrops the table holding the previous data when someone dropped it, then swaps back', async () => {
     // GIVEN release 2 swapped in and the kept table dropped by someone
     const { sf, deployer } = setup();
