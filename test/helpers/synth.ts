@@ -28,10 +28,22 @@ export interface SynthesizedPlatform {
 
 const cache = new Map<string, SynthesizedPlatform>();
 
+/** Synthesis failed (for example a guardrail violation); the assembly directory holds the report. */
+export class PlatformSynthError extends Error {
+  constructor(
+    message: string,
+    readonly outdir: string,
+    options?: { cause?: unknown },
+  ) {
+    super(message, options);
+    this.name = 'PlatformSynthError';
+  }
+}
+
 /**
  * Builds the platform into a fresh App with the project's cdk.json context (what `cdk synth`
  * uses) and synthesizes it once; later calls with the same options return the same assembly.
- * Synthesis errors (a guardrail violation) are thrown.
+ * Synthesis errors (a guardrail violation) are thrown as {@link PlatformSynthError}.
  */
 export function synthPlatform(options: SynthOptions = {}): SynthesizedPlatform {
   const config = options.config ?? makeTestConfig();
@@ -45,7 +57,11 @@ export function synthPlatform(options: SynthOptions = {}): SynthesizedPlatform {
     context: { ...projectContext(), ...(options.bundle ? {} : { 'aws:cdk:bundling-stacks': [] }) },
   });
   const platform = buildPlatform(app, config, { guardrails: options.guardrails ?? false });
-  app.synth();
+  try {
+    app.synth();
+  } catch (cause) {
+    throw new PlatformSynthError(`synthesis failed, see ${outdir}/validation-report.json: ${(cause as Error).message}`, outdir, { cause });
+  }
   const result = { app, platform, config, outdir };
   if (!options.config) cache.set(key, result);
   return result;
