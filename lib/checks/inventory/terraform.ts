@@ -45,7 +45,7 @@ export async function terraformFileItems(text: string, file: string): Promise<Te
           kind,
           type,
           file,
-          line: lineOf(text, new RegExp(`^\\s*${kind}\\s+"${escape(type)}"\\s+"${escape(name)}"`, 'm')),
+          line: lineOf(text, new RegExp(`^[ \\t]*${kind}\\s+"${escape(type)}"\\s+"${escape(name)}"`, 'm')),
           source: null,
           names: literalNames(blocks),
         });
@@ -61,7 +61,7 @@ export async function terraformFileItems(text: string, file: string): Promise<Te
         kind: 'module',
         type: null,
         file,
-        line: lineOf(text, new RegExp(`^\\s*module\\s+"${escape(name)}"`, 'm')),
+        line: lineOf(text, new RegExp(`^[ \\t]*module\\s+"${escape(name)}"`, 'm')),
         source: first && typeof first.source === 'string' ? first.source : null,
         names: [],
       });

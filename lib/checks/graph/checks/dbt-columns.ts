@@ -70,9 +70,10 @@ export function checkDbtColumns(ctx: CheckContext): Finding[] {
         if (users.length === 0) continue;
         const downstream = [...new Set([...users, ...ctx.graph.downstream(users)])].sort();
         const file = after.patchFile ?? after.file;
-        const nodeLine = yamlNameLine(ctx, repo, after.patchFile, after.kind === 'source' ? after.name : after.name);
+        const yamlFile = after.patchFile ?? (after.kind === 'source' ? after.file : null);
+        const nodeLine = yamlNameLine(ctx, repo, yamlFile, after.name);
         const removed = ch.kind === 'removed';
-        const line = removed ? nodeLine : yamlNameLine(ctx, repo, after.patchFile, ch.column, nodeLine ?? 0) ?? nodeLine;
+        const line = removed ? nodeLine : yamlNameLine(ctx, repo, yamlFile, ch.column, nodeLine ?? 0) ?? nodeLine;
         out.push(
           finding({
             code: removed ? 'DBT_COLUMN_REMOVED' : 'DBT_COLUMN_TYPE_CHANGED',

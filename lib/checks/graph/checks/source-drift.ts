@@ -32,7 +32,8 @@ export function checkSourceDrift(ctx: CheckContext): Finding[] {
       const schema = parts[parts.length - 2];
       const key = dbtKey(inv.repo, id);
       const base = { code: 'SOURCE_SCHEMA_DRIFT', severity: 'error' as const, asset: `dbt:${id}`, repo: inv.repo, file: n.patchFile ?? n.file };
-      const sourceLine = yamlNameLine(ctx, inv.repo, n.patchFile, n.name);
+      const yamlFile = n.patchFile ?? n.file;
+      const sourceLine = yamlNameLine(ctx, inv.repo, yamlFile, n.name);
       if (!rows) {
         if (schema && schemas.has(schema)) {
           out.push(finding({ ...base, line: sourceLine, message: `source ${id} declares table ${n.relation}, which is not in the live catalog (schema ${schema} has no such table); fix the source's identifier or create the table upstream`, downstream: ctx.graph.downstream([key]) }));
@@ -53,7 +54,7 @@ export function checkSourceDrift(ctx: CheckContext): Finding[] {
         }
       }
       if (problems.length === 0) continue;
-      const line = (firstColumn && yamlNameLine(ctx, inv.repo, n.patchFile, firstColumn, sourceLine ?? 0)) || sourceLine;
+      const line = (firstColumn && yamlNameLine(ctx, inv.repo, yamlFile, firstColumn, sourceLine ?? 0)) || sourceLine;
       out.push(
         finding({
           ...base,
