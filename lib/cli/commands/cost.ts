@@ -1,13 +1,9 @@
 import type { Command } from 'commander';
 import { DEFAULT_CONFIG_PATH, loadConfig } from '../../config/loader';
+import { configPathOf } from '../../ops/cli-support';
 import { estimateMonthlyCost } from '../../ops/cost/model';
 import { ALL_PRICES } from '../../ops/cost/prices';
 import { renderCostEstimate } from '../../ops/cost/render';
-
-/** Accepts `-c path` and the CDK-style `-c config=path`. */
-export function configPathOf(value: string): string {
-  return value.startsWith('config=') ? value.slice('config='.length) : value;
-}
 
 /** `dataops cost`: the platform's monthly cost for a configuration, against its budget. */
 export function registerCost(program: Command): void {

@@ -3,9 +3,10 @@ import { registerCheck } from './check';
 import { registerBuildspec } from './buildspec';
 import { registerConfig } from './config';
 import { registerCost } from './cost';
+import { registerDora } from './dora';
 import { registerGraph } from './graph';
 import { registerImpact } from './impact';
 import { registerValidate } from './validate';
 
 /** Each command module adds its command to the program. Keep the list sorted. */
-export const COMMANDS: ReadonlyArray<(program: Command) => void> = [registerBuildspec, registerCheck, registerConfig, registerCost, registerGraph, registerImpact, registerValidate];
+export const COMMANDS: ReadonlyArray<(program: Command) => void> = [registerBuildspec, registerCheck, registerConfig, registerCost, registerDora, registerGraph, registerImpact, registerValidate];
