@@ -4,9 +4,11 @@ import { registerBuildspec } from './buildspec';
 import { registerConfig } from './config';
 import { registerCost } from './cost';
 import { registerDora } from './dora';
+import { registerGates } from './gates';
 import { registerGraph } from './graph';
 import { registerImpact } from './impact';
+import { registerPackage } from './package';
 import { registerValidate } from './validate';
 
 /** Each command module adds its command to the program. Keep the list sorted. */
-export const COMMANDS: ReadonlyArray<(program: Command) => void> = [registerBuildspec, registerCheck, registerConfig, registerCost, registerDora, registerGraph, registerImpact, registerValidate];
+export const COMMANDS: ReadonlyArray<(program: Command) => void> = [registerBuildspec, registerCheck, registerConfig, registerCost, registerDora, registerGates, registerGraph, registerImpact, registerPackage, registerValidate];

@@ -1,0 +1,96 @@
+import * as fs from 'fs';
+import * as path from 'path';
+import type { Command } from 'commander';
+import type { z } from 'zod';
+import { DEFAULT_CONFIG_PATH, loadConfig } from '../../config/loader';
+import { ENVIRONMENT_NAMES, type EnvironmentName } from '../../config/schema';
+import { hasBlocking } from '../../checks/findings';
+import { evaluateGates, RowCountsSchema, SourcesJsonSchema } from '../../checks/gates/gates';
+import { RunResultsSchema } from '../../checks/validate/checks/dbt-results';
+import { REPORT_FORMATS, renderReport, type ReportFormat } from '../../checks/validate/report';
+
+/** Raised when a gate input file is missing or not in the expected shape. */
+export class GateInputError extends Error {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'GateInputError';
+  }
+}
+
+function readJson<T extends z.ZodType>(file: string, schema: T, what: string): z.output<T> {
+  let raw: unknown;
+  try {
+    raw = JSON.parse(fs.readFileSync(file, 'utf8'));
+  } catch (cause) {
+    throw new GateInputError(`${file}: cannot read ${what} (${(cause as Error).message}); pass the file that ${what} is written to`, { cause });
+  }
+  const res = schema.safeParse(raw);
+  if (!res.success) {
+    const i = res.error.issues[0];
+    throw new GateInputError(`${file}: not ${what}: ${i.path.join('.') || '(root)'}: ${i.message}`);
+  }
+  return res.data;
+}
+
+interface GatesCliOptions {
+  env: string;
+  config: string;
+  runResults?: string;
+  sources?: string;
+  rowCounts?: string;
+  format: string;
+  out?: string;
+}
+
+/** `dataops gates`: the data-quality gates of the Verify action in staging and prod. */
+export function registerGates(program: Command): void {
+  program
+    .command('gates')
+    .description("check dbt test results, source freshness and row-count change against the environment's qualityGates; exit 1 when a gate fails")
+    .requiredOption('--env <env>', `environment whose thresholds apply (${ENVIRONMENT_NAMES.join(', ')})`)
+    .option('-c, --config <path>', 'platform configuration file', DEFAULT_CONFIG_PATH)
+    .option('--run-results <file>', "dbt's target/run_results.json of the post-deploy dbt test/build")
+    .option('--sources <file>', "dbt's target/sources.json from dbt source freshness")
+    .option('--row-counts <file>', 'JSON {"models": {"<model>": {"before": n, "after": n}}}')
+    .option('--format <format>', `output format: ${REPORT_FORMATS.join(', ')}`, 'text')
+    .option('--out <file>', 'write the report here instead of stdout')
+    .action((opts: GatesCliOptions) => {
+      if (!(ENVIRONMENT_NAMES as readonly string[]).includes(opts.env)) {
+        throw new GateInputError(`--env '${opts.env}' is not an environment, expected one of ${ENVIRONMENT_NAMES.join(', ')}`);
+      }
+      if (!(REPORT_FORMATS as readonly string[]).includes(opts.format)) {
+        throw new GateInputError(`--format '${opts.format}' is not a report format, expected one of ${REPORT_FORMATS.join(', ')}`);
+      }
+      if (!opts.runResults && !opts.sources && !opts.rowCounts) {
+        throw new GateInputError('no gate input given; pass at least one of --run-results, --sources, --row-counts');
+      }
+      const started = Date.now();
+      const gates = loadConfig(opts.config).environments[opts.env as EnvironmentName].qualityGates;
+      const findings = evaluateGates(
+        {
+          runResults: opts.runResults ? readJson(opts.runResults, RunResultsSchema, 'dbt run_results.json') : undefined,
+          sources: opts.sources ? readJson(opts.sources, SourcesJsonSchema, 'dbt sources.json') : undefined,
+          rowCounts: opts.rowCounts ? readJson(opts.rowCounts, RowCountsSchema, 'row counts JSON') : undefined,
+        },
+        gates,
+      );
+      const ran = [opts.runResults && 'dbt tests', opts.sources && 'source freshness', opts.rowCounts && 'row counts'].filter((x): x is string => Boolean(x));
+      const durationMs = Date.now() - started;
+      const report = {
+        repo: process.cwd(),
+        scope: { full: true, reason: `quality gates of ${opts.env}: ${ran.join(', ')} (thresholds ${JSON.stringify(gates)})`, changed: [] },
+        findings,
+        selected: [{ check: 'gates', kind: 'dbt' as const, assets: ran, reason: `environments.${opts.env}.qualityGates` }],
+        skipped: [],
+        checks: [{ name: 'gates', kind: 'dbt' as const, durationMs, status: hasBlocking(findings) ? ('failed' as const) : ('passed' as const), findings }],
+        durationMs,
+        passed: !hasBlocking(findings),
+      };
+      const text = renderReport(report, opts.format as ReportFormat);
+      if (opts.out) {
+        fs.mkdirSync(path.dirname(path.resolve(opts.out)), { recursive: true });
+        fs.writeFileSync(opts.out, text);
+      } else process.stdout.write(text);
+      if (!report.passed) process.exitCode = 1;
+    });
+}
