@@ -39,8 +39,30 @@ def call_name(node):
     return None
 
 
+class Source:
+    """The file's lines, split once, to cut expression source text (ast.get_source_segment re-splits the file per call)."""
+
+    def __init__(self, text):
+        self.text = text
+        self.lines = text.splitlines(keepends=True)
+
+    def segment(self, node):
+        try:
+            l0, l1 = node.lineno - 1, node.end_lineno - 1
+            c0, c1 = node.col_offset, node.end_col_offset
+        except AttributeError:
+            return None
+        if l1 is None or c1 is None or l1 >= len(self.lines):
+            return None
+        if l0 == l1:
+            return self.lines[l0].encode()[c0:c1].decode(errors="replace")
+        first = self.lines[l0].encode()[c0:].decode(errors="replace")
+        last = self.lines[l1].encode()[:c1].decode(errors="replace")
+        return first + "".join(self.lines[l0 + 1:l1]) + last
+
+
 def src(text, node):
-    seg = ast.get_source_segment(text, node)
+    seg = text.segment(node) if isinstance(text, Source) else ast.get_source_segment(text, node)
     if seg is None:
         try:
             seg = ast.unparse(node)
@@ -57,8 +79,9 @@ class Module:
     """One parsed file: its constants, @task functions and named Datasets."""
 
     def __init__(self, text, tree):
-        self.text = text
+        self.text = Source(text)
         self.tree = tree
+        self.all_nodes = list(ast.walk(tree))
         self.env = {}
         counts = {}
         top_level = {}
@@ -67,7 +90,9 @@ class Module:
                 top_level[stmt.targets[0].id] = stmt.value
             elif isinstance(stmt, ast.AnnAssign) and isinstance(stmt.target, ast.Name) and stmt.value is not None:
                 top_level[stmt.target.id] = stmt.value
-        for node in self.walk_module_scope(tree):
+        # Every binding anywhere in the file counts (function locals too): a name bound more than
+        # once is never resolved, which can only make the reader more careful, never wrong.
+        for node in self.all_nodes:
             for name in self.assigned_names(node):
                 counts[name] = counts.get(name, 0) + 1
         for name, value in top_level.items():
@@ -76,7 +101,7 @@ class Module:
         self.task_functions = {}
         self.task_groups = {}
         # @task / @task_group functions anywhere (module level or inside a @dag function)
-        for stmt in ast.walk(tree):
+        for stmt in self.all_nodes:
             if isinstance(stmt, (ast.FunctionDef, ast.AsyncFunctionDef)):
                 tid = self.task_decorator_id(stmt)
                 if tid is not None:
@@ -84,16 +109,6 @@ class Module:
                 gid = self.task_group_decorator_id(stmt)
                 if gid is not None:
                     self.task_groups[stmt.name] = (gid, stmt)
-
-    @staticmethod
-    def walk_module_scope(tree):
-        stack = list(tree.body)
-        while stack:
-            node = stack.pop()
-            yield node
-            for child in ast.iter_child_nodes(node):
-                if not isinstance(child, (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda, ast.ClassDef)):
-                    stack.append(child)
 
     @staticmethod
     def assigned_names(node):
@@ -502,8 +517,9 @@ def inventory_file(path, text, now):
     handled = set()
     dag_vars = {}
 
+    nodes = module.all_nodes
     # with DAG(...) as dag:
-    for node in ast.walk(tree):
+    for node in nodes:
         if isinstance(node, (ast.With, ast.AsyncWith)):
             for item in node.items:
                 if is_dag_call(item.context_expr):
@@ -516,7 +532,7 @@ def inventory_file(path, text, now):
                     dags.append(b)
 
     # dag = DAG(...) and any other DAG(...) call
-    for node in ast.walk(tree):
+    for node in nodes:
         if isinstance(node, ast.Assign) and is_dag_call(node.value) and id(node.value) not in handled:
             call = node.value
             handled.add(id(call))
@@ -525,13 +541,13 @@ def inventory_file(path, text, now):
                 if isinstance(t, ast.Name):
                     dag_vars.setdefault(t.id, b)
             dags.append(b)
-    for node in ast.walk(tree):
+    for node in nodes:
         if is_dag_call(node) and id(node) not in handled:
             handled.add(id(node))
             dags.append(DagBuilder(module, path, dag_id_of(module, node), "call", node.lineno, kwargs(node), now))
 
     # tasks attached with dag=var, and `with dag:` blocks over a DAG variable
-    for node in ast.walk(tree):
+    for node in nodes:
         if isinstance(node, ast.Call) and not is_dag_call(node):
             kw = kwargs(node)
             target = kw.get("dag")
@@ -545,8 +561,8 @@ def inventory_file(path, text, now):
                     walk_body(dag_vars[item.context_expr.id], node.body)
 
     # @dag-decorated functions that the module calls
-    called = {call_name(n) for n in ast.walk(tree) if isinstance(n, ast.Call) and isinstance(n.func, ast.Name)}
-    for node in ast.walk(tree):
+    called = {call_name(n) for n in nodes if isinstance(n, ast.Call) and isinstance(n.func, ast.Name)}
+    for node in nodes:
         if not isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
             continue
         for d in node.decorator_list:
@@ -586,7 +602,7 @@ def main(argv=None):
         except (OSError, RecursionError, ValueError) as e:
             entry["error"] = "%s: %s" % (type(e).__name__, e)
         out["files"].append(entry)
-    json.dump(out, sys.stdout)
+    sys.stdout.write(json.dumps(out, separators=(",", ":")))
     sys.stdout.write("\n")
     return 0
 

@@ -1,4 +1,4 @@
-import { spawnSync } from 'child_process';
+import { spawn } from 'child_process';
 import * as fs from 'fs';
 import * as path from 'path';
 import { z } from 'zod';
@@ -38,15 +38,32 @@ export interface AirflowInventoryOptions {
   readonly now?: Date;
 }
 
-/** Reads the DAGs of a repo statically through the `ast` helper. */
-export function airflowInventory(repoRoot: string, opts: AirflowInventoryOptions = {}): { dags: AirflowDag[]; problems: InventoryProblem[] } {
+function runHelper(python: string, args: string[], input: string): Promise<{ status: number | null; stdout: string; stderr: string; error?: Error }> {
+  return new Promise((resolve) => {
+    const child = spawn(python, args, { stdio: ['pipe', 'pipe', 'pipe'] });
+    const out: Buffer[] = [];
+    const err: Buffer[] = [];
+    child.stdout.on('data', (d: Buffer) => out.push(d));
+    child.stderr.on('data', (d: Buffer) => err.push(d));
+    child.on('error', (error) => resolve({ status: null, stdout: '', stderr: '', error }));
+    child.on('close', (status) => resolve({ status, stdout: Buffer.concat(out).toString('utf8'), stderr: Buffer.concat(err).toString('utf8') }));
+    child.stdin.on('error', () => undefined);
+    child.stdin.end(input);
+  });
+}
+
+/**
+ * Reads the DAGs of a repo statically through the `ast` helper. The helper runs as a separate
+ * process, so callers can do other work (e.g. parse a dbt manifest) while it reads the files.
+ */
+export async function airflowInventory(repoRoot: string, opts: AirflowInventoryOptions = {}): Promise<{ dags: AirflowDag[]; problems: InventoryProblem[] }> {
   const files = findDagFiles(repoRoot);
   if (files.length === 0) return { dags: [], problems: [] };
   const python = opts.python ?? process.env.DATAOPS_PYTHON ?? 'python3';
   // -S: the helper needs only the standard library, so skip site-packages (faster start).
   const args = ['-S', AIRFLOW_HELPER, '--root', repoRoot];
   if (opts.now) args.push('--now', opts.now.toISOString());
-  const res = spawnSync(python, args, { input: files.join('\n'), encoding: 'utf8', maxBuffer: 512 * 1024 * 1024 });
+  const res = await runHelper(python, args, files.join('\n'));
   if (res.error || res.status !== 0) {
     throw new InventoryError(
       `airflow inventory helper ${AIRFLOW_HELPER} failed on ${repoRoot} (exit ${res.status ?? 'none'}): ${res.error?.message ?? res.stderr.slice(-2000)}; check that '${python}' is Python 3.9 or later`,

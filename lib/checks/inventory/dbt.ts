@@ -41,9 +41,11 @@ export interface Manifest {
   exposures?: Record<string, ManifestNode>;
 }
 
-const ajv = new Ajv2020({ strict: false, allErrors: true });
+const ajv = new Ajv2020({ strict: false, allErrors: false });
 addFormats(ajv);
 const validateManifest = ajv.compile<Manifest>(manifestSchema);
+/** Compiled only when a manifest fails, to list more than the first problem. */
+let explainManifest: ReturnType<typeof ajv.compile> | undefined;
 
 const SUPPORTED = /\/manifest\/v(\d+)\.json$/;
 const KINDS = new Set<string>(['model', 'source', 'seed', 'snapshot', 'exposure']);
@@ -76,7 +78,11 @@ export function parseManifest(text: string, file: string): Manifest {
   }
   normaliseLegacyRefs(raw);
   if (!validateManifest(raw)) {
-    const errs = (validateManifest.errors ?? [])
+    const explainAjv = new Ajv2020({ strict: false, allErrors: true });
+    addFormats(explainAjv);
+    explainManifest ??= explainAjv.compile(manifestSchema);
+    explainManifest(raw);
+    const errs = (explainManifest.errors ?? validateManifest.errors ?? [])
       .slice(0, 5)
       .map((e) => `${e.instancePath || '/'} ${e.message ?? 'is invalid'}`)
       .join('; ');
@@ -117,21 +123,31 @@ function stripPatch(p: string | null | undefined): string | null {
   return i >= 0 ? p.slice(i + 3) : p;
 }
 
-function lineOfRef(code: string | undefined, ref: { name: string; package?: string | null }): number | null {
-  if (!code) return null;
-  const re = new RegExp(`ref\\s*\\(\\s*(?:['"]${ref.package ?? '[^\'"]+'}['"]\\s*,\\s*)?['"]${ref.name.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}['"]`);
-  const m = re.exec(code);
-  if (!m) return null;
-  return code.slice(0, m.index).split('\n').length;
+const REF_CALL = /ref\s*\(\s*(?:['"]([^'"]+)['"]\s*,\s*)?['"]([^'"]+)['"]/g;
+
+/** Line of each ref in the SQL, keyed `package/name` (package empty for one-argument refs). */
+function refLines(code: string | undefined): Map<string, number> {
+  const out = new Map<string, number>();
+  if (!code || !code.includes('ref')) return out;
+  let line = 1;
+  let last = 0;
+  for (const m of code.matchAll(REF_CALL)) {
+    for (let i = last; i < (m.index ?? 0); i++) if (code.charCodeAt(i) === 10) line++;
+    last = m.index ?? 0;
+    const key = `${m[1] ?? ''}/${m[2]}`;
+    if (!out.has(key)) out.set(key, line);
+  }
+  return out;
 }
 
 function toNode(n: ManifestNode, kind: DbtKind, projectDir: string): DbtNode {
   const code = n.compiled_code ?? n.raw_code ?? '';
+  const lines = refLines(n.raw_code);
   const refs: DbtRef[] = (n.refs ?? []).map((r) => ({
     name: r.name,
     package: r.package ?? null,
     version: r.version ?? null,
-    line: lineOfRef(n.raw_code, r),
+    line: lines.get(`${r.package ?? ''}/${r.name}`) ?? null,
   }));
   const patch = stripPatch(n.patch_path);
   return {

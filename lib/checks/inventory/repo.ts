@@ -73,10 +73,15 @@ export async function buildRepoInventory(repoDir: string, opts: RepoInventoryOpt
     throw new InventoryError(`repo folder ${repoDir} does not exist; pass the path of a checked-out repo`);
   }
   const now = opts.now ?? new Date();
+  // Start the Airflow helper process first, and yield, so that every repo's helper runs while
+  // this process parses dbt manifests.
+  const airflowRun = airflowInventory(root, { now, python: opts.python });
+  airflowRun.catch(() => undefined);
+  await new Promise((r) => setImmediate(r));
   const dbt = dbtProjects(root);
-  const airflow = airflowInventory(root, { now, python: opts.python });
   const spark = sparkInventory(root);
   const terraform = await terraformInventory(root);
+  const airflow = await airflowRun;
   return {
     schema: INVENTORY_SCHEMA,
     repo: opts.name ?? path.basename(root),

@@ -12,7 +12,7 @@ beforeEach(() => {
 });
 afterEach(() => fs.rmSync(root, { recursive: true, force: true }));
 
-function inventory(files: Record<string, string>): ReturnType<typeof airflowInventory> {
+async function inventory(files: Record<string, string>): ReturnType<typeof airflowInventory> {
   for (const [rel, text] of Object.entries(files)) {
     fs.mkdirSync(path.dirname(path.join(root, rel)), { recursive: true });
     fs.writeFileSync(path.join(root, rel), text);
@@ -20,8 +20,8 @@ function inventory(files: Record<string, string>): ReturnType<typeof airflowInve
   return airflowInventory(root, { now: NOW });
 }
 
-function one(text: string): AirflowDag {
-  const { dags, problems } = inventory({ 'dags/d.py': `from airflow import DAG\n${text}` });
+async function one(text: string): Promise<AirflowDag> {
+  const { dags, problems } = await inventory({ 'dags/d.py': `from airflow import DAG\n${text}` });
   expect(problems).toEqual([]);
   expect(dags).toHaveLength(1);
   return dags[0];
@@ -34,9 +34,9 @@ describe('static Airflow inventory (ast helper, imports nothing from the repo)',
     ['@dag using the function name', 'from airflow.decorators import dag\n@dag(schedule=None)\ndef c():\n    pass\nc()\n', 'c', 'decorator'],
     ['@dag(dag_id=...)', 'from airflow.decorators import dag\n@dag(dag_id="d2", schedule=None)\ndef f():\n    pass\nf()\n', 'd2', 'decorator'],
     ['a module constant', 'NAME = "claims"\nwith DAG(dag_id=f"{NAME}_daily" + "_v2") as d:\n    pass\n', 'claims_daily_v2', 'with'],
-  ])('reads the DAG id from %s', (_how, text, id, declaredBy) => {
+  ])('reads the DAG id from %s', async (_how, text, id, declaredBy) => {
     // GIVEN a DAG file WHEN it is read THEN the id and how it was declared are recorded
-    expect(one(text)).toMatchObject({ id: { value: id, expr: null }, declaredBy });
+    expect(await one(text)).toMatchObject({ id: { value: id, expr: null }, declaredBy });
   });
 
   it.each([
@@ -44,12 +44,12 @@ describe('static Airflow inventory (ast helper, imports nothing from the repo)',
     ['a function argument', 'def make(name):\n    return DAG(name)\nmake("z")\n', 'name'],
     ['a name assigned twice', 'N = "a"\nN = "b"\nDAG(N)\n', 'N'],
     ['an environment variable', 'import os\nDAG(os.environ["DAG"])\n', 'os.environ["DAG"]'],
-  ])('reports an id computed at run time from %s as unresolved, never guessed', (_how, text, expr) => {
-    expect(one(text).id).toEqual({ value: null, expr });
+  ])('reports an id computed at run time from %s as unresolved, never guessed', async (_how, text, expr) => {
+    expect((await one(text)).id).toEqual({ value: null, expr });
   });
 
-  it('records task ids, with TaskGroup prefixes, @task functions and dag= tasks', () => {
-    const dag = one(
+  it('records task ids, with TaskGroup prefixes, @task functions and dag= tasks', async () => {
+    const dag = await one(
       [
         'from airflow.decorators import task',
         'from airflow.utils.task_group import TaskGroup',
@@ -70,8 +70,8 @@ describe('static Airflow inventory (ast helper, imports nothing from the repo)',
     expect(dag.hasUnresolvedTasks).toBe(false);
   });
 
-  it('records ExternalTaskSensor, ExternalTaskMarker and TriggerDagRunOperator targets', () => {
-    const dag = one(
+  it('records ExternalTaskSensor, ExternalTaskMarker and TriggerDagRunOperator targets', async () => {
+    const dag = await one(
       [
         'from airflow.sensors.external_task import ExternalTaskSensor, ExternalTaskMarker',
         'from airflow.operators.trigger_dagrun import TriggerDagRunOperator',
@@ -91,8 +91,8 @@ describe('static Airflow inventory (ast helper, imports nothing from the repo)',
     ]);
   });
 
-  it('records Dataset and Asset outlets and schedules with & and |', () => {
-    const dag = one(
+  it('records Dataset and Asset outlets and schedules with & and |', async () => {
+    const dag = await one(
       [
         'from airflow.datasets import Dataset',
         'from airflow.sdk import Asset',
@@ -118,30 +118,30 @@ describe('static Airflow inventory (ast helper, imports nothing from the repo)',
     ['catchup on the DAG', 'DAG("c", catchup=True)', { value: true, setIn: 'dag' }],
     ['catchup only in default_args', 'args = {"catchup": False}\nDAG("c", default_args=args)', { value: false, setIn: 'default_args' }],
     ['no catchup', 'DAG("c")', { value: null, setIn: 'none' }],
-  ])('records %s and where it is set', (_what, text, catchup) => {
-    expect(one(`${text}\n`).catchup).toMatchObject(catchup);
+  ])('records %s and where it is set', async (_what, text, catchup) => {
+    expect((await one(`${text}\n`)).catchup).toMatchObject(catchup);
   });
 
   it.each([
     ['datetime(...)', 'from datetime import datetime\nDAG("s", start_date=datetime(2021, 3, 4), schedule="0 5 * * *")', '2021-03-04T00:00:00+00:00', 'dag', 'cron'],
     ['pendulum.datetime(...) in default_args', 'import pendulum\nDAG("s", default_args={"start_date": pendulum.datetime(2022, 1, 1, tz="UTC")}, schedule="@hourly")', '2022-01-01T00:00:00+00:00', 'default_args', 'preset'],
     ['days_ago(2)', 'from airflow.utils.dates import days_ago\nDAG("s", start_date=days_ago(2), schedule_interval=timedelta(hours=1))', '2026-05-30T00:00:00+00:00', 'dag', 'timedelta'],
-  ])('records start_date from %s and the schedule', (_what, text, iso, setIn, kind) => {
-    const dag = one(`${text}\n`);
+  ])('records start_date from %s and the schedule', async (_what, text, iso, setIn, kind) => {
+    const dag = await one(`${text}\n`);
     expect(dag.startDate).toMatchObject({ iso, setIn });
     expect(dag.schedule.kind).toBe(kind);
   });
 
-  it('reports a file with a syntax error as a problem and still reads the others', () => {
+  it('reports a file with a syntax error as a problem and still reads the others', async () => {
     // GIVEN one broken and one good DAG file
-    const { dags, problems } = inventory({ 'dags/bad.py': 'from airflow import DAG\nwith DAG("x" as d:\n', 'dags/good.py': 'from airflow import DAG\nDAG("good")\n' });
+    const { dags, problems } = await inventory({ 'dags/bad.py': 'from airflow import DAG\nwith DAG("x" as d:\n', 'dags/good.py': 'from airflow import DAG\nDAG("good")\n' });
     // THEN the good DAG is read and the broken file is named with its line
     expect(dags.map((d) => d.id.value)).toEqual(['good']);
     expect(problems).toEqual([expect.objectContaining({ file: 'dags/bad.py', line: 2, severity: 'error', message: expect.stringMatching(/syntax error/) })]);
   });
 
-  it('skips tests and files that do not mention airflow and dag', () => {
-    const { dags } = inventory({
+  it('skips tests and files that do not mention airflow and dag', async () => {
+    const { dags } = await inventory({
       'tests/test_dags.py': 'from airflow import DAG\nDAG("from_test")\n',
       'dags/test_x.py': 'from airflow import DAG\nDAG("from_test2")\n',
       'lib/util.py': 'def DAG(x):\n    return x\nDAG("plain_python")\n',
