@@ -9,7 +9,8 @@ import { CodePipelineClient } from '@aws-sdk/client-codepipeline';
  * HTTP 400 with `{"__type","message"}`), so the real @aws-sdk/client-codepipeline talks to it through
  * an endpoint override. Behaviour follows the CodePipeline API Reference for the operations the
  * runtime uses: GetJobDetails, PutJobSuccessResult, PutJobFailureResult, RollbackStage,
- * ListPipelineExecutions, GetPipelineState.
+ * ListPipelineExecutions, GetPipelineState (with the approval actions' states), and ListActionExecutions
+ * (approval actions only: who decided, when, and the summary).
  */
 
 const TARGET_PREFIX = 'CodePipeline_20150709.';
@@ -53,6 +54,22 @@ export interface FakeCall {
   readonly at: Date;
 }
 
+/** A manual approval action of one execution (set with setApproval). */
+export interface FakeApproval {
+  readonly pipelineExecutionId: string;
+  readonly stageName: string;
+  readonly actionName: string;
+  readonly actionExecutionId: string;
+  readonly token: string;
+  status: 'InProgress' | 'Succeeded' | 'Failed';
+  /** ARN of who approved or rejected (ActionExecutionDetail.updatedBy / ActionExecution.lastUpdatedBy). */
+  updatedBy?: string;
+  /** The approver's comment (externalExecutionSummary / summary). */
+  summary?: string;
+  readonly startTime: Date;
+  lastUpdateTime: Date;
+}
+
 class ApiError extends Error {
   constructor(
     readonly type: string,
@@ -77,6 +94,8 @@ const epoch = (d: Date): number => d.getTime() / 1000;
 export class CodePipelineFake {
   readonly pipelines = new Map<string, { stages: string[]; executions: FakeExecution[]; version: number }>();
   readonly jobs = new Map<string, FakeJob>();
+  /** Manual approval actions, by pipeline name. */
+  readonly approvals = new Map<string, FakeApproval[]>();
   readonly calls: FakeCall[] = [];
   readonly accountId = '111111111111';
   readonly region = 'us-east-1';
@@ -129,6 +148,23 @@ export class CodePipelineFake {
     e.stages[stage] = status;
     if (executionStatus) e.status = executionStatus;
     e.lastUpdateTime = new Date();
+  }
+
+  /** Sets a manual approval action of an execution: waiting (InProgress) or decided by `updatedBy`. */
+  setApproval(pipelineName: string, executionId: string, stageName: string, actionName: string, decision: { status: FakeApproval['status']; updatedBy?: string; summary?: string; at?: Date }): void {
+    this.execution(pipelineName, executionId);
+    const list = this.approvals.get(pipelineName) ?? [];
+    const at = decision.at ?? new Date();
+    const existing = list.find((a) => a.pipelineExecutionId === executionId && a.stageName === stageName && a.actionName === actionName);
+    if (existing) {
+      existing.status = decision.status;
+      existing.updatedBy = decision.updatedBy;
+      existing.summary = decision.summary;
+      existing.lastUpdateTime = at;
+    } else {
+      list.push({ pipelineExecutionId: executionId, stageName, actionName, actionExecutionId: randomUUID(), token: randomUUID(), status: decision.status, updatedBy: decision.updatedBy, summary: decision.summary, startTime: at, lastUpdateTime: at });
+    }
+    this.approvals.set(pipelineName, list);
   }
 
   /** Creates a job for an action of a running execution, as CodePipeline does before invoking a Lambda action. */
@@ -286,6 +322,28 @@ export class CodePipelineFake {
         ...(next ? { nextToken: next } : {}),
       };
     },
+    ListActionExecutions: (input) => {
+      const name = str(input, 'pipelineName', NAME);
+      this.pipeline(name);
+      const filter = input.filter as { pipelineExecutionId?: unknown } | undefined;
+      const executionId = typeof filter?.pipelineExecutionId === 'string' ? filter.pipelineExecutionId : undefined;
+      const list = (this.approvals.get(name) ?? []).filter((a) => executionId === undefined || a.pipelineExecutionId === executionId);
+      return {
+        actionExecutionDetails: list.map((a) => ({
+          pipelineExecutionId: a.pipelineExecutionId,
+          actionExecutionId: a.actionExecutionId,
+          pipelineVersion: 1,
+          stageName: a.stageName,
+          actionName: a.actionName,
+          startTime: epoch(a.startTime),
+          lastUpdateTime: epoch(a.lastUpdateTime),
+          status: a.status,
+          ...(a.updatedBy ? { updatedBy: a.updatedBy } : {}),
+          input: { actionTypeId: { category: 'Approval', owner: 'AWS', provider: 'Manual', version: '1' }, configuration: {} },
+          output: { executionResult: { ...(a.summary ? { externalExecutionSummary: a.summary } : {}) } },
+        })),
+      };
+    },
     GetPipelineState: (input) => {
       const name = str(input, 'name', NAME);
       const p = this.pipeline(name);
@@ -294,9 +352,21 @@ export class CodePipelineFake {
         pipelineVersion: p.version,
         stageStates: p.stages.map((stageName) => {
           const latest = p.executions.find((e) => e.stages[stageName] !== undefined);
+          const approvals = (this.approvals.get(name) ?? []).filter((a) => a.stageName === stageName && a.pipelineExecutionId === latest?.pipelineExecutionId);
           return {
             stageName,
             ...(latest ? { latestExecution: { pipelineExecutionId: latest.pipelineExecutionId, status: latest.stages[stageName] } } : {}),
+            actionStates: approvals.map((a) => ({
+              actionName: a.actionName,
+              latestExecution: {
+                actionExecutionId: a.actionExecutionId,
+                status: a.status,
+                lastStatusChange: epoch(a.lastUpdateTime),
+                ...(a.status === 'InProgress' ? { token: a.token } : {}),
+                ...(a.summary ? { summary: a.summary } : {}),
+                ...(a.updatedBy ? { lastUpdatedBy: a.updatedBy } : {}),
+              },
+            })),
           };
         }),
         created: epoch(new Date(0)),
