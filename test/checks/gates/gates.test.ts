@@ -1,0 +1,38 @@
+import { evaluateGates, type QualityGates } from '../../../lib/checks/gates/gates';
+
+const gates: QualityGates = { maxRowCountChangePct: 25, maxSourceStalenessHours: 24, failOnTestWarnings: false };
+
+describe('data-quality gates', () => {
+  it('passes when tests pass, sources are fresh and row counts move within the threshold', () => {
+    const findings = evaluateGates(
+      {
+        runResults: { results: [{ unique_id: 'test.p.unique_x', status: 'pass', failures: 0 }, { unique_id: 'model.p.x', status: 'success' }] },
+        sources: { results: [{ unique_id: 'source.p.raw.visits', status: 'pass', max_loaded_at_time_ago_in_s: 3600 }] },
+        rowCounts: { models: { fct_daily_visits: { before: 100, after: 120 } } },
+      },
+      gates,
+    );
+    expect(findings).toEqual([]);
+  });
+
+  it.each([
+    [{ runResults: { results: [{ unique_id: 'test.p.not_null_x_id', status: 'fail', failures: 3 }] } }, 'GATE_TEST_FAILED', /not_null_x_id failed with 3/],
+    [{ runResults: { results: [{ unique_id: 'test.p.t', status: 'error', message: 'boom' }] } }, 'GATE_TEST_ERROR', /could not run: boom/],
+    [{ sources: { results: [{ unique_id: 'source.p.raw.visits', status: 'warn', max_loaded_at: '2026-11-26T00:00:00Z', max_loaded_at_time_ago_in_s: 30 * 3600 }] } }, 'GATE_SOURCE_STALE', /raw\.visits was last loaded 30\.0 h ago .* over maxSourceStalenessHours 24/],
+    [{ sources: { results: [{ unique_id: 'source.p.raw.visits', status: 'runtime error', error: 'no such table' }] } }, 'GATE_SOURCE_ERROR', /no such table/],
+    [{ rowCounts: { models: { 'model.p.fct_daily_visits': { before: 100, after: 60 } } } }, 'GATE_ROW_COUNT_CHANGE', /fct_daily_visits went from 100 to 60 rows \(-40\.0 %\), over maxRowCountChangePct 25/],
+  ])('fails %j with %s naming the model and threshold', (inputs, code, message) => {
+    const findings = evaluateGates(inputs, gates);
+    expect(findings).toEqual([expect.objectContaining({ code, severity: 'error', message: expect.stringMatching(message) })]);
+  });
+
+  it('fails test warnings only where failOnTestWarnings is set', () => {
+    const inputs = { runResults: { results: [{ unique_id: 'test.p.t', status: 'warn', failures: 1 }] } };
+    expect(evaluateGates(inputs, gates)[0].severity).toBe('warning');
+    expect(evaluateGates(inputs, { ...gates, failOnTestWarnings: true })[0].severity).toBe('error');
+  });
+
+  it('does not compute a change for a model that had no rows before', () => {
+    expect(evaluateGates({ rowCounts: { models: { new_model: { before: 0, after: 500 } } } }, gates)).toEqual([]);
+  });
+});
