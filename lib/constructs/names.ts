@@ -1,5 +1,6 @@
 import { createHash } from 'crypto';
 import type { EnvironmentName, PlatformConfig, RepoConfig } from '../config/schema';
+import { DATAOPS_METRICS } from '../ops/metrics';
 
 /**
  * Shortens `value` to at most `max` characters, keeping it unique by replacing the tail with a
@@ -101,6 +102,6 @@ export class PlatformNames {
 
   /** Custom CloudWatch namespace of the platform's own metrics. */
   metricNamespace(): string {
-    return 'DataOps';
+    return DATAOPS_METRICS.namespace;
   }
 }

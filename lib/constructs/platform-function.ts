@@ -1,5 +1,5 @@
 import * as path from 'path';
-import { Duration } from 'aws-cdk-lib';
+import { Duration, Token } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import type * as kms from 'aws-cdk-lib/aws-kms';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
@@ -12,6 +12,20 @@ import { encryptedLogGroup } from './encrypted-log-group';
 
 /** Root of the project, where package.json and package-lock.json live. */
 export const PROJECT_ROOT = path.join(__dirname, '..', '..');
+
+/** Lambda's limit on the total size of a function's environment variables, in bytes. */
+export const LAMBDA_ENVIRONMENT_LIMIT_BYTES = 4096;
+
+/** Bytes assumed for a value that is only known at deploy time (a generated bucket or table name). */
+const UNRESOLVED_VALUE_BYTES = 64;
+
+/** Estimated size of an environment as Lambda counts it (keys and values). */
+export function environmentBytes(environment: Record<string, string>): number {
+  return Object.entries(environment).reduce(
+    (sum, [k, v]) => sum + Buffer.byteLength(k) + (Token.isUnresolved(v) ? UNRESOLVED_VALUE_BYTES : Buffer.byteLength(v)),
+    0,
+  );
+}
 
 /** Properties of a {@link PlatformFunction}. */
 export interface PlatformFunctionProps {
@@ -104,6 +118,18 @@ export class PlatformFunction extends Construct {
         // the Node.js 24 runtime ships AWS SDK v3; bundling our pinned copy keeps behaviour the same as in tests
         externalModules: [],
         forceDockerBundling: false,
+      },
+    });
+    const environment = { ...props.environment, NODE_OPTIONS: '--enable-source-maps' };
+    this.node.addValidation({
+      validate: () => {
+        const bytes = environmentBytes(environment);
+        return bytes <= LAMBDA_ENVIRONMENT_LIMIT_BYTES
+          ? []
+          : [
+              `${props.functionName}: environment variables take about ${bytes} bytes, over Lambda's ${LAMBDA_ENVIRONMENT_LIMIT_BYTES}; ` +
+                'the PIPELINES map grows with every repo, so shorten the platform or repo names in the configuration',
+            ];
       },
     });
     acknowledge(this.function, {

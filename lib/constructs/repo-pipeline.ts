@@ -8,6 +8,7 @@ import * as iam from 'aws-cdk-lib/aws-iam';
 import type * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
 import { ENVIRONMENT_NAMES, type EnvironmentName, type PlatformConfig, type RepoConfig } from '../config/schema';
+import { DATAOPS_METRICS } from '../ops/metrics';
 import { PlatformNames } from './names';
 import type { SharedServices } from './shared-services';
 import { ToolchainProject } from './toolchain-project';
@@ -27,7 +28,10 @@ export interface RepoPipelineProps {
 /** Names of the pipeline's stages, in order. */
 export const STAGE_NAMES = ['Source', 'Validate', 'Package', 'Dev', 'Staging', 'Prod'] as const;
 
-/** Name of the DataOps metric that Verify publishes for each failed post-deployment check. */
+/**
+ * Name of the DataOps metric (dimensions Repo, Environment) that Verify publishes, 1 per failed
+ * post-deployment check; the prod bake alarm watches it.
+ */
 export const VERIFY_FAILURES_METRIC = 'VerifyFailures';
 
 /**
@@ -115,7 +119,7 @@ export class RepoPipeline extends Construct {
       metric: new cloudwatch.Metric({
         namespace: names.metricNamespace(),
         metricName: VERIFY_FAILURES_METRIC,
-        dimensionsMap: { Repo: repo.name, Environment: 'prod' },
+        dimensionsMap: { [DATAOPS_METRICS.dimensions.repo]: repo.name, [DATAOPS_METRICS.dimensions.environment]: 'prod' },
         statistic: cloudwatch.Stats.SUM,
         period: Duration.minutes(1),
       }),
