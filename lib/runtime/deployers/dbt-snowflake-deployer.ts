@@ -78,6 +78,8 @@ export interface DbtPlan {
   readonly rebuild: readonly ModelRelation[];
   /** Models marked for rebuild whose table does not exist yet (the next dbt run creates them). */
   readonly absent: readonly string[];
+  /** Published objects and watermarks before the deploy. */
+  readonly before: { readonly objects: ObjectSet; readonly tables: Readonly<Record<string, TableInfo | null>> };
 }
 
 /** One table a release swapped, with what a data restore needs. */
@@ -173,12 +175,12 @@ export class DbtSnowflakeDeployer implements Deployer<DbtState, DbtPlan, DbtPrev
     const done = releaseComment(ctx.repo, ctx.release.version);
     const rebuild = current.models.filter((m) => current.tables[m.uniqueId] && current.tables[m.uniqueId]!.comment !== done);
     const absent = current.models.filter((m) => !current.tables[m.uniqueId]).map((m) => m.uniqueId);
-    return { bucket: current.bucket, objects: planObjectSet(current.objects, this.desired(ctx)), rebuild, absent };
+    return { bucket: current.bucket, objects: planObjectSet(current.objects, this.desired(ctx)), rebuild, absent, before: { objects: current.objects, tables: current.tables } };
   }
 
   async apply(plan: DbtPlan, ctx: DeployContext): Promise<ApplyResult<DbtPrevious>> {
     const { sql } = this.props;
-    const before = await this.readCurrent(ctx);
+    const { before } = plan;
     let writes = 0;
     let preDeployAt: string | null = null;
     const tables: SwappedTable[] = [];

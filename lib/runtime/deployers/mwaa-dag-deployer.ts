@@ -58,6 +58,8 @@ export interface MwaaPlan {
   readonly objects: ObjectSetPlan;
   readonly pause: readonly PauseStep[];
   readonly markerPresent: boolean;
+  /** The state before the deploy, as `apply` records it. */
+  readonly previous: MwaaPrevious;
 }
 
 /** Enough to put the repo's DAG folder back byte for byte, with each DAG's paused state. */
@@ -147,13 +149,21 @@ export class MwaaDagDeployer implements Deployer<MwaaState, MwaaPlan, MwaaPrevio
     for (const d of current.dags) {
       if (d.key !== null && touched.has(d.key) && !pause.has(d.dagId)) pause.set(d.dagId, { dagId: d.dagId, restoreTo: d.paused, currentlyPaused: d.paused });
     }
-    return { bucket: current.bucket, objects, pause: [...pause.values()].sort((a, b) => a.dagId.localeCompare(b.dagId)), markerPresent: current.pendingRestore !== null };
+    return {
+      bucket: current.bucket,
+      objects,
+      pause: [...pause.values()].sort((a, b) => a.dagId.localeCompare(b.dagId)),
+      markerPresent: current.pendingRestore !== null,
+      previous: this.previousOf(current),
+    };
   }
 
   /** Pauses the given DAGs, runs `sync`, then puts each DAG's paused state back; returns the writes. */
   private async aroundPaused(ctx: DeployContext, bucket: string, steps: readonly PauseStep[], markerPresent: boolean, sync: () => Promise<number>): Promise<number> {
     let writes = 0;
-    if (steps.length > 0 && !markerPresent) {
+    // Only a DAG this deploy pauses needs the marker: one that stays paused needs nothing.
+    const pausing = steps.some((s) => !s.currentlyPaused);
+    if (pausing && !markerPresent) {
       const paused = Object.fromEntries(steps.map((s) => [s.dagId, s.restoreTo]));
       const body = Buffer.from(JSON.stringify({ paused }, null, 2));
       await putObject(this.props.s3, bucket, { key: this.markerKey(ctx), sha256: sha256Hex(body) }, body);
@@ -172,7 +182,7 @@ export class MwaaDagDeployer implements Deployer<MwaaState, MwaaPlan, MwaaPrevio
       await setPaused(this.props.airflow, s.dagId, false);
       writes++;
     }
-    if (steps.length > 0 || markerPresent) {
+    if (pausing || markerPresent) {
       await deleteObject(this.props.s3, bucket, this.markerKey(ctx));
       writes++;
     }
@@ -180,9 +190,7 @@ export class MwaaDagDeployer implements Deployer<MwaaState, MwaaPlan, MwaaPrevio
   }
 
   async apply(plan: MwaaPlan, ctx: DeployContext): Promise<ApplyResult<MwaaPrevious>> {
-    // `previous` must describe the state before this deploy; read it before changing anything.
-    const before = await this.readCurrent(ctx);
-    const previous = this.previousOf(before);
+    const previous = plan.previous;
     const bodies = new Map<string, Buffer>();
     if (plan.objects.uploads.length > 0) {
       for (const a of await readReleaseAssets(ctx.release, ctx.releaseDir, 'airflow')) bodies.set(this.keyOf(a.path, ctx), a.body);

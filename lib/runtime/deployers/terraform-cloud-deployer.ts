@@ -50,6 +50,8 @@ export interface TerraformPlan {
   readonly action: 'none' | 'run';
   readonly tarballSha256: string | null;
   readonly allowDestroy: readonly string[];
+  /** What the workspace had applied before. */
+  readonly previous: TerraformPrevious;
 }
 
 /** The configuration applied before; null when the platform never applied one. */
@@ -107,9 +109,9 @@ export class TerraformCloudDeployer implements Deployer<TerraformState, Terrafor
   plan(current: TerraformState, ctx: DeployContext): TerraformPlan {
     const tf = ctx.release.terraform;
     if (!tf || current.applied?.tarballSha256 === tf.tarballSha256) {
-      return { workspaceId: current.workspaceId, action: 'none', tarballSha256: tf?.tarballSha256 ?? null, allowDestroy: tf?.allowDestroy ?? [] };
+      return { workspaceId: current.workspaceId, action: 'none', tarballSha256: tf?.tarballSha256 ?? null, allowDestroy: tf?.allowDestroy ?? [], previous: this.previousOf(current) };
     }
-    return { workspaceId: current.workspaceId, action: 'run', tarballSha256: tf.tarballSha256, allowDestroy: tf.allowDestroy };
+    return { workspaceId: current.workspaceId, action: 'run', tarballSha256: tf.tarballSha256, allowDestroy: tf.allowDestroy, previous: this.previousOf(current) };
   }
 
   private releaseTarball(ctx: DeployContext, sha: string): Buffer {
@@ -185,7 +187,7 @@ export class TerraformCloudDeployer implements Deployer<TerraformState, Terrafor
   }
 
   async apply(plan: TerraformPlan, ctx: DeployContext): Promise<ApplyResult<TerraformPrevious>> {
-    const previous = this.previousOf(await this.readCurrent(ctx));
+    const { previous } = plan;
     if (plan.action === 'none' || plan.tarballSha256 === null) {
       return { writes: 0, previous, summary: 'terraform: the workspace already runs this configuration' };
     }
