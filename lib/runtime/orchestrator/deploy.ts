@@ -1,0 +1,276 @@
+import { randomUUID } from 'crypto';
+import * as fs from 'fs';
+import * as path from 'path';
+import type { AssetKind, EnvironmentConfig, EnvironmentName } from '../../config/schema';
+import type { DeployContext, Deployer } from '../deployers/contract';
+import { DeployError, DeployRefusedError } from '../deployers/errors';
+import { recordedPrevious, runDeployStep, runRestoreStep } from '../deployers/step';
+import type { Ledger } from '../ledger/ledger';
+import type { DeploymentEvent } from '../ledger/model';
+import { checkRelease, RELEASE_MANIFEST_FILE } from '../release/checksums';
+import type { ReleaseManifest } from '../release/manifest';
+import { planRollback, type ReleaseState, type RollbackPlan } from '../rollback-plan/logic';
+
+/** Any deployer, whatever its state types. */
+export type AnyDeployer = Deployer<unknown, unknown, unknown>;
+/** The deployers available for a run, by asset kind. */
+export type DeployerSet = ReadonlyMap<AssetKind, AnyDeployer>;
+
+/**
+ * Order in which kinds deploy: infrastructure first, then what runs on it, DAGs last so they never
+ * reference an image or model that is not there yet.
+ */
+export const DEPLOY_ORDER: readonly AssetKind[] = ['terraform', 'spark', 'dbt', 'airflow', 'python', 'sql'];
+/**
+ * Order in a rollback: DAGs first (their deployer pauses the DAGs whose files change while it puts the
+ * earlier files back), then the data side, then the rest.
+ */
+export const ROLLBACK_ORDER: readonly AssetKind[] = ['airflow', 'dbt', 'spark', 'terraform', 'python', 'sql'];
+
+/** A release read from disk and checked against its manifest. */
+export interface ReleaseOnDisk {
+  readonly manifest: ReleaseManifest;
+  readonly manifestSha256: string;
+  readonly releaseDir: string;
+}
+
+/** Reads the release next to `manifestPath` and checks every artifact's sha256; fails naming each problem. */
+export function loadRelease(manifestPath: string): ReleaseOnDisk {
+  const releaseDir = path.dirname(path.resolve(manifestPath));
+  if (!fs.existsSync(manifestPath)) {
+    throw new DeployError(`release manifest ${manifestPath} does not exist; pass --release with the release-manifest.json the Package action wrote`);
+  }
+  const files = new Map<string, Uint8Array>([[RELEASE_MANIFEST_FILE, fs.readFileSync(manifestPath)]]);
+  const peek = checkRelease(files);
+  for (const a of peek.manifest?.artifacts ?? []) {
+    const p = path.join(releaseDir, a.file);
+    if (fs.existsSync(p)) files.set(a.file, fs.readFileSync(p));
+  }
+  const check = checkRelease(files);
+  if (!check.ok) throw new DeployError(`release at ${releaseDir} cannot be deployed: ${check.problems.join('; ')}`);
+  return { manifest: check.manifest, manifestSha256: check.manifestSha256, releaseDir };
+}
+
+/** Who runs the orchestration, with what. */
+export interface OrchestratorDeps {
+  readonly ledger: Ledger;
+  readonly deployers: DeployerSet;
+  /** CodePipeline execution id; locks and idempotency are keyed by it. */
+  readonly executionId: string;
+  /** IAM principal or person, as recorded in the ledger. */
+  readonly actor: string;
+  readonly log: (line: string) => void;
+}
+
+/** One kind's part of a deployment. */
+export interface StepOutcome {
+  readonly kind: AssetKind;
+  readonly step: 'apply' | 'restore' | 'skipped';
+  readonly writes: number;
+  readonly summary: string;
+  readonly replayed: boolean;
+}
+
+/** What `deployRelease` did. */
+export interface DeployOutcome {
+  readonly status: 'deployed' | 'replayed';
+  readonly version: string;
+  readonly writes: number;
+  readonly isRollback: boolean;
+  readonly rollbackPlan: RollbackPlan | null;
+  readonly steps: readonly StepOutcome[];
+  /** Data decisions left to a person (exact objects and timestamps). */
+  readonly forPerson: readonly string[];
+}
+
+/** The repo/env lock is held by another execution. */
+export class DeployLockedError extends DeployError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'DeployLockedError';
+  }
+}
+
+function context(release: ReleaseOnDisk, env: EnvironmentName, environment: EnvironmentConfig, log: (l: string) => void): DeployContext {
+  return { repo: release.manifest.repo, env, environment, release: release.manifest, releaseDir: release.releaseDir, log };
+}
+
+function stateOfManifest(m: ReleaseManifest, executionId: string): ReleaseState {
+  return { version: m.version, executionId, assets: Object.fromEntries(m.assets.map((a) => [a.path, a.sha256])), dags: m.dags };
+}
+
+/**
+ * The deployment this release replaces when it is a redeploy of an earlier release (a rollback):
+ * the newest deployment to the env by another execution of another version.
+ */
+async function releaseBeingReplaced(deps: OrchestratorDeps, repo: string, env: string, version: string): Promise<DeploymentEvent | null> {
+  const since = new Date(Date.now() - 30 * 86_400_000).toISOString();
+  const events = await deps.ledger.eventsFor(repo, env, { from: since });
+  const deployments = events.filter((e): e is DeploymentEvent => e.kind === 'deployment' && e.executionId !== deps.executionId && e.version !== version && e.result !== 'refused');
+  return deployments.at(-1) ?? null;
+}
+
+/**
+ * `dataops deploy`: takes the repo/env lock for the pipeline execution, runs every kind's deployer
+ * (read current → plan → apply only the difference → record what was there before) through the
+ * ledger's idempotent steps, and records the deployment. A retried job of an execution that already
+ * deployed does nothing. A redeploy of an earlier release is a rollback: it is refused if it would
+ * start Airflow catch-up runs, and it restores the data side the replaced release recorded.
+ */
+export async function deployRelease(release: ReleaseOnDisk, env: EnvironmentName, environment: EnvironmentConfig, deps: OrchestratorDeps): Promise<DeployOutcome> {
+  const m = release.manifest;
+  const ctx = context(release, env, environment, deps.log);
+  const action = `deploy:${env}`;
+  const owner = `${deps.executionId}/${randomUUID()}`;
+  const claim = await deps.ledger.claim(deps.executionId, action, owner);
+  if (claim.status === 'completed') {
+    deps.log(`${m.repo} ${m.version} was already deployed to ${env} by execution ${deps.executionId}; nothing to do`);
+    return { status: 'replayed', version: m.version, writes: 0, isRollback: false, rollbackPlan: null, steps: [], forPerson: [] };
+  }
+  if (claim.status === 'in-progress') {
+    throw new DeployLockedError(`deploy of ${m.repo} to ${env} for execution ${deps.executionId} is running in another job (${claim.owner}) until ${new Date(claim.expiresAt * 1000).toISOString()}; wait for it`);
+  }
+  const lock = await deps.ledger.acquireLock(m.repo, env, deps.executionId);
+  if (!lock.acquired) {
+    await deps.ledger.settleClaim(deps.executionId, action, owner, 'failed', { error: 'locked' });
+    throw new DeployLockedError(
+      `${m.repo}/${env} is locked by pipeline execution ${lock.holder} until ${new Date(lock.expiresAt * 1000).toISOString()}; two deployments of one repo to one environment cannot run at once, retry when it has finished`,
+    );
+  }
+  const base = { repo: m.repo, env, actor: deps.actor, version: m.version, executionId: deps.executionId };
+  try {
+    const execution = await deps.ledger.getExecution(deps.executionId, env);
+    const successes = await deps.ledger.successes(m.repo, env, 50);
+    const current = await deps.ledger.getCurrent(m.repo, env);
+    const deployedBefore = successes.some((s) => s.version === m.version);
+    const isRollback = execution?.isRollback === true || (current !== null && current.version !== m.version && deployedBefore);
+
+    let rollbackPlan: RollbackPlan | null = null;
+    let replaced: DeploymentEvent | null = null;
+    if (isRollback) {
+      replaced = await releaseBeingReplaced(deps, m.repo, env, m.version);
+      const replacedExec = replaced?.executionId ? await deps.ledger.getExecution(replaced.executionId, env) : null;
+      if (replaced && replacedExec) {
+        const from: ReleaseState = { version: replacedExec.version, executionId: replacedExec.executionId, assets: replacedExec.assets, dags: replacedExec.dags };
+        const decision = planRollback(from, stateOfManifest(m, deps.executionId), []);
+        if (!decision.ok) {
+          await deps.ledger.appendEvent({ ...base, kind: 'rollback-step', result: 'refused', step: 'plan', target: m.version, message: decision.message });
+          throw new DeployRefusedError(decision.message);
+        }
+        rollbackPlan = decision.plan;
+        await deps.ledger.appendEvent({
+          ...base,
+          kind: 'rollback-step',
+          result: 'succeeded',
+          step: 'plan',
+          target: m.version,
+          message: `redeploy of ${m.version} replaces ${replacedExec.version}: pause ${rollbackPlan.pauseDags.join(', ') || 'no DAGs'}, restore ${Object.keys(rollbackPlan.putAssets).length} and remove ${rollbackPlan.deleteAssets.length} assets`,
+        });
+      }
+    }
+
+    const steps: StepOutcome[] = [];
+    const forPerson: string[] = [];
+    const order = isRollback ? ROLLBACK_ORDER : DEPLOY_ORDER;
+    const kinds = order.filter((k) => m.assets.some((a) => a.kind === k) || (k === 'spark' && m.sparkImages.length > 0) || (k === 'terraform' && m.terraform !== null));
+    for (const kind of kinds) {
+      const deployer = deps.deployers.get(kind);
+      if (!deployer) {
+        if (kind === 'python' || kind === 'sql') {
+          steps.push({ kind, step: 'skipped', writes: 0, summary: `${kind} files ship inside the release for audit; no deployer targets them`, replayed: false });
+          continue;
+        }
+        throw new DeployError(`release ${m.version} has ${kind} assets but no ${kind} deployer is available; add it to lib/runtime/deployers/registry.ts or remove the kind from the repo`);
+      }
+      const stepDeps = { ledger: deps.ledger, executionId: deps.executionId, actor: deps.actor };
+      // The data side of a rollback: put back what the replaced release recorded before it applied.
+      if (isRollback && replaced?.executionId) {
+        const previous = await recordedPrevious(deps.ledger, ctx, replaced.executionId, kind);
+        if (previous !== null && kind === 'dbt') {
+          const r = await runRestoreStep(deployer, previous, ctx, stepDeps);
+          steps.push({ kind, step: 'restore', writes: r.writes, summary: r.summary, replayed: r.replayed });
+          for (const line of r.forPerson) {
+            forPerson.push(line);
+            await deps.ledger.appendEvent({ ...base, kind: 'rollback-step', result: 'skipped', step: 'data-for-person', target: kind, message: line });
+          }
+        }
+      }
+      deps.log(`${kind}: deploying ${m.version} to ${env}`);
+      const r = await runDeployStep(deployer, ctx, stepDeps);
+      steps.push({ kind, step: 'apply', writes: r.writes, summary: r.summary, replayed: r.replayed });
+      forPerson.push(...r.forPerson);
+      deps.log(`${kind}: ${r.summary} (${r.writes} writes${r.replayed ? ', done by an earlier attempt' : ''})`);
+    }
+    const writes = steps.reduce((n, s) => n + s.writes, 0);
+    await deps.ledger.appendEvent({
+      ...base,
+      kind: 'deployment',
+      result: 'succeeded',
+      message: `${m.version} deployed to ${env}${isRollback ? ' (rollback)' : ''}: ${writes} writes`,
+      manifestSha256: release.manifestSha256,
+      writes,
+      isRollback,
+    });
+    await deps.ledger.putReleaseStatus({ repo: m.repo, env, version: m.version, status: 'deployed', manifestSha256: release.manifestSha256, executionId: deps.executionId });
+    const outcome: DeployOutcome = { status: 'deployed', version: m.version, writes, isRollback, rollbackPlan, steps, forPerson };
+    await deps.ledger.settleClaim(deps.executionId, action, owner, 'completed', { writes, isRollback });
+    return outcome;
+  } catch (e) {
+    const refused = e instanceof DeployRefusedError;
+    await deps.ledger
+      .appendEvent({ ...base, kind: 'deployment', result: refused ? 'refused' : 'failed', message: (e as Error).message, manifestSha256: release.manifestSha256, writes: 0, isRollback: false })
+      .catch(() => undefined);
+    await deps.ledger.settleClaim(deps.executionId, action, owner, 'failed', { error: (e as Error).message }).catch(() => undefined);
+    await deps.ledger.releaseLock(m.repo, env, deps.executionId).catch(() => undefined);
+    throw e;
+  }
+}
+
+/** One kind's verification. */
+export interface VerifyResult {
+  readonly kind: AssetKind;
+  readonly ok: boolean;
+  readonly problems: readonly string[];
+}
+
+/** What `verifyRelease` found. */
+export interface VerifyOutcome {
+  readonly ok: boolean;
+  readonly version: string;
+  readonly results: readonly VerifyResult[];
+}
+
+/**
+ * `dataops verify`: runs every kind's verify (import errors, image presence, run state), records a
+ * verification per kind and one for the release, marks the release verified (or failed) in the env,
+ * and releases the repo/env lock the execution holds.
+ */
+export async function verifyRelease(release: ReleaseOnDisk, env: EnvironmentName, environment: EnvironmentConfig, deps: OrchestratorDeps): Promise<VerifyOutcome> {
+  const m = release.manifest;
+  const ctx = context(release, env, environment, deps.log);
+  const base = { repo: m.repo, env, actor: deps.actor, version: m.version, executionId: deps.executionId };
+  const results: VerifyResult[] = [];
+  try {
+    for (const kind of DEPLOY_ORDER) {
+      const deployer = deps.deployers.get(kind);
+      const has = m.assets.some((a) => a.kind === kind) || (kind === 'spark' && m.sparkImages.length > 0) || (kind === 'terraform' && m.terraform !== null);
+      if (!has || !deployer) continue;
+      let r: { ok: boolean; problems: string[] };
+      try {
+        r = await deployer.verify(ctx);
+      } catch (e) {
+        r = { ok: false, problems: [`${kind} verification could not run: ${(e as Error).message}`] };
+      }
+      results.push({ kind, ok: r.ok, problems: r.problems });
+      await deps.ledger.appendEvent({ ...base, kind: 'verification', assetKind: kind, result: r.ok ? 'succeeded' : 'failed', problems: r.problems, message: r.ok ? `${kind} verified` : `${kind}: ${r.problems.join('; ')}` });
+      deps.log(`${kind}: ${r.ok ? 'ok' : r.problems.join('; ')}`);
+    }
+    const ok = results.every((r) => r.ok);
+    const problems = results.flatMap((r) => r.problems.map((p) => `${r.kind}: ${p}`));
+    await deps.ledger.appendEvent({ ...base, kind: 'verification', assetKind: null, result: ok ? 'succeeded' : 'failed', problems, message: ok ? `${m.version} verified in ${env}` : `${m.version} failed verification in ${env}` });
+    await deps.ledger.putReleaseStatus({ repo: m.repo, env, version: m.version, status: ok ? 'verified' : 'failed', manifestSha256: release.manifestSha256, executionId: deps.executionId });
+    return { ok, version: m.version, results };
+  } finally {
+    await deps.ledger.releaseLock(m.repo, env, deps.executionId);
+  }
+}
