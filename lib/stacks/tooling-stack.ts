@@ -182,7 +182,9 @@ export class ToolingStack extends Stack {
     });
     new PipelineEvents(this, 'PipelineEvents', { pipelineNamePrefix: `${config.name}-`, recorder: recorder.function, deadLetterQueue: eventDeadLetters });
 
-    // Monitoring (dashboard and alarms: lib/constructs/monitoring.ts) is added here by buildPlatform.
+    // Monitoring goes here: `new PlatformMonitoring(this, 'Monitoring', { config, alertsTopic: this.topics.alerts })`
+    // (lib/constructs/monitoring.ts, wired in by the monitoring work). Refer to pipelines, projects and
+    // alarms through PlatformNames, never through the pipeline stacks, so this stack stays independent of them.
 
     this.shared = {
       encryptionKey,
