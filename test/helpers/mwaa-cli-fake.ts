@@ -48,6 +48,8 @@ export interface MwaaCliFake {
   readonly webServerHostname: string;
   /** Every CLI command received, in order. */
   readonly commands: string[];
+  /** How many CLI tokens CreateCliToken has issued. */
+  tokensIssued(): number;
   /** An MWAA client pointed at the fake (host prefix disabled, as a custom endpoint requires). */
   mwaaClient(): MWAAClient;
   /** Makes the next matching command answer HTTP `status` once (fault injection). */
@@ -151,6 +153,7 @@ export async function startMwaaCliFake(props: MwaaCliFakeProps): Promise<MwaaCli
     apiEndpoint,
     webServerHostname: hostname,
     commands,
+    tokensIssued: () => tokens.size,
     mwaaClient: () =>
       new MWAAClient({ endpoint: apiEndpoint, region: 'us-east-1', credentials: { accessKeyId: 'testing', secretAccessKey: 'testing' }, disableHostPrefix: true }),
     failNext: (pattern, status) => faults.push({ pattern, status }),
@@ -272,7 +275,7 @@ export const AIRFLOW_BIN = path.join(ROOT, '.venv', 'airflow', 'bin');
 
 /**
  * The real Airflow CLI (2.10.3, MWAA constraints) against a SQLite metadata database in a temp
- * AIRFLOW_HOME. `airflow db migrate` runs once per machine into .cache and is copied per instance.
+ * AIRFLOW_HOME. `airflow db migrate` runs once per Airflow venv into .cache and is copied per instance.
  */
 export class RealAirflow implements AirflowBackend {
   private constructor(
@@ -302,7 +305,9 @@ export class RealAirflow implements AirflowBackend {
       AIRFLOW__LOGGING__LOGGING_LEVEL: 'ERROR',
       PYTHONWARNINGS: 'ignore',
     };
-    const template = path.join(ROOT, '.cache', 'airflow-2.10.3-metadata.db');
+    // Keyed by the venv's stamp, so a rebuilt Airflow gets a freshly migrated database.
+    const stamp = fs.readFileSync(path.join(ROOT, '.venv', 'airflow', '.stamp'), 'utf8').trim();
+    const template = path.join(ROOT, '.cache', `airflow-metadata-${stamp}.db`);
     if (!fs.existsSync(template)) {
       const migrateHome = fs.mkdtempSync(path.join(os.tmpdir(), 'mwaa-migrate-'));
       const code = await new Promise<number>((resolve) => {
