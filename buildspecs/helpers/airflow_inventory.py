@@ -16,6 +16,7 @@ import argparse
 import ast
 import datetime as dt
 import json
+import os
 import sys
 
 SENSORS = ("ExternalTaskSensor", "ExternalTaskSensorAsync")
@@ -78,13 +79,20 @@ def kwargs(call):
 class Module:
     """One parsed file: its constants, @task functions and named Datasets."""
 
-    def __init__(self, text, tree):
+    def __init__(self, text, tree, importer=None):
         self.text = Source(text)
         self.tree = tree
         self.all_nodes = list(ast.walk(tree))
         self.env = {}
         counts = {}
         top_level = {}
+        if importer is not None:
+            for stmt in tree.body:
+                if isinstance(stmt, ast.ImportFrom):
+                    for alias in stmt.names:
+                        value = importer(stmt, alias.name)
+                        if value is not None:
+                            top_level[alias.asname or alias.name] = value
         for stmt in tree.body:
             if isinstance(stmt, ast.Assign) and len(stmt.targets) == 1 and isinstance(stmt.targets[0], ast.Name):
                 top_level[stmt.targets[0].id] = stmt.value
@@ -113,6 +121,8 @@ class Module:
     @staticmethod
     def assigned_names(node):
         targets = []
+        if isinstance(node, ast.ImportFrom):
+            return [a.asname or a.name for a in node.names]
         if isinstance(node, ast.Assign):
             targets = node.targets
         elif isinstance(node, (ast.AugAssign, ast.AnnAssign)):
@@ -203,6 +213,73 @@ class Module:
             node = self.env[node.id]
             depth += 1
         return node
+
+
+def exported_value(module, name):
+    """A module-level name as a self-contained expression (no references to the defining module):
+    a constant string, or a Dataset/Asset call with a constant URI. None otherwise."""
+    if name not in module.env:
+        return None
+    v = module.const(module.env[name])
+    if isinstance(v, str):
+        return ast.Constant(value=v, lineno=0, col_offset=0, end_lineno=0, end_col_offset=0)
+    node = module.deref(module.env[name])
+    if isinstance(node, ast.Call) and call_name(node) in DATASET_CALLS:
+        u = dataset_uri(module, node)
+        if u["uri"] is not None:
+            return ast.Call(func=ast.Name(id=call_name(node), ctx=ast.Load()), args=[ast.Constant(value=u["uri"])], keywords=[],
+                            lineno=0, col_offset=0, end_lineno=0, end_col_offset=0)
+    return None
+
+
+class Importer:
+    """Resolves `from pkg.mod import NAME` to modules inside the repo, as Airflow does by putting the
+    DAG folder on sys.path: the module is looked up from the importing file's folder up to the repo
+    root. Only constants and Dataset/Asset objects are taken over; nothing is executed."""
+
+    def __init__(self, root):
+        self.root = os.path.abspath(root)
+        self.cache = {}
+
+    def module_at(self, path, depth):
+        if path in self.cache:
+            return self.cache[path]
+        self.cache[path] = None  # guards import cycles
+        try:
+            with open(path, encoding="utf-8", errors="replace") as fh:
+                text = fh.read()
+            tree = ast.parse(text, filename=path)
+            if depth < 4:
+                mod = Module(text, tree, lambda stmt, name: self.resolve(path, stmt, name, depth + 1))
+            else:
+                mod = Module(text, tree)
+        except (OSError, SyntaxError, ValueError, RecursionError):
+            mod = None
+        self.cache[path] = mod
+        return mod
+
+    def resolve(self, importing_file, stmt, name, depth=0):
+        parts = (stmt.module or "").split(".") if stmt.module else []
+        here = os.path.dirname(os.path.abspath(importing_file))
+        if stmt.level > 0:
+            bases = [here]
+            for _ in range(stmt.level - 1):
+                bases = [os.path.dirname(bases[0])]
+        else:
+            bases = []
+            d = here
+            while d.startswith(self.root):
+                bases.append(d)
+                if d == self.root:
+                    break
+                d = os.path.dirname(d)
+        for b in bases:
+            target = os.path.join(b, *parts)
+            for candidate in (target + ".py", os.path.join(target, "__init__.py")):
+                if parts and os.path.isfile(candidate):
+                    mod = self.module_at(candidate, depth)
+                    return exported_value(mod, name) if mod is not None else None
+        return None
 
 
 def parse_datetime(module, node, now):
@@ -510,9 +587,9 @@ def dag_id_of(module, call):
     return module.resolved(node)
 
 
-def inventory_file(path, text, now):
+def inventory_file(path, text, now, importer=None, full_path=None):
     tree = ast.parse(text, filename=path)
-    module = Module(text, tree)
+    module = Module(text, tree, (lambda stmt, name: importer.resolve(full_path, stmt, name)) if importer else None)
     dags = []
     handled = set()
     dag_vars = {}
@@ -589,13 +666,14 @@ def main(argv=None):
     now = dt.datetime.fromisoformat(a.now.replace("Z", "+00:00")) if a.now else dt.datetime.now(dt.timezone.utc)
     files = a.files or [line.strip() for line in sys.stdin if line.strip()]
     out = {"files": [], "dags": []}
+    importer = Importer(a.root)
     for rel in files:
         full = a.root.rstrip("/") + "/" + rel
         entry = {"path": rel, "error": None, "line": None}
         try:
             with open(full, encoding="utf-8", errors="replace") as fh:
                 text = fh.read()
-            out["dags"].extend(inventory_file(rel, text, now))
+            out["dags"].extend(inventory_file(rel, text, now, importer, full))
         except SyntaxError as e:
             entry["error"] = "syntax error: %s" % (e.msg,)
             entry["line"] = e.lineno

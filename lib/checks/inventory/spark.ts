@@ -8,7 +8,7 @@ import type { InventoryProblem, SparkIo, SparkJob } from './types';
 /** File names of a Spark job descriptor, kept next to the job's code (docs/spark-descriptor.md). */
 export const SPARK_DESCRIPTOR_NAMES = new Set(['job.yaml', 'job.yml']);
 
-const IoSchema = z
+const IoObjectSchema = z
   .object({
     table: z.string().min(1).optional(),
     path: z.string().min(1).optional(),
@@ -21,10 +21,27 @@ const IoSchema = z
     message: 'give exactly one of table, path or dbt',
   });
 
+/**
+ * An input or output: the full form, or a URI shorthand. `snowflake://db/schema/table` (or
+ * `table://db/schema/table`) is a table; any other URI (`s3://…`) is a path.
+ */
+const IoSchema = z.union([
+  z
+    .string()
+    .regex(/^[a-z][a-z0-9+.-]*:\/\/./i, 'a shorthand input/output must be a URI such as s3://bucket/path or snowflake://db/schema/table')
+    .transform((uri) => {
+      const m = /^(?:snowflake|table):\/\/(.+)$/i.exec(uri);
+      return m
+        ? { table: m[1].replace(/\/+$/, '').split('/').join('.'), path: undefined, dbt: undefined, columns: [] as string[] }
+        : { table: undefined, path: uri, dbt: undefined, columns: [] as string[] };
+    }),
+  IoObjectSchema,
+]);
+
 /** The descriptor's schema: what a Spark job reads and writes. */
 export const SparkDescriptorSchema = z
   .object({
-    kind: z.literal('spark-job'),
+    kind: z.literal('spark-job').optional(),
     name: z.string().regex(/^[A-Za-z0-9_.-]+$/, 'use letters, digits, _ . -'),
     description: z.string().optional(),
     entrypoint: z.string().optional(),
@@ -52,9 +69,13 @@ export function parseSparkDescriptor(text: string, file: string): SparkJob | Inv
     return { kind: 'spark', file, line: e.linePos?.[0].line ?? null, message: `not valid YAML: ${e.message.split('\n')[0]}`, severity: 'error' };
   }
   const raw: unknown = doc.toJS();
-  if (typeof raw === 'object' && raw !== null && (raw as { kind?: unknown }).kind !== 'spark-job') {
-    // A job.yaml of another tool; only `kind: spark-job` files are Spark descriptors.
-    return { kind: 'spark', file, line: null, message: `skipped: not a Spark job descriptor (no 'kind: spark-job')`, severity: 'info' };
+  const looksLikeJob =
+    typeof raw === 'object' && raw !== null &&
+    ((raw as { kind?: unknown }).kind === 'spark-job' ||
+      ((raw as { kind?: unknown }).kind === undefined && ('inputs' in raw || 'outputs' in raw)));
+  if (!looksLikeJob) {
+    // A job.yaml of another tool: Spark descriptors say `kind: spark-job` (or have inputs/outputs and no kind).
+    return { kind: 'spark', file, line: null, message: `skipped: not a Spark job descriptor (no 'kind: spark-job', no inputs or outputs)`, severity: 'info' };
   }
   const parsed = SparkDescriptorSchema.safeParse(raw);
   if (!parsed.success) {

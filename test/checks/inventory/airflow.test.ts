@@ -132,6 +132,32 @@ describe('static Airflow inventory (ast helper, imports nothing from the repo)',
     expect(dag.schedule.kind).toBe(kind);
   });
 
+  it('resolves constants and Datasets imported from modules inside the repo, as Airflow puts the DAG folder on sys.path', async () => {
+    // GIVEN a shared module in the DAG folder and a DAG importing from it (and from a module outside the repo)
+    const { dags } = await inventory({
+      'dags/common/names.py': 'PREFIX = "claims"\nURI = "s3://lake/" + PREFIX\nOUT = Dataset(URI)\ndef computed():\n    return "x"\n',
+      'dags/d.py': [
+        'from airflow import DAG',
+        'from airflow.operators.empty import EmptyOperator',
+        'from common.names import PREFIX, OUT, computed',
+        'from elsewhere import OTHER',
+        'with DAG(f"{PREFIX}_daily", schedule=[OUT]) as d:',
+        '    EmptyOperator(task_id="t", outlets=[OUT])',
+        '    EmptyOperator(task_id=OTHER)',
+        '',
+      ].join('\n'),
+    });
+    // THEN the constants resolve, and the names that are not constants stay unresolved
+    const dag = dags.find((d) => d.file === 'dags/d.py');
+    expect(dag?.id.value).toBe('claims_daily');
+    expect(dag?.outlets.map((o) => o.uri)).toEqual(['s3://lake/claims']);
+    expect(dag?.schedule.datasets).toEqual({ op: 'and', items: [{ op: 'uri', uri: 's3://lake/claims', expr: null }] });
+    expect(dag?.tasks.map((t) => t.id)).toEqual([
+      { value: 't', expr: null },
+      { value: null, expr: 'OTHER' },
+    ]);
+  });
+
   it('reports a file with a syntax error as a problem and still reads the others', async () => {
     // GIVEN one broken and one good DAG file
     const { dags, problems } = await inventory({ 'dags/bad.py': 'from airflow import DAG\nwith DAG("x" as d:\n', 'dags/good.py': 'from airflow import DAG\nDAG("good")\n' });

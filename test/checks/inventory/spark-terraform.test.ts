@@ -34,8 +34,18 @@ describe('Spark job descriptor (job.yaml)', () => {
     expect((r as { message: string }).message).toMatch(message);
   });
 
+  it('reads URI shorthands: snowflake://db/schema/table is a table, other URIs are paths', () => {
+    const r = parseSparkDescriptor('name: j\ninputs:\n  - snowflake://analytics/staging/stg_visits\noutputs:\n  - s3://exports/rollup/\n', 'jobs/j/job.yaml');
+    expect(r).toMatchObject({
+      name: 'j',
+      inputs: [{ table: 'analytics.staging.stg_visits', path: null, dbt: null, columns: [], line: null }],
+      outputs: [{ table: null, path: 's3://exports/rollup/', dbt: null, columns: [], line: null }],
+    });
+  });
+
   it('skips a job.yaml of another tool (no kind: spark-job) as info, not an error', () => {
     expect(parseSparkDescriptor('steps: []\n', 'ci/job.yaml')).toMatchObject({ severity: 'info' });
+    expect(parseSparkDescriptor('kind: pipeline\ninputs: []\n', 'ci/job.yaml')).toMatchObject({ severity: 'info' });
   });
 });
 
