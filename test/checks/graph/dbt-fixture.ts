@@ -133,10 +133,11 @@ export function buildFixtureManifest(projectDir: string): Obj {
     }
     for (const e of (doc.exposures as Obj[] | undefined) ?? []) {
       const uid = `exposure.${project}.${String(e.name)}`;
-      const deps = ((e.depends_on as string[] | undefined) ?? []).map((d) => {
-        const m = /ref\(\s*'([^']+)'(?:\s*,\s*'([^']+)')?\s*\)/.exec(d);
-        return m ? refTarget(m[2] ? m[1] : undefined, m[2] ?? m[1]) : d;
-      });
+      const refArgs = ((e.depends_on as string[] | undefined) ?? [])
+        .map((d) => /ref\(\s*'([^']+)'(?:\s*,\s*'([^']+)')?\s*\)/.exec(d))
+        .filter((m): m is RegExpExecArray => m !== null)
+        .map((m) => (m[2] ? { name: m[2], package: m[1], version: null } : { name: m[1], package: null, version: null }));
+      const deps = refArgs.map((r) => refTarget(r.package ?? undefined, r.name));
       exposures[uid] = {
         name: String(e.name),
         resource_type: 'exposure',
@@ -148,7 +149,7 @@ export function buildFixtureManifest(projectDir: string): Obj {
         type: String(e.type ?? 'dashboard'),
         owner: { email: 'data@example.com' },
         depends_on: { macros: [], nodes: deps },
-        refs: [],
+        refs: refArgs,
         sources: [],
       };
     }
