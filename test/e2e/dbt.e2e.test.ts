@@ -20,10 +20,10 @@ describe('PR validation of the dbt sample repo', () => {
     // WHEN the PR buildspec runs
     const { build, report } = await r.prValidate();
     // THEN it passes, and the dbt selection is the changed model (not its parents), with the reason
-    expect(report.findings).toEqual([]);
+    expect(locations(report)).toEqual([]);
     expect(build.succeeded).toBe(true);
     const dbt = report.selected.find((s) => s.check === 'dbt');
-    expect(dbt?.assets).toEqual(['model.clinic_analytics.fct_daily_visits']);
+    expect(dbt?.assets).toEqual(['model.clinic_analytics.fct_daily_visits', 'exposure.clinic_analytics.clinic_operations_report']);
     expect(dbt?.reason).toMatch(/state:modified\+ against main/);
     expect(report.selected.find((s) => s.check === 'sqlfluff')?.assets).toEqual(['models/marts/fct_daily_visits.sql']);
   });

@@ -69,9 +69,9 @@ export class SampleRepo {
   }
 }
 
-/** code@file:line of each finding, for exact comparisons. */
+/** code@file:line of each error or warning (info findings are notes, not failures), for exact comparisons. */
 export function locations(report: ValidateJson): string[] {
-  return report.findings.map((f) => `${f.code}@${f.file ?? f.asset}${f.line ? `:${f.line}` : ''}`);
+  return report.findings.filter((f) => f.severity !== 'info').map((f) => `${f.code}@${f.file ?? f.asset}${f.line ? `:${f.line}` : ''}`);
 }
 
 /** Writes a Terraform plan JSON fixture into the repo and returns its path. */

@@ -19,9 +19,9 @@ describe('PR validation of the Spark sample repo', () => {
     // WHEN the PR buildspec runs
     const { build, report } = await r.prValidate();
     // THEN the Spark tests ran and passed
-    expect(report.findings).toEqual([]);
+    expect(locations(report)).toEqual([]);
     expect(build.succeeded).toBe(true);
-    expect(report.selected.map((s) => s.check).sort()).toEqual(['ruff', 'spark-tests']);
+    expect(report.selected.map((s) => s.check).sort()).toEqual(['dependency-graph', 'ruff', 'spark-tests']);
   });
 
   it('fails a failing Spark unit test with its own code and location only', async () => {

@@ -1,13 +1,14 @@
 import type { Check } from './check';
 import { dagImportCheck } from './checks/airflow';
 import { dbtCheck } from './checks/dbt';
+import { dependencyGraphCheck } from './checks/graph';
 import { pytestCheck, ruffCheck } from './checks/python';
 import { sparkTestCheck } from './checks/spark';
 import { sqlLintCheck } from './checks/sql';
 import { terraformCheck } from './checks/terraform';
 
-/** The validation checks of this module, in no particular order (the runner orders them). */
-export const VALIDATION_CHECKS: readonly Check[] = [ruffCheck, sqlLintCheck, terraformCheck, dagImportCheck, pytestCheck, dbtCheck, sparkTestCheck];
+/** The validation checks, including the dependency-graph checks of lib/checks/graph, in no particular order (the runner orders them). */
+export const VALIDATION_CHECKS: readonly Check[] = [ruffCheck, sqlLintCheck, terraformCheck, dagImportCheck, pytestCheck, dbtCheck, sparkTestCheck, dependencyGraphCheck];
 
 const extra: Check[] = [];
 

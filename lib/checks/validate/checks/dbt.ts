@@ -83,8 +83,11 @@ async function baseEnvironment(ctx: CheckContext): Promise<{ state: string; duck
     const common = ['--target', dbtTarget(ctx), '--target-path', path.join(envDir, 'target'), '--log-path', path.join(envDir, 'logs')];
     for (const args of [['deps'], ['seed'], ['build', '--exclude', 'resource_type:seed']]) {
       if (args[0] === 'seed' && !isLocalTarget(ctx)) continue;
-      const res = await ctx.tools.run(dbt, [...args, ...common], { cwd: src, env });
-      if (res.code !== 0 && args[0] !== 'build') return { error: `dbt ${args[0]} failed on the base revision: ${lastLine(res.stdout)}` };
+      // `dbt deps` takes no --target-path.
+      const flags = args[0] === 'deps' ? common.filter((_, i) => common[i] !== '--target-path' && common[i - 1] !== '--target-path') : common;
+      const res = await ctx.tools.run(dbt, [...args, ...flags], { cwd: src, env });
+      // A base whose build has failing nodes still defers: its manifest and the nodes that built are what the environment has.
+      if (res.code !== 0 && args[0] !== 'build') return { error: `dbt ${args[0]} failed on the base revision: ${lastLine(res.stdout || res.stderr)}` };
     }
     fs.writeFileSync(done, new Date().toISOString());
   }
