@@ -14,7 +14,7 @@ describe.each([
   beforeAll(() => {
     const config = repoCount === 8 ? makeTestConfig() : makeTestConfig({ repoCount });
     templates = templatesOf(synthPlatform(repoCount === 8 ? {} : { config }));
-  }, 300_000);
+  }, 600_000);
 
   it('writes the tooling stack, one pipeline stack per repo and three target stacks', () => {
     expect(Object.keys(templates)).toHaveLength(1 + repoCount + 3);
