@@ -24,9 +24,12 @@ export interface StepResult<Previous> {
 
 type AnyDeployer = Deployer<unknown, unknown, unknown>;
 
-/** The idempotency action name of a deployer's step. */
-export function stepAction(kind: string, step: 'apply' | 'restore'): string {
-  return `${step === 'apply' ? 'deploy' : 'restore'}:${kind}`;
+/**
+ * The idempotency action name of a deployer's step. It names the environment because one pipeline
+ * execution deploys the same release to dev, staging and prod.
+ */
+export function stepAction(kind: string, step: 'apply' | 'restore', env: string): string {
+  return `${step === 'apply' ? 'deploy' : 'restore'}:${env}:${kind}`;
 }
 
 async function stepEvents(ledger: Ledger, ctx: DeployContext, executionId: string, kind: string, step: 'apply' | 'restore'): Promise<DeployStepEvent[]> {
@@ -58,14 +61,14 @@ async function claimOrReplay(deps: StepDeps, action: string, owner: string): Pro
 
 /**
  * Runs one deployer for one release in one environment with the ledger's guarantees:
- * an idempotency claim per (execution, `deploy:<kind>`), so a retried CodePipeline job that already
+ * an idempotency claim per (execution, `deploy:<env>:<kind>`), so a retried CodePipeline job that already
  * completed does nothing; the previous state recorded in a `started` event before anything changes
  * (so a crash between apply and its record loses nothing: the retry takes the claim over and keeps
  * the first record); then apply and a `succeeded` (or `failed`) event with the writes.
  * The caller holds the per-repo, per-environment lock.
  */
 export async function runDeployStep<S, P, Prev>(deployer: Deployer<S, P, Prev>, ctx: DeployContext, deps: StepDeps): Promise<StepResult<Prev>> {
-  const action = stepAction(deployer.kind, 'apply');
+  const action = stepAction(deployer.kind, 'apply', ctx.env);
   const owner = `${deps.executionId}/${randomUUID()}`;
   const { replay, takeover } = await claimOrReplay(deps, action, owner);
   if (replay) return replay;
@@ -93,10 +96,10 @@ export async function runDeployStep<S, P, Prev>(deployer: Deployer<S, P, Prev>, 
 
 /**
  * Restores what an earlier apply recorded as previous, with the same claim and events
- * (`restore:<kind>` under the rollback's execution id).
+ * (`restore:<env>:<kind>` under the rollback's execution id).
  */
 export async function runRestoreStep<S, P, Prev>(deployer: Deployer<S, P, Prev>, previous: Prev, ctx: DeployContext, deps: StepDeps): Promise<StepResult<Prev>> {
-  const action = stepAction(deployer.kind, 'restore');
+  const action = stepAction(deployer.kind, 'restore', ctx.env);
   const owner = `${deps.executionId}/${randomUUID()}`;
   const { replay } = await claimOrReplay(deps, action, owner);
   if (replay) return replay;

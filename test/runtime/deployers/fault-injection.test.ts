@@ -180,6 +180,19 @@ describe('fault injection on the Airflow deploy path', () => {
     expect((await test.ledger.eventsFor(repo, 'dev')).filter((e) => e.kind === 'deploy-step' && e.result === 'succeeded')).toHaveLength(1);
   });
 
+  it('deploys the same execution to the next environment instead of replaying the first one (the claim names the environment)', async () => {
+    // GIVEN execution e1 deployed release 1 to dev
+    const repo = uniqueName('promote');
+    const { release, dir } = await writeRelease({ repo, build: 1, files: releases(repo).r1 });
+    await runDeployStep(deployer(), deployContext(release, dir, { dagBucket: bucket }), { ledger: test.ledger, executionId: `${repo}-e1`, actor: 'test' });
+    // WHEN the same execution deploys it to staging (its own DAG bucket)
+    const stagingBucket = await createVersionedBucket(s3, 'staging-dags');
+    const staging = await runDeployStep(deployer(), deployContext(release, dir, { env: 'staging', dagBucket: stagingBucket }), { ledger: test.ledger, executionId: `${repo}-e1`, actor: 'test' });
+    // THEN staging really got the files
+    expect(staging).toMatchObject({ replayed: false, writes: 5 });
+    expect(Object.keys(await storedSha256s(s3, stagingBucket, `dags/${repo}/`))).toHaveLength(5);
+  });
+
   it('fails the second of two concurrent deploys of one repo to one environment on the lock, and it proceeds once the first releases it', async () => {
     // GIVEN execution e1 holds the lock of repo/dev
     const repo = uniqueName('lock');
