@@ -28,8 +28,12 @@ export async function runDataops(args: readonly string[]): Promise<CliRun> {
   let exitCode = 0;
   try {
     const program = buildProgram();
-    program.exitOverride();
-    for (const c of program.commands) c.exitOverride();
+    // commander exits the process on usage errors unless every (sub)command overrides it
+    const override = (c: typeof program): void => {
+      c.exitOverride();
+      c.commands.forEach(override);
+    };
+    override(program);
     await program.parseAsync(['node', 'dataops', ...args]);
     exitCode = Number(process.exitCode ?? 0);
   } catch (e) {

@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
 import { registerCheck } from './check';
+import { registerAudit } from './audit';
 import { registerBuildspec } from './buildspec';
 import { registerConfig } from './config';
 import { registerCost } from './cost';
@@ -11,4 +12,4 @@ import { registerPackage } from './package';
 import { registerValidate } from './validate';
 
 /** Each command module adds its command to the program. Keep the list sorted. */
-export const COMMANDS: ReadonlyArray<(program: Command) => void> = [registerBuildspec, registerCheck, registerConfig, registerCost, registerDora, registerGates, registerGraph, registerImpact, registerPackage, registerValidate];
+export const COMMANDS: ReadonlyArray<(program: Command) => void> = [registerAudit, registerBuildspec, registerCheck, registerConfig, registerCost, registerDora, registerGates, registerGraph, registerImpact, registerPackage, registerValidate];

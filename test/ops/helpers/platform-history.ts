@@ -83,7 +83,18 @@ export class PlatformHistory {
     );
   }
 
-  private async approval(repo: string, executionId: string, env: Env, at: string): Promise<void> {
+  /** Who approves each gated environment in this history (as CodePipeline reports them). */
+  static approverOf(env: Env): string {
+    return env === 'prod' ? 'arn:aws:sts::111111111111:assumed-role/data-platform-owners/alice' : 'arn:aws:sts::111111111111:assumed-role/data-engineering-leads/bob';
+  }
+
+  private async approval(repo: string, executionId: string, env: Env, at: string, version: string): Promise<void> {
+    this.fake.setApproval(this.pipelines[repo], executionId, STAGE_NAME_BY_ENV[env], 'Approve', {
+      status: 'Succeeded',
+      updatedBy: PlatformHistory.approverOf(env),
+      summary: `reviewed the ${version} manifest diff and dbt contract diff`,
+      at: new Date(at),
+    });
     await record(
       {
         ...envelope,
@@ -110,7 +121,7 @@ export class PlatformHistory {
     const manifestSha256 = hex(`${repo}${version}`);
     const assets = { [`dags/${repo}.py`]: hex(`${version}dag`), [`models/${repo}.sql`]: hex(`${version}sql`) };
     const base = { repo, env, actor: 'codepipeline', version, executionId } as const;
-    if (env !== 'dev' && !isRollback) await this.approval(repo, executionId, env, minutes(start, -1));
+    if (env !== 'dev' && !isRollback) await this.approval(repo, executionId, env, minutes(start, -1), version);
     await this.stage(repo, executionId, env, 'STARTED', start);
     await this.ledger.putExecution({ executionId, repo, env, version, manifestSha256, isRollback, assets });
     await this.ledger.appendEvent({ ...base, kind: 'promotion', at: minutes(start, 1), result: 'succeeded', message: `promoted ${version} to ${env}`, manifestSha256, checksums: { 'release.json': manifestSha256 }, previousEnv: env === 'dev' ? null : ENVS[ENVS.indexOf(env) - 1], jobId: uniqueName('job') });
