@@ -4,12 +4,14 @@ import { registerAudit } from './audit';
 import { registerBuildspec } from './buildspec';
 import { registerConfig } from './config';
 import { registerCost } from './cost';
+import { registerDeploy } from './deploy';
 import { registerDora } from './dora';
 import { registerGates } from './gates';
 import { registerGraph } from './graph';
 import { registerImpact } from './impact';
 import { registerPackage } from './package';
 import { registerValidate } from './validate';
+import { registerVerify } from './verify';
 
 /** Each command module adds its command to the program. Keep the list sorted. */
-export const COMMANDS: ReadonlyArray<(program: Command) => void> = [registerAudit, registerBuildspec, registerCheck, registerConfig, registerCost, registerDora, registerGates, registerGraph, registerImpact, registerPackage, registerValidate];
+export const COMMANDS: ReadonlyArray<(program: Command) => void> = [registerAudit, registerBuildspec, registerCheck, registerConfig, registerCost, registerDeploy, registerDora, registerGates, registerGraph, registerImpact, registerPackage, registerValidate, registerVerify];

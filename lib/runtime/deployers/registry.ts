@@ -1,0 +1,104 @@
+import { ECRClient } from '@aws-sdk/client-ecr';
+import { MWAAClient } from '@aws-sdk/client-mwaa';
+import { S3Client } from '@aws-sdk/client-s3';
+import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import { SSMClient } from '@aws-sdk/client-ssm';
+import type { AssetKind, EnvironmentName, PlatformConfig } from '../../config/schema';
+import { MwaaCliClient } from '../mwaa/cli-client';
+import { SnowflakeSecretSchema, SnowflakeSqlClient } from '../snowflake/sql-client';
+import { TerraformCloudClient } from '../terraform-cloud/client';
+import type { Deployer } from './contract';
+import { DbtSnowflakeDeployer } from './dbt-snowflake-deployer';
+import { DeployError } from './errors';
+import { MwaaDagDeployer } from './mwaa-dag-deployer';
+import { SparkImageDeployer } from './spark-image-deployer';
+import { TerraformCloudDeployer } from './terraform-cloud-deployer';
+
+/** Temporary credentials of an assumed role. */
+export interface AwsCredentialIdentity {
+  readonly accessKeyId: string;
+  readonly secretAccessKey: string;
+  readonly sessionToken?: string;
+  readonly expiration?: Date;
+}
+
+/** Any deployer, whatever its state types. */
+export type AnyDeployer = Deployer<unknown, unknown, unknown>;
+
+/** What a factory gets to build a deployer for one repo and one environment. */
+export interface DeployerRuntime {
+  readonly config: PlatformConfig;
+  readonly env: EnvironmentName;
+  readonly repo: string;
+  readonly region: string;
+  /** Credentials of the environment's deploy role (target account). @default - the default chain */
+  readonly targetCredentials?: AwsCredentialIdentity;
+  /** Artifact bucket of the tooling account (dbt artifacts, kept Terraform tarballs). */
+  readonly artifactBucket?: string;
+  /** Terraform Cloud API token. */
+  readonly terraformToken?: string;
+}
+
+/** Builds one kind's deployer. */
+export type DeployerFactory = (rt: DeployerRuntime) => Promise<AnyDeployer>;
+
+function target(rt: DeployerRuntime): { region: string; credentials?: AwsCredentialIdentity } {
+  return { region: rt.region, ...(rt.targetCredentials ? { credentials: rt.targetCredentials } : {}) };
+}
+
+function need<T>(value: T | undefined, what: string, fix: string): T {
+  if (value === undefined || value === '') throw new DeployError(`${what} is not set; ${fix}`);
+  return value;
+}
+
+/** kind → deployer factory. Kinds without an entry (python, sql) ship in the release without a deployer. */
+export const DEPLOYER_FACTORIES: Readonly<Partial<Record<AssetKind, DeployerFactory>>> = {
+  airflow: async (rt) => {
+    const environment = rt.config.environments[rt.env];
+    const repo = rt.config.repos.find((r) => r.name === rt.repo);
+    return new MwaaDagDeployer({
+      s3: new S3Client(target(rt)),
+      airflow: new MwaaCliClient({ mwaa: new MWAAClient(target(rt)), environmentName: environment.mwaa.environmentName }),
+      sourceRoot: repo?.paths.airflow ?? 'dags',
+    });
+  },
+  dbt: async (rt) => {
+    const environment = rt.config.environments[rt.env];
+    const secrets = new SecretsManagerClient(target(rt));
+    const out = await secrets.send(new GetSecretValueCommand({ SecretId: environment.snowflake.deploySecretArn }));
+    let json: unknown;
+    try {
+      json = JSON.parse(out.SecretString ?? '');
+    } catch (e) {
+      throw new DeployError(`secret ${environment.snowflake.deploySecretArn} is not JSON; store {"user","privateKey"} for the Snowflake deploy user`, { cause: e });
+    }
+    const secret = SnowflakeSecretSchema.safeParse(json);
+    if (!secret.success) throw new DeployError(`secret ${environment.snowflake.deploySecretArn} lacks ${secret.error.issues.map((i) => i.path.join('.')).join(', ')}; store {"user","privateKey"} for the Snowflake deploy user`);
+    const sql = await SnowflakeSqlClient.connect({ ...environment.snowflake, secret: secret.data });
+    return new DbtSnowflakeDeployer({
+      sql,
+      s3: new S3Client({ region: rt.region }),
+      artifactBucket: need(rt.artifactBucket, 'the artifact bucket (ARTIFACT_BUCKET)', 'the Deploy action sets ARTIFACT_BUCKET; locally pass --artifact-bucket'),
+    });
+  },
+  spark: async (rt) => new SparkImageDeployer({ ssm: new SSMClient(target(rt)), ecr: new ECRClient(target(rt)) }),
+  terraform: async (rt) => {
+    const repo = rt.config.repos.find((r) => r.name === rt.repo);
+    return new TerraformCloudDeployer({
+      tfc: new TerraformCloudClient({ token: need(rt.terraformToken, 'the Terraform Cloud token (TFC_TOKEN)', 'the Deploy action reads it from Secrets Manager into TFC_TOKEN') }),
+      s3: new S3Client({ region: rt.region }),
+      artifactBucket: need(rt.artifactBucket, 'the artifact bucket (ARTIFACT_BUCKET)', 'the Deploy action sets ARTIFACT_BUCKET; locally pass --artifact-bucket'),
+      protectedResourceTypes: [...new Set([...rt.config.protectedResourceTypes, ...(repo?.protectedResourceTypes ?? [])])],
+    });
+  },
+};
+
+/** Builds the deployers for the kinds a release holds (only those with a factory). */
+export async function createDeployers(kinds: readonly AssetKind[], rt: DeployerRuntime, factories = DEPLOYER_FACTORIES): Promise<Map<AssetKind, AnyDeployer>> {
+  const out = new Map<AssetKind, AnyDeployer>();
+  for (const kind of [...new Set(kinds)]) {
+    const factory = factories[kind];
+    if (factory) out.set(kind, await factory(rt));
+  }
+  return out;
+}
