@@ -78,6 +78,22 @@ export class RepoPipeline extends Construct {
     const validateProject = project('Validate', 'validate', 'validate', { timeout: Duration.minutes(20) });
     const packageProject = project('Package', 'package', 'package', { timeout: Duration.minutes(30) });
 
+    // aws-cdk-lib grants codestar-connections:UseConnection; a connection whose ARN has the newer
+    // codeconnections prefix needs the action of that prefix too (IAM matches action prefix to ARN)
+    const useConnection = new iam.PolicyStatement({
+      sid: 'UseTheSourceConnection',
+      actions: ['codestar-connections:UseConnection', 'codeconnections:UseConnection'],
+      resources: [config.source.connectionArn],
+    });
+    const sourceActionRole = new iam.Role(this, 'SourceActionRole', {
+      assumedBy: new iam.AccountRootPrincipal(),
+      description: `${repo.name}: the pipeline's Source action (CodeConnections)`,
+    });
+    for (const principal of [sourceActionRole, validateProject, packageProject]) {
+      if (principal instanceof iam.Role) principal.addToPolicy(useConnection);
+      else principal.addToRolePolicy(useConnection);
+    }
+
     this.deployerRoles = {} as Record<EnvironmentName, iam.Role>;
     const envProjects = {} as Record<EnvironmentName, { deploy: codebuild.IProject; verify: codebuild.IProject }>;
     for (const env of ENVIRONMENT_NAMES) {
@@ -169,6 +185,7 @@ export class RepoPipeline extends Construct {
           actions: [
             new actions.CodeStarConnectionsSourceAction({
               actionName: 'Source',
+              role: sourceActionRole,
               variablesNamespace: 'SourceVariables',
               connectionArn: config.source.connectionArn,
               owner,

@@ -70,6 +70,17 @@ describe('DataOpsPipeline-<repo>', () => {
     expect(action.Configuration).toMatchObject({ ConnectionArn: config.source.connectionArn, FullRepositoryId: `${owner}/${repo}`, BranchName: 'main' });
   });
 
+  it('lets the Source action and the projects that clone the repo use the connection under both service prefixes', () => {
+    // GIVEN a connection ARN with the codeconnections prefix (the console's default since July 2024)
+    expect(config.source.connectionArn.startsWith('arn:aws:codeconnections:')).toBe(true);
+    const statements = Object.entries(synthPipelineStack().findResources('AWS::IAM::Policy')).flatMap(([id, p]) =>
+      ((p as { Properties: { PolicyDocument: { Statement: Array<{ Action: string | string[]; Resource: unknown }> } } }).Properties.PolicyDocument.Statement).map((s) => ({ id, ...s })),
+    );
+    // THEN the roles of the Source action, Validate and Package may call codeconnections:UseConnection on it
+    const users = statements.filter((s) => [s.Action].flat().includes('codeconnections:UseConnection') && s.Resource === config.source.connectionArn).map((s) => s.id);
+    expect(users).toEqual(expect.arrayContaining([expect.stringMatching(/^ReleaseSourceActionRole/), expect.stringMatching(/^ReleaseValidateProjectRole/), expect.stringMatching(/^ReleasePackageProjectRole/)]));
+  });
+
   it.each(config.repos.map((r) => [r.name, r.kinds] as const))('validates %s with one parallel CodeBuild action per asset kind %j', (repo, kinds) => {
     // WHEN the Validate stage of the repo is read
     const validate = stage(synthPipelineStack(repo), 'Validate');
