@@ -2,7 +2,11 @@
  * The Airflow/MWAA deployer against moto S3 (versioned bucket) and the MWAA CLI fake running the
  * real Airflow 2.10.3 CLI on a SQLite metadata database.
  */
+import * as fs from 'fs';
+import * as os from 'os';
+import * as path from 'path';
 import { HeadObjectCommand, type S3Client } from '@aws-sdk/client-s3';
+import { packageRelease } from '../../../lib/runtime/release/package';
 import { MwaaDagDeployer } from '../../../lib/runtime/deployers/mwaa-dag-deployer';
 import { listDags } from '../../../lib/runtime/mwaa/airflow-commands';
 import { MwaaCliClient, type AirflowCli } from '../../../lib/runtime/mwaa/cli-client';
@@ -135,5 +139,37 @@ describe('MwaaDagDeployer', () => {
     // THEN verification fails and names the file and the error
     expect(result.ok).toBe(false);
     expect(result.problems).toEqual([expect.stringMatching(/import error in \/usr\/local\/airflow\/dags\/repo-broken\/bad\.py: ModuleNotFoundError: No module named 'not_installed_anywhere'/)]);
+  });
+
+  it('deploys what `dataops package` builds: the DAG inventory parses in Airflow, and a changed release is rolled back byte for byte', async () => {
+    // GIVEN a repo with two DAG files, packaged by the release packager
+    const repoDir = fs.mkdtempSync(path.join(os.tmpdir(), 'orchestration-'));
+    fs.writeFileSync(path.join(repoDir, 'dataops.yaml'), 'kinds: [airflow]\npaths:\n  airflow: dags\n');
+    fs.mkdirSync(path.join(repoDir, 'dags'));
+    const write = (f: string, body: string) => fs.writeFileSync(path.join(repoDir, 'dags', f), body);
+    write('members.py', dagFile('pkg_members'));
+    write('claims.py', dagFile('pkg_claims'));
+    const pack = async (build: number) => {
+      const out = fs.mkdtempSync(path.join(os.tmpdir(), 'release-'));
+      const r = await packageRelease({ repoDir, outDir: out, repoName: 'repo-packaged', buildId: String(build), sha: `abcdef${build}`, createdAt: '2026-11-28T00:00:00Z' });
+      return deployContext(r.manifest, out, { dagBucket: bucket });
+    };
+    const d = deployer();
+    const ctx1 = await pack(1);
+    await d.apply(d.plan(await d.readCurrent(ctx1), ctx1), ctx1);
+    // THEN Airflow lists every DAG of the release's inventory, without import errors
+    expect(ctx1.release.dags.map((x) => x.dagId)).toEqual(['pkg_claims', 'pkg_members']);
+    await expect(d.verify(ctx1)).resolves.toEqual({ ok: true, problems: [] });
+    const before = await storedSha256s(s3, bucket, 'dags/repo-packaged/');
+    // AND WHEN a second release changes one unpaused DAG and is rolled back
+    await cli.run('dags unpause pkg_claims -o json');
+    write('claims.py', dagFile('pkg_claims', { schedule: '@hourly' }));
+    const ctx2 = await pack(2);
+    const applied = await d.apply(d.plan(await d.readCurrent(ctx2), ctx2), ctx2);
+    expect(applied.writes).toBe(5);
+    await d.restore(applied.previous, ctx2);
+    // THEN the objects are release 1's, and the DAG is unpaused as before
+    expect(await storedSha256s(s3, bucket, 'dags/repo-packaged/')).toEqual(before);
+    expect((await listDags(cli)).find((x) => x.dagId === 'pkg_claims')?.paused).toBe(false);
   });
 });
