@@ -13,9 +13,9 @@ describe('PR validation of the Airflow sample repo', () => {
   };
   afterAll(() => repos.forEach((r) => r.remove()));
 
-  it('passes a clean PR that changes a DAG schedule', async () => {
-    // GIVEN a PR that moves the ingestion DAG one hour later
-    const r = repo().change('dags/ingest_visits.py', (s) => s.replace('schedule="0 5 * * *"', 'schedule="0 6 * * *"'));
+  it('passes a clean PR that changes a DAG task', async () => {
+    // GIVEN a PR that changes the ingestion DAG's load command
+    const r = repo().change('dags/ingest_visits.py', (s) => s.replace('--table raw_visits --date {{ ds }}', '--table raw_visits --date {{ ds }} --full-refresh'));
     // WHEN the PR buildspec runs
     const { build, report } = await r.prValidate();
     // THEN it passes, ran the DAG import test on that file only, and says why
