@@ -15,6 +15,7 @@ import { PlatformNames } from '../constructs/names';
 import { PipelineEvents } from '../constructs/pipeline-events';
 import { PlatformFunction } from '../constructs/platform-function';
 import { PlatformKey } from '../constructs/platform-key';
+import { PlatformMonitoring } from '../constructs/monitoring';
 import { SecureBucket } from '../constructs/secure-bucket';
 import type { SharedServices } from '../constructs/shared-services';
 import { HANDLER_ENV } from '../runtime/ledger/table';
@@ -47,6 +48,8 @@ export class ToolingStack extends Stack {
   readonly functions: { readonly promote: PlatformFunction; readonly rollback: PlatformFunction; readonly recorder: PlatformFunction };
   /** Approvals and alerts topics. */
   readonly topics: { readonly approvals: sns.Topic; readonly alerts: sns.Topic };
+  /** The delivery dashboard and the alarms to the alerts topic. */
+  readonly monitoring: PlatformMonitoring;
 
   constructor(scope: Construct, id: string, props: ToolingStackProps) {
     super(scope, id, { description: `dataops-cicd tooling: shared services of the ${props.config.name} pipelines`, ...props });
@@ -182,9 +185,9 @@ export class ToolingStack extends Stack {
     });
     new PipelineEvents(this, 'PipelineEvents', { pipelineNamePrefix: `${config.name}-`, recorder: recorder.function, deadLetterQueue: eventDeadLetters });
 
-    // Monitoring goes here: `new PlatformMonitoring(this, 'Monitoring', { config, alertsTopic: this.topics.alerts })`
-    // (lib/constructs/monitoring.ts, wired in by the monitoring work). Refer to pipelines, projects and
-    // alarms through PlatformNames, never through the pipeline stacks, so this stack stays independent of them.
+    // Dashboard and alarms (lib/constructs/monitoring.ts). It refers to pipelines and projects through
+    // PlatformNames, never through the pipeline stacks, so this stack stays independent of them.
+    this.monitoring = new PlatformMonitoring(this, 'Monitoring', { config, alertsTopic: this.topics.alerts });
 
     this.shared = {
       encryptionKey,
