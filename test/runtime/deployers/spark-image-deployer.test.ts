@@ -102,4 +102,41 @@ describe('SparkImageDeployer', () => {
     expect(await pointers(`/dataops/dev/${repo}/spark`)).toEqual(before);
     expect((await deployer.restore(applied.previous, r.ctx)).writes).toBe(0);
   });
+
+  it('converges after the second pointer write fails, and the previous state recorded before the apply restores both pointers', async () => {
+    // GIVEN two pointers at v1 and a release moving both, whose second PutParameter fails once
+    const repo2 = uniqueName('sparkfault');
+    for (const name of ['a', 'b']) await ecr.send(new CreateRepositoryCommand({ repositoryName: `northstar/dev/${repo2}/${name}` }));
+    const v1 = { a: await pushImage(`northstar/dev/${repo2}/a`, 'v1'), b: await pushImage(`northstar/dev/${repo2}/b`, 'v1') };
+    const v2 = { a: await pushImage(`northstar/dev/${repo2}/a`, 'v2'), b: await pushImage(`northstar/dev/${repo2}/b`, 'v2') };
+    const imgs = (v: typeof v1) => [
+      { job: 'a', repository: `${repo2}/a`, digest: v.a },
+      { job: 'b', repository: `${repo2}/b`, digest: v.b },
+    ];
+    await (await run(repo2, 1, imgs(v1))).apply();
+    const before = await pointers(`/dataops/dev/${repo2}/spark`);
+    let puts = 0;
+    const flakySsm = new SSMClient(motoClientConfig());
+    flakySsm.middlewareStack.add(
+      (next, context) => async (args) => {
+        if (context.commandName === 'PutParameterCommand' && ++puts === 2) throw new Error('injected SSM failure');
+        return next(args);
+      },
+      { step: 'initialize', name: 'fault' },
+    );
+    const flaky = new SparkImageDeployer({ ssm: flakySsm, ecr });
+    const { release, dir } = await writeRelease({ repo: repo2, build: 2, files: [], sparkImages: imgs(v2) });
+    const ctx = deployContext(release, dir);
+    const current = await flaky.readCurrent(ctx);
+    const plan = flaky.plan(current, ctx);
+    const recorded = flaky.previousOf(current, plan);
+    // WHEN it is applied THEN it fails, and running again moves only what is left
+    await expect(flaky.apply(plan, ctx)).rejects.toThrow(/injected SSM failure/);
+    const retry = await flaky.apply(flaky.plan(await flaky.readCurrent(ctx), ctx), ctx);
+    expect(retry.writes).toBe(1);
+    await expect(flaky.verify(ctx)).resolves.toEqual({ ok: true, problems: [] });
+    // AND the state recorded before the first attempt restores both pointers
+    await flaky.restore(recorded, ctx);
+    expect(await pointers(`/dataops/dev/${repo2}/spark`)).toEqual(before);
+  });
 });

@@ -97,6 +97,40 @@ describe('TerraformCloudDeployer', () => {
   });
 });
 
+describe('TerraformCloudDeployer after a crash', () => {
+  it('converges when the process dies after the apply and before the applied pointer is written', async () => {
+    // GIVEN a workspace of its own and an S3 client whose write of the applied pointer fails once
+    const ws = fake.addWorkspace('northstar-health', 'platform-staging');
+    let failPointer = true;
+    const flaky = motoS3();
+    flaky.middlewareStack.add(
+      (next, context) => async (args) => {
+        if (failPointer && context.commandName === 'PutObjectCommand' && String((args.input as { Key?: string }).Key).endsWith('/applied.json')) {
+          failPointer = false;
+          throw new Error('process died');
+        }
+        return next(args);
+      },
+      { step: 'initialize', name: 'crash' },
+    );
+    const d = new TerraformCloudDeployer({ tfc: new TerraformCloudClient({ token: fake.token, baseUrl: fake.baseUrl }), s3: flaky, artifactBucket: bucket, protectedResourceTypes: ['aws_s3_bucket'], pollMs: 1 });
+    const { release, dir } = await writeRelease({ repo: 'platform-infra', build: 10, files: [{ kind: 'terraform', path: 'terraform/main.tf', body: queueTf('crash') }] });
+    const ctx = deployContext(release, dir, { env: 'staging' });
+    const deploy = async () => d.apply(d.plan(await d.readCurrent(ctx), ctx), ctx);
+    // WHEN the first attempt dies after applying
+    await expect(deploy()).rejects.toThrow('process died');
+    expect(fake.stateOf(ws)).toEqual(['aws_sqs_queue.events']);
+    // THEN running again plans no change (planned_and_finished), records the pointer, and a third run starts nothing
+    const runs = fake.runs().length;
+    const again = await deploy();
+    expect(fake.runs().length).toBe(runs + 1);
+    expect(fake.runs().at(-1)!.status).toBe('planned_and_finished');
+    expect(again.writes).toBe(3);
+    expect((await deploy()).writes).toBe(0);
+    expect(fake.runs().length).toBe(runs + 1);
+  });
+});
+
 describe('blockedChanges', () => {
   const protectedTypes = ['aws_s3_bucket'];
   it.each([
