@@ -3,6 +3,7 @@
  * checks that stop bad releases. `dataops check`, `dataops graph`, `dataops impact` and
  * `dataops validate` call this module; see docs/dependency-graph.md and docs/findings.md.
  */
+import * as fs from 'fs';
 import * as path from 'path';
 import type { S3Client } from '@aws-sdk/client-s3';
 import type { Finding } from '../findings';
@@ -101,16 +102,26 @@ export class GraphInputError extends Error {
   }
 }
 
+/**
+ * A `--repos` entry: `DIR` (the repo is named after the folder) or `NAME=DIR` (CodeBuild checks a
+ * repo out into a folder with a generated name, so pipelines name the repo as the config does).
+ */
+export function parseRepoSpec(spec: string): { name: string; dir: string } {
+  const m = /^([A-Za-z0-9][A-Za-z0-9_.-]*)=(.+)$/.exec(spec);
+  if (m && !fs.existsSync(spec)) return { name: m[1], dir: path.resolve(m[2]) };
+  return { name: path.basename(path.resolve(spec)), dir: path.resolve(spec) };
+}
+
 /** Reads the repos (and their base, when `base` is given) and the registry, and builds the graphs. */
 export async function loadGraph(opts: GraphSourceOptions & { base?: string }): Promise<LoadedGraph> {
   const now = opts.now ?? new Date();
   const repoDirs = new Map<string, string>();
-  for (const dir of opts.repos) {
-    const name = path.basename(path.resolve(dir));
-    if (repoDirs.has(name)) throw new GraphInputError(`two --repos folders are both named '${name}' (${repoDirs.get(name)} and ${dir}); repo names come from folder names, so check out one under another name`);
+  for (const spec of opts.repos) {
+    const { name, dir } = parseRepoSpec(spec);
+    if (repoDirs.has(name)) throw new GraphInputError(`two --repos folders are both named '${name}' (${repoDirs.get(name)} and ${dir}); name them with NAME=DIR`);
     repoDirs.set(name, path.resolve(dir));
   }
-  const local = await Promise.all([...repoDirs.values()].map((d) => buildRepoInventory(d, { now, python: opts.python })));
+  const local = await Promise.all([...repoDirs].map(([name, d]) => buildRepoInventory(d, { now, python: opts.python, name })));
   const registry = opts.registry ? openRegistry(opts.registry, { s3Client: opts.s3Client }) : null;
   const published = registry ? await registry.list() : [];
   const others = published.filter((f) => !repoDirs.has(f.repo));

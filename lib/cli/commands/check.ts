@@ -19,7 +19,7 @@ export function registerCheck(program: Command): void {
   program
     .command('check')
     .description('run the dependency checks across repos (broken refs, breaking column changes, schema drift, DAG references, duplicates, catch-up hazards); exits 1 on any error')
-    .requiredOption('--repos <dirs...>', 'repo folders (their work trees)')
+    .requiredOption('--repos <dirs...>', 'repo folders (their work trees), each DIR or NAME=DIR (the repo is named after the folder unless NAME is given)')
     .option('--base <ref>', 'git ref to compare with, e.g. origin/main (enables column, contract and schedule change checks)')
     .option('--format <format>', 'text or json', 'text')
     .option('--registry <location>', 'folder or s3://bucket/prefix with the other repos\' published fragments')

@@ -7,7 +7,7 @@ export function registerGraph(program: Command): void {
   program
     .command('graph')
     .description('build the asset graph across repos (dbt, Airflow, Spark, Terraform); --publish writes each repo\'s fragment to the registry')
-    .requiredOption('--repos <dirs...>', 'repo folders (their work trees)')
+    .requiredOption('--repos <dirs...>', 'repo folders (their work trees), each DIR or NAME=DIR (the repo is named after the folder unless NAME is given)')
     .option('--format <format>', 'json or dot', 'json')
     .option('--registry <location>', 'folder or s3://bucket/prefix with the other repos\' published fragments')
     .option('--publish', 'publish the fragments of --repos to --registry (a repo\'s main pipeline does this)')

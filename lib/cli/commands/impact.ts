@@ -6,7 +6,7 @@ export function registerImpact(program: Command): void {
   program
     .command('impact')
     .description('list every asset, in any known repo, affected by the change of a repo against a base ref')
-    .requiredOption('--repo <dir>', 'repo folder (a git work tree)')
+    .requiredOption('--repo <dir>', 'repo folder (a git work tree), DIR or NAME=DIR')
     .requiredOption('--base <ref>', 'git ref to compare with, e.g. origin/main')
     .option('--registry <location>', 'folder or s3://bucket/prefix with the other repos\' published fragments')
     .option('--format <format>', 'text or json', 'text')

@@ -2,7 +2,7 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import { CreateBucketCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
-import { DirRegistry, RegistryError, S3Registry, publishFragments, runGraphChecks } from '../../../lib/checks/graph';
+import { DirRegistry, RegistryError, S3Registry, parseRepoSpec, publishFragments, runGraphChecks } from '../../../lib/checks/graph';
 import { parseS3Url } from '../../../lib/checks/graph/registry';
 import { motoClientConfig, uniqueName } from '../../helpers/moto';
 import { makeWorkspace, type Workspace } from './workspace';
@@ -56,6 +56,20 @@ describe('fragment registry', () => {
     // WHEN it is checked with the registry THEN its DAGs are not duplicates of themselves
     const findings = await runGraphChecks({ repos: [ws.dirs.orchestration], registry: tmp, now: NOW });
     expect(findings.filter((f) => f.code === 'DAG_DUPLICATE_ID')).toEqual([]);
+  });
+
+  it.each([
+    ['../src/warehouse', 'warehouse'],
+    ['warehouse=/codebuild/output/src123/src', 'warehouse'],
+  ])('names the repo of --repos %s as %s', (spec, name) => {
+    // GIVEN DIR or NAME=DIR WHEN parsed THEN the repo name is the folder name or NAME
+    expect(parseRepoSpec(spec).name).toBe(name);
+  });
+
+  it('publishes a fragment under the NAME given with NAME=DIR', async () => {
+    await publishFragments({ repos: [`claims-dbt=${ws.dirs.warehouse}`], registry: tmp, now: NOW });
+    expect(fs.readdirSync(tmp)).toEqual(['claims-dbt.json']);
+    expect((await new DirRegistry(tmp).get('claims-dbt'))?.repo).toBe('claims-dbt');
   });
 
   it('fails on a fragment that is not a dataops inventory, naming the file', async () => {
