@@ -40,8 +40,8 @@ function which(bin: string): string | undefined {
 
 /**
  * Finds the pinned tools and runs them. Tools come from `<toolchain dir>/<venv>/bin` (the venvs that
- * `buildspecs/toolchain/ensure.sh` builds; `DATAOPS_TOOLCHAIN_DIR`, default `<project>/.venv`), or
- * from PATH in the CodeBuild toolchain image where they are installed globally.
+ * `buildspecs/toolchain/ensure.sh` builds; `DATAOPS_TOOLCHAIN_DIR`, default `<project>/.venv`), else
+ * from PATH (e.g. `terraform` in the toolchain image); `DATAOPS_TOOLCHAIN_STRICT=1` refuses PATH.
  */
 export class Toolchain {
   readonly dir: string;
@@ -55,7 +55,7 @@ export class Toolchain {
     const inVenv = path.join(this.dir, venv, 'bin', bin);
     if (fs.existsSync(inVenv)) return inVenv;
     const onPath = which(bin);
-    if (onPath && process.env[`DATAOPS_TOOLCHAIN_STRICT`] !== '1') return onPath;
+    if (onPath && process.env.DATAOPS_TOOLCHAIN_STRICT !== '1') return onPath;
     throw new ToolMissingError(
       `tool '${bin}' is not installed: expected ${inVenv}; run 'bash buildspecs/toolchain/ensure.sh ${venv}' (or use the toolchain image)`,
     );
