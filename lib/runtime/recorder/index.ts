@@ -1,3 +1,4 @@
+import { CloudWatchClient } from '@aws-sdk/client-cloudwatch';
 import { CodePipelineClient } from '@aws-sdk/client-codepipeline';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
@@ -30,6 +31,7 @@ function defaultDeps(): RecorderDeps {
     auditBucket: requireEnv(HANDLER_ENV.auditBucket),
     eventBusName: process.env[HANDLER_ENV.eventBus] || 'default',
     retentionDays: retentionDays(),
+    cloudwatch: new CloudWatchClient({}),
     log: logger,
   } satisfies RecorderDeps;
   return deps;

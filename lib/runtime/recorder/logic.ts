@@ -1,5 +1,6 @@
 import { z } from 'zod';
-import { envOfStage } from '../ledger/model';
+import type { MetricObservation } from '../../ops/metrics';
+import { envOfStage, type LedgerEvent, type PipelineStateEvent } from '../ledger/model';
 import type { EnvironmentName } from '../../config/schema';
 
 const common = {
@@ -106,4 +107,34 @@ export function planRecording(event: RecorderEvent, repoOfPipeline: (pipeline: s
 /** The audit bucket key of an evidence object: by repo, env and day, one per execution and outcome. */
 export function evidenceKey(repo: string, env: string, executionId: string, state: string, at: string): string {
   return `evidence/${repo}/${env}/${at.slice(0, 4)}/${at.slice(5, 7)}/${at.slice(8, 10)}/${executionId}-${state.toLowerCase()}.json`;
+}
+
+/**
+ * The platform metrics an event gives (lib/ops/metrics.ts): pipeline outcomes, stage durations,
+ * promotion time (approval → Verify succeeded), prod deployments and time to restore. Pure: `history`
+ * is the env's recent ledger events (this event excluded), oldest first.
+ */
+export function observationsFor(plan: RecordingPlan, at: Date, history: readonly LedgerEvent[], wasRollback: boolean): MetricObservation[] {
+  const out: MetricObservation[] = [];
+  const seconds = (from: string) => Math.max(0, (at.getTime() - Date.parse(from)) / 1000);
+  const ofExecution = history.filter((e): e is PipelineStateEvent => (e.kind === 'stage-state' || e.kind === 'action-state') && e.executionId === plan.executionId);
+  if (plan.kind === 'pipeline-state' && (plan.state === 'SUCCEEDED' || plan.state === 'FAILED')) {
+    out.push({ kind: 'pipeline-finished', repo: plan.repo, succeeded: plan.state === 'SUCCEEDED', at });
+  }
+  if (plan.kind === 'stage-state' && plan.scope !== 'pipeline' && (plan.state === 'SUCCEEDED' || plan.state === 'FAILED')) {
+    const started = ofExecution.find((e) => e.kind === 'stage-state' && e.stage === plan.stage && e.state === 'STARTED');
+    if (started) out.push({ kind: 'stage-finished', repo: plan.repo, env: plan.scope, seconds: seconds(started.at), at });
+    if (plan.scope === 'prod') {
+      out.push({ kind: 'prod-deployment', repo: plan.repo, failed: plan.state === 'FAILED', leadTimeSeconds: null, at });
+      if (plan.state === 'SUCCEEDED' && wasRollback) {
+        const failure = [...history].reverse().find((e) => e.kind === 'stage-state' && e.state === 'FAILED');
+        if (failure) out.push({ kind: 'prod-restored', repo: plan.repo, seconds: seconds(failure.at), at });
+      }
+    }
+  }
+  if (plan.kind === 'action-state' && plan.scope !== 'pipeline' && plan.action === 'Verify' && plan.state === 'SUCCEEDED') {
+    const approved = ofExecution.find((e) => e.kind === 'action-state' && e.action === 'Approve' && e.state === 'SUCCEEDED');
+    if (approved) out.push({ kind: 'promotion-finished', repo: plan.repo, env: plan.scope, seconds: seconds(approved.at), at });
+  }
+  return out;
 }

@@ -1,12 +1,15 @@
+import type { CloudWatchClient } from '@aws-sdk/client-cloudwatch';
 import type { CodePipelineClient } from '@aws-sdk/client-codepipeline';
 import type { EventBridgeClient } from '@aws-sdk/client-eventbridge';
 import type { S3Client } from '@aws-sdk/client-s3';
+import { putDataOpsMetrics } from '../aws/cloudwatch';
 import { listPipelineExecutions } from '../aws/codepipeline';
+import { metricDataFor } from '../../ops/metrics';
 import { putEvent } from '../aws/eventbridge';
 import type { RuntimeLog } from '../aws/handler-env';
 import { putLockedObject } from '../aws/s3';
 import type { Ledger } from '../ledger/ledger';
-import { evidenceKey, planRecording, RecorderEventSchema, type RecordingPlan } from './logic';
+import { evidenceKey, observationsFor, planRecording, RecorderEventSchema, type RecordingPlan } from './logic';
 
 /** Source of the events the platform publishes. */
 export const DATAOPS_EVENT_SOURCE = 'dataops.ledger';
@@ -36,6 +39,8 @@ export interface RecorderDeps {
   readonly eventBusName: string;
   /** Days to lock evidence; undefined = the bucket's default retention. */
   readonly retentionDays?: number;
+  /** Publishes the platform metrics (lib/ops/metrics.ts) when given. @default - no metrics */
+  readonly cloudwatch?: CloudWatchClient;
   readonly log: RuntimeLog;
 }
 
@@ -45,6 +50,8 @@ export interface RecorderOutcome {
   readonly eventId: string | null;
   readonly evidenceKey: string | null;
   readonly publishedEventId: string | null;
+  /** Names of the metrics published. */
+  readonly metrics: readonly string[];
 }
 
 async function isRollbackExecution(deps: RecorderDeps, pipeline: string, executionId: string): Promise<boolean> {
@@ -70,15 +77,17 @@ export async function record(raw: unknown, deps: RecorderDeps): Promise<Recorder
   const plan = planRecording(event, (p) => repoOf.get(p));
   if (!plan) {
     deps.log.info('event is not about a platform pipeline; ignored', { pipeline: event.detail.pipeline });
-    return { plan: null, eventId: null, evidenceKey: null, publishedEventId: null };
+    return { plan: null, eventId: null, evidenceKey: null, publishedEventId: null, metrics: [] };
   }
   const env = plan.scope === 'pipeline' ? null : plan.scope;
   const exec = env ? await deps.ledger.getExecution(plan.executionId, env) : null;
   const what = [plan.stage, plan.action].filter(Boolean).join('/');
+  const at = new Date(event.time);
+  const history = deps.cloudwatch ? await deps.ledger.eventsFor(plan.repo, plan.scope, { from: new Date(at.getTime() - 7 * 86_400_000).toISOString() }) : [];
   const ev = await deps.ledger.appendEvent({
     kind: plan.kind,
     eventId: event.id,
-    at: new Date(event.time).toISOString(),
+    at: at.toISOString(),
     repo: plan.repo,
     env: plan.scope,
     actor: 'codepipeline',
@@ -91,13 +100,20 @@ export async function record(raw: unknown, deps: RecorderDeps): Promise<Recorder
     action: plan.action,
     state: plan.state,
   });
-  if (!env) return { plan, eventId: ev.eventId, evidenceKey: null, publishedEventId: null };
+  const publish = async (wasRollback: boolean): Promise<string[]> => {
+    if (!deps.cloudwatch) return [];
+    const data = observationsFor(plan, at, history.filter((e) => e.eventId !== ev.eventId), wasRollback).flatMap(metricDataFor);
+    if (data.length > 0) await putDataOpsMetrics(deps.cloudwatch, data);
+    return [...new Set(data.map((d) => d.MetricName))];
+  };
+  if (!env) return { plan, eventId: ev.eventId, evidenceKey: null, publishedEventId: null, metrics: await publish(false) };
 
   if ((plan.recordSuccess || plan.markFailed) && !exec) {
     deps.log.error('stage ended but no promotion of this execution is in the ledger; CURRENT not moved', { repo: plan.repo, env, executionId: plan.executionId });
   }
+  let wasRollback = exec?.isRollback ?? false;
   if (plan.recordSuccess && exec) {
-    const wasRollback = exec.isRollback || (await isRollbackExecution(deps, plan.pipeline, plan.executionId));
+    wasRollback = wasRollback || (await isRollbackExecution(deps, plan.pipeline, plan.executionId));
     await deps.ledger.recordSuccess({
       repo: plan.repo,
       env,
@@ -113,7 +129,8 @@ export async function record(raw: unknown, deps: RecorderDeps): Promise<Recorder
     await deps.ledger.putReleaseStatus({ repo: plan.repo, env, version: exec.version, status: 'failed', manifestSha256: exec.manifestSha256, executionId: plan.executionId });
   }
   if (plan.releaseLock) await deps.ledger.releaseLock(plan.repo, env, plan.executionId);
-  if (!plan.evidence) return { plan, eventId: ev.eventId, evidenceKey: null, publishedEventId: null };
+  const metrics = await publish(wasRollback);
+  if (!plan.evidence) return { plan, eventId: ev.eventId, evidenceKey: null, publishedEventId: null, metrics };
 
   const events = await deps.ledger.eventsFor(plan.repo, env, { executionId: plan.executionId });
   const key = evidenceKey(plan.repo, env, plan.executionId, plan.state, ev.at);
@@ -139,5 +156,5 @@ export async function record(raw: unknown, deps: RecorderDeps): Promise<Recorder
     detail: { repo: plan.repo, env, pipeline: plan.pipeline, executionId: plan.executionId, state: plan.state, version: exec?.version ?? null, evidence: `s3://${deps.auditBucket}/${key}` },
   });
   deps.log.info('stage end recorded', { repo: plan.repo, env, state: plan.state, evidence: key });
-  return { plan, eventId: ev.eventId, evidenceKey: key, publishedEventId };
+  return { plan, eventId: ev.eventId, evidenceKey: key, publishedEventId, metrics };
 }

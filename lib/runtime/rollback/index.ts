@@ -1,3 +1,4 @@
+import { CloudWatchClient } from '@aws-sdk/client-cloudwatch';
 import { CodePipelineClient } from '@aws-sdk/client-codepipeline';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { Logger } from '@aws-lambda-powertools/logger';
@@ -16,6 +17,7 @@ function defaultDeps(): RollbackDeps {
     codepipeline: new CodePipelineClient({}),
     ledger: Ledger.fromClient(new DynamoDBClient({}), requireEnv(HANDLER_ENV.ledgerTable)),
     pipelines: pipelinesFromEnv(),
+    cloudwatch: new CloudWatchClient({}),
     log: logger,
   } satisfies RollbackDeps;
   return deps;

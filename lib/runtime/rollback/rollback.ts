@@ -1,7 +1,10 @@
+import type { CloudWatchClient } from '@aws-sdk/client-cloudwatch';
 import type { CodePipelineClient } from '@aws-sdk/client-codepipeline';
 import { z } from 'zod';
 import { ENVIRONMENT_NAMES } from '../../config/schema';
+import { putDataOpsMetrics } from '../aws/cloudwatch';
 import { listPipelineExecutions, rollbackStage } from '../aws/codepipeline';
+import { metricDataFor } from '../../ops/metrics';
 import type { RuntimeLog } from '../aws/handler-env';
 import type { Ledger } from '../ledger/ledger';
 import { STAGE_NAME_BY_ENV } from '../ledger/model';
@@ -17,6 +20,8 @@ export const RollbackRequestSchema = z.strictObject({
   toVersion: z.string().min(1).optional(),
   /** Plan and record only; do not call RollbackStage. @default false */
   dryRun: z.boolean().default(false),
+  /** When the person or alarm asked (ISO); the rollback-start figure counts from it. @default - when the handler got the request */
+  requestedAt: z.iso.datetime().optional(),
 });
 export type RollbackRequest = z.input<typeof RollbackRequestSchema>;
 export type ParsedRollbackRequest = z.output<typeof RollbackRequestSchema>;
@@ -62,6 +67,8 @@ export interface RollbackDeps {
   readonly pipelines: Readonly<Record<string, string>>;
   readonly log: RuntimeLog;
   readonly now?: () => Date;
+  /** Publishes RollbackStarted / RollbackStartSeconds when given. @default - no metrics */
+  readonly cloudwatch?: CloudWatchClient;
 }
 
 const EMPTY = {
@@ -96,6 +103,7 @@ export async function rollback(raw: unknown, deps: RollbackDeps): Promise<Rollba
   }
   const req = parsed.data;
   const now = deps.now ?? (() => new Date());
+  const receivedAt = req.requestedAt ? new Date(req.requestedAt) : now();
   const pipeline = deps.pipelines[req.repo];
   const stage = STAGE_NAME_BY_ENV[req.env];
   const base = { ...EMPTY, repo: req.repo, env: req.env, stage };
@@ -217,6 +225,12 @@ export async function rollback(raw: unknown, deps: RollbackDeps): Promise<Rollba
       calledAt,
     };
     await deps.ledger.settleClaim(claimKey, claimAction, owner, 'completed', response);
+    if (deps.cloudwatch) {
+      const secondsToStart = Math.max(0, (Date.parse(calledAt) - receivedAt.getTime()) / 1000);
+      await putDataOpsMetrics(deps.cloudwatch, metricDataFor({ kind: 'rollback-started', repo: req.repo, env: req.env, secondsToStart, at: new Date(calledAt) })).catch((e: Error) =>
+        deps.log.error('rollback metrics not published', { error: e.message }),
+      );
+    }
     deps.log.info('rollback started', { repo: req.repo, env: req.env, rollbackExecutionId, target: target.executionId });
     return response;
   } catch (e) {

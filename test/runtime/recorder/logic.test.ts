@@ -1,4 +1,4 @@
-import { evidenceKey, planRecording, RecorderEventSchema } from '../../../lib/runtime/recorder/logic';
+import { evidenceKey, observationsFor, planRecording, RecorderEventSchema } from '../../../lib/runtime/recorder/logic';
 
 const envelope = { version: '0', id: 'ev-1', source: 'aws.codepipeline', account: '111111111111', time: '2026-03-02T10:00:00Z', region: 'us-east-1', resources: [] };
 const stage = (stageName: string, state: string) =>
@@ -37,5 +37,43 @@ describe('planRecording', () => {
 
   it('keys evidence by repo, env, day and execution', () => {
     expect(evidenceKey('orchestration', 'prod', 'x', 'SUCCEEDED', '2026-03-02T10:00:00.000Z')).toBe('evidence/orchestration/prod/2026/03/02/x-succeeded.json');
+  });
+});
+
+describe('observationsFor (platform metrics from recorder events)', () => {
+  const at = new Date('2026-03-02T10:10:00Z');
+  const ev = (over: Record<string, unknown>) => ({
+    eventId: Math.random().toString(36),
+    repo: 'orchestration',
+    env: 'prod',
+    actor: 'codepipeline',
+    version: 'v1',
+    executionId: 'x',
+    result: 'started',
+    message: '',
+    pipeline: 'p',
+    stage: 'Prod',
+    action: null,
+    state: 'STARTED',
+    kind: 'stage-state',
+    at: '2026-03-02T10:00:00.000Z',
+    ...over,
+  });
+  const plan = (e: ReturnType<typeof stage>) => planRecording(e, repoOf)!;
+  it.each([
+    ['a prod stage that succeeded: its duration and a deployment', stage('Prod', 'SUCCEEDED'), [ev({})], false, [{ kind: 'stage-finished', seconds: 600 }, { kind: 'prod-deployment', failed: false }]],
+    ['a prod stage that failed: a failed deployment', stage('Prod', 'FAILED'), [ev({})], false, [{ kind: 'stage-finished' }, { kind: 'prod-deployment', failed: true }]],
+    ['a rollback that restored prod: time since the failure', stage('Prod', 'SUCCEEDED'), [ev({ executionId: 'old', state: 'FAILED', at: '2026-03-02T09:50:00.000Z' }), ev({})], true, [{ kind: 'stage-finished' }, { kind: 'prod-deployment' }, { kind: 'prod-restored', seconds: 1200 }]],
+    ['a staging stage: only its duration', stage('Staging', 'SUCCEEDED'), [ev({ stage: 'Staging', env: 'staging' })], false, [{ kind: 'stage-finished', env: 'staging' }]],
+  ] as const)('gives for %s', (_n, event, history, wasRollback, expected) => {
+    // GIVEN the event and the env's history WHEN observed THEN the metrics are as expected
+    const out = observationsFor(plan(event), at, history as never, wasRollback);
+    expect(out).toEqual(expected.map((e) => expect.objectContaining(e)));
+  });
+
+  it('gives the promotion time from approval to Verify succeeding', () => {
+    const verify = RecorderEventSchema.parse({ ...envelope, 'detail-type': 'CodePipeline Action Execution State Change', detail: { pipeline: 'p', version: 1, 'execution-id': 'x', stage: 'Prod', action: 'Verify', state: 'SUCCEEDED' } });
+    const history = [ev({ kind: 'action-state', action: 'Approve', state: 'SUCCEEDED', at: '2026-03-02T10:02:00.000Z' })];
+    expect(observationsFor(planRecording(verify, repoOf)!, at, history as never, false)).toEqual([expect.objectContaining({ kind: 'promotion-finished', env: 'prod', seconds: 480 })]);
   });
 });

@@ -1,4 +1,5 @@
 import { CreateBucketCommand, GetObjectCommand, HeadObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import { CloudWatchClient, ListMetricsCommand } from '@aws-sdk/client-cloudwatch';
 import { EventBridgeClient, PutEventsCommand } from '@aws-sdk/client-eventbridge';
 import { mockClient } from 'aws-sdk-client-mock';
 import { record, RecorderInputError, type RecorderDeps } from '../../../lib/runtime/recorder/recorder';
@@ -63,6 +64,20 @@ describe('Recorder against moto (DynamoDB, S3 Object Lock, EventBridge) and the 
     const body = JSON.parse(await (await s3.send(new GetObjectCommand({ Bucket: auditBucket, Key: key }))).Body!.transformToString());
     expect(body).toMatchObject({ schemaVersion: 1, executionId, state: 'SUCCEEDED', release: { version: '20260302.41+abc1234' }, events: [expect.objectContaining({ kind: 'stage-state', state: 'SUCCEEDED' })] });
     expect(out.publishedEventId).toEqual(expect.any(String));
+  });
+
+  it('publishes the stage duration and the prod deployment to CloudWatch', async () => {
+    // GIVEN a Prod stage that started at 10:00 and a Recorder with CloudWatch
+    const { deps, stageEvent, pipeline } = await setup();
+    const cloudwatch = new CloudWatchClient(motoClientConfig());
+    await record(stageEvent('Prod', 'STARTED', uniqueName('s'), '2026-03-02T10:00:00Z'), { ...deps, cloudwatch });
+    // WHEN it succeeds at 10:07
+    const out = await record(stageEvent('Prod', 'SUCCEEDED', uniqueName('s'), '2026-03-02T10:07:00Z'), { ...deps, cloudwatch });
+    // THEN the duration and the deployment are published, per repo and overall
+    expect(out.metrics).toEqual(['StageDurationSeconds', 'Deployments', 'FailedDeployments']);
+    const listed = await cloudwatch.send(new ListMetricsCommand({ Namespace: 'DataOps', MetricName: 'StageDurationSeconds' }));
+    expect(listed.Metrics?.some((m) => m.Dimensions?.some((d) => d.Name === 'Environment' && d.Value === 'prod'))).toBe(true);
+    void pipeline;
   });
 
   it('records an event delivered twice only once', async () => {

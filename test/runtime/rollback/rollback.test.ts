@@ -1,4 +1,6 @@
+import { CloudWatchClient, ListMetricsCommand } from '@aws-sdk/client-cloudwatch';
 import { rollback, RollbackResponseSchema, type RollbackDeps } from '../../../lib/runtime/rollback/rollback';
+import { motoClientConfig } from '../../helpers/moto';
 import type { DagEntry } from '../../../lib/runtime/release/manifest';
 import { CodePipelineFake } from '../../helpers/codepipeline-fake';
 import { createTestLedger, memoryLog, testClock } from '../../helpers/ledger';
@@ -113,6 +115,18 @@ describe('Rollback(λ) against moto DynamoDB and the CodePipeline fake', () => {
     // WHEN a rollback starts THEN the lock is free
     await rollback(request, deps);
     expect(await ledger.getLock('orchestration', 'prod')).toBeNull();
+  });
+
+  it('publishes RollbackStarted and the seconds from the request to the RollbackStage call', async () => {
+    // GIVEN a request made 2 s before the handler's clock WHEN the rollback starts
+    const { deps, clock } = await setup();
+    const cloudwatch = new CloudWatchClient(motoClientConfig());
+    const requestedAt = new Date(clock.now().getTime() - 2000).toISOString();
+    const out = await rollback({ ...request, requestedAt }, { ...deps, cloudwatch });
+    // THEN the call happened and both metrics exist for the repo
+    expect(out.status).toBe('started');
+    const names = (await cloudwatch.send(new ListMetricsCommand({ Namespace: 'DataOps' }))).Metrics?.map((m) => m.MetricName);
+    expect(names).toEqual(expect.arrayContaining(['RollbackStarted', 'RollbackStartSeconds']));
   });
 
   it('rolls back to a requested version', async () => {
