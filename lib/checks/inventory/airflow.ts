@@ -19,12 +19,48 @@ function isTestFile(rel: string): boolean {
   return /^test_.*\.py$|_test\.py$|^conftest\.py$/.test(base) || /(^|\/)tests?\//.test(rel);
 }
 
+/** Patterns of one `.airflowignore` (Airflow's default `regexp` syntax), relative to its folder. */
+interface IgnoreFile {
+  readonly dir: string;
+  readonly patterns: readonly RegExp[];
+}
+
+/** Reads every `.airflowignore`; a line is a regular expression matched against paths under its folder. */
+export function airflowIgnores(repoRoot: string): IgnoreFile[] {
+  return listFiles(repoRoot, (name) => name === '.airflowignore').map((rel) => {
+    const dir = path.posix.dirname(rel);
+    const patterns = fs
+      .readFileSync(path.join(repoRoot, rel), 'utf8')
+      .split('\n')
+      .map((l) => l.replace(/#.*$/, '').trim())
+      .filter(Boolean)
+      .flatMap((l) => {
+        try {
+          return [new RegExp(l)];
+        } catch {
+          return [];
+        }
+      });
+    return { dir: dir === '.' ? '' : dir, patterns };
+  });
+}
+
+function ignored(ignores: readonly IgnoreFile[], rel: string): boolean {
+  return ignores.some((ig) => {
+    if (ig.dir && !rel.startsWith(`${ig.dir}/`)) return false;
+    const sub = ig.dir ? rel.slice(ig.dir.length + 1) : rel;
+    return ig.patterns.some((re) => re.test(sub));
+  });
+}
+
 /**
  * Python files that may define DAGs. Like Airflow's DAG discovery in safe mode, only files that
- * contain both "airflow" and "dag" (case-insensitive) are read; tests are left out.
+ * contain both "airflow" and "dag" (case-insensitive) are read; tests and files that an
+ * `.airflowignore` excludes are left out.
  */
 export function findDagFiles(repoRoot: string): string[] {
-  return listFiles(repoRoot, (name, rel) => name.endsWith('.py') && !isTestFile(rel)).filter((rel) => {
+  const ignores = airflowIgnores(repoRoot);
+  return listFiles(repoRoot, (name, rel) => name.endsWith('.py') && !isTestFile(rel) && !ignored(ignores, rel)).filter((rel) => {
     const text = fs.readFileSync(path.join(repoRoot, rel), 'utf8').toLowerCase();
     return text.includes('airflow') && text.includes('dag');
   });

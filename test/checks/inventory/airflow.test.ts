@@ -166,12 +166,15 @@ describe('static Airflow inventory (ast helper, imports nothing from the repo)',
     expect(problems).toEqual([expect.objectContaining({ file: 'dags/bad.py', line: 2, severity: 'error', message: expect.stringMatching(/syntax error/) })]);
   });
 
-  it('skips tests and files that do not mention airflow and dag', async () => {
+  it('skips tests, files that do not mention airflow and dag, and files .airflowignore excludes', async () => {
     const { dags } = await inventory({
       'tests/test_dags.py': 'from airflow import DAG\nDAG("from_test")\n',
       'dags/test_x.py': 'from airflow import DAG\nDAG("from_test2")\n',
       'lib/util.py': 'def DAG(x):\n    return x\nDAG("plain_python")\n',
       'dags/real.py': 'from airflow import DAG\nDAG("real")\n',
+      'dags/.airflowignore': '# templates are not DAGs\ntemplates/\n_draft\\.py$\n',
+      'dags/templates/t.py': 'from airflow import DAG\nDAG("from_template")\n',
+      'dags/old_draft.py': 'from airflow import DAG\nDAG("draft")\n',
     });
     expect(dags.map((d) => d.id.value)).toEqual(['real']);
   });
