@@ -1,8 +1,10 @@
 import * as fs from 'fs';
 import * as path from 'path';
+import { CloudWatchClient, PutMetricDataCommand } from '@aws-sdk/client-cloudwatch';
 import type { Command } from 'commander';
+import { DATAOPS_METRICS } from '../../ops/metrics';
 import { verifyRelease, type VerifyOutcome } from '../../runtime/orchestrator/deploy';
-import { buildOrchestration, type RunOptions } from '../../runtime/orchestrator/runtime';
+import { buildOrchestration, VERIFY_FAILURES_METRIC, type RunOptions } from '../../runtime/orchestrator/runtime';
 import { runOptions } from './deploy';
 
 const xml = (s: string) => s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
@@ -42,6 +44,25 @@ export function registerVerify(program: Command): void {
       } else {
         process.stdout.write(text);
       }
+      // The bake alarm of the prod stage watches this; a failure to publish is reported, not fatal.
+      await new CloudWatchClient({ region: opts.region ?? process.env.AWS_REGION })
+        .send(
+          new PutMetricDataCommand({
+            Namespace: DATAOPS_METRICS.namespace,
+            MetricData: [
+              {
+                MetricName: VERIFY_FAILURES_METRIC,
+                Dimensions: [
+                  { Name: DATAOPS_METRICS.dimensions.repo, Value: repo },
+                  { Name: DATAOPS_METRICS.dimensions.environment, Value: o.env },
+                ],
+                Value: out.results.filter((r) => !r.ok).length,
+                Unit: 'Count',
+              },
+            ],
+          }),
+        )
+        .catch((e: Error) => process.stderr.write(`warning: ${VERIFY_FAILURES_METRIC} not published: ${e.message}\n`));
       if (!out.ok) process.exitCode = 1;
     });
 }

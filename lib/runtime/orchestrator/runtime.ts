@@ -30,6 +30,13 @@ export interface Orchestration {
   readonly deps: OrchestratorDeps;
 }
 
+/**
+ * Metric the Verify action publishes (namespace DataOps, dimensions Repo and Environment): the number
+ * of asset kinds that failed verification, 0 when all passed. The prod stage's bake alarm watches it;
+ * it must equal VERIFY_FAILURES_METRIC in lib/constructs/repo-pipeline.ts (a test checks).
+ */
+export const VERIFY_FAILURES_METRIC = 'VerifyFailures';
+
 /** Environment variables the Deploy and Verify CodeBuild actions get (besides HANDLER_ENV.ledgerTable and artifactBucket). */
 export const ACTION_ENV = {
   /** `#{codepipeline.PipelineExecutionId}`: locks and idempotency are keyed by it. */

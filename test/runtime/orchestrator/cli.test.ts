@@ -5,7 +5,10 @@ import * as os from 'os';
 import * as path from 'path';
 import { promisify } from 'util';
 import { CreateRepositoryCommand, ECRClient, PutImageCommand } from '@aws-sdk/client-ecr';
+import { CloudWatchClient, ListMetricsCommand } from '@aws-sdk/client-cloudwatch';
 import { GetParametersByPathCommand, SSMClient } from '@aws-sdk/client-ssm';
+import { VERIFY_FAILURES_METRIC as CONSTRUCT_METRIC } from '../../../lib/constructs/repo-pipeline';
+import { VERIFY_FAILURES_METRIC } from '../../../lib/runtime/orchestrator/runtime';
 import { loadConfig } from '../../../lib/config/loader';
 import { createTestLedger } from '../../helpers/ledger';
 import { motoClientConfig, uniqueName } from '../../helpers/moto';
@@ -67,10 +70,17 @@ describe('dataops package → deploy → verify through the CLI, against moto (S
     expect(fs.readFileSync(report, 'utf8')).toMatch(/<testcase classname="spark-claims.dev" name="spark"\/>/);
     expect((await ledger.getReleaseStatus('spark-claims', 'dev', '20260302.3+abcdef0123'))?.status).toBe('verified');
     expect(await ledger.getLock('spark-claims', 'dev')).toBeNull();
+    // AND the metric the bake alarm watches was published for the repo and env
+    const metrics = await new CloudWatchClient(motoClientConfig()).send(new ListMetricsCommand({ Namespace: 'DataOps', MetricName: VERIFY_FAILURES_METRIC }));
+    expect(metrics.Metrics?.some((m) => m.Dimensions?.some((d) => d.Name === 'Repo' && d.Value === 'spark-claims'))).toBe(true);
 
     // WHEN another execution deploys the same release THEN nothing is written
     const again = await dataops(['deploy', ...releaseArg, '--execution-id', 'exec-2'], env);
     expect(again).toMatchObject({ code: 0, stdout: expect.stringMatching(/deployed, 0 writes/) });
+  });
+
+  it('publishes the verify metric under the name the prod bake alarm watches', () => {
+    expect(VERIFY_FAILURES_METRIC).toBe(CONSTRUCT_METRIC);
   });
 
   it('fails deploy of a release manifest that does not exist, naming the path', async () => {
