@@ -28,6 +28,8 @@ export interface MwaaDagDeployerProps {
   readonly sourceRoot?: string;
   /** Key prefix of the DAG folder in the bucket (the MWAA environment's DagS3Path). @default dags */
   readonly dagS3Path?: string;
+  /** Where the Airflow workers see the DAG folder (MWAA: /usr/local/airflow/dags). @default /usr/local/airflow/dags */
+  readonly workerDagsFolder?: string;
   /** How long `verify` waits for the environment to parse the new files. @default 180000 */
   readonly parseWaitMs?: number;
   /** Pause between two checks while waiting for parsing. @default 5000 */
@@ -120,10 +122,16 @@ export class MwaaDagDeployer implements Deployer<MwaaState, MwaaPlan, MwaaPrevio
 
   private async repoDags(ctx: DeployContext): Promise<Array<ListedDag & { key: string | null }>> {
     const prefix = this.prefix(ctx);
-    const inRepo = `/${ctx.repo}/`;
     return (await listDags(this.props.airflow))
-      .filter((d) => d.fileloc.includes(inRepo))
-      .map((d) => ({ ...d, key: `${prefix}${d.fileloc.slice(d.fileloc.lastIndexOf(inRepo) + inRepo.length)}` }));
+      .map((d) => ({ ...d, rel: this.repoRelative(d.fileloc, ctx) }))
+      .filter((d) => d.rel !== null)
+      .map(({ rel, ...d }) => ({ ...d, key: `${prefix}${rel}` }));
+  }
+
+  /** A worker file path relative to the repo's folder, or null when the file is not the repo's. */
+  private repoRelative(workerPath: string, ctx: DeployContext): string | null {
+    const root = `${(this.props.workerDagsFolder ?? '/usr/local/airflow/dags').replace(/\/+$/, '')}/${ctx.repo}/`;
+    return workerPath.startsWith(root) ? workerPath.slice(root.length) : null;
   }
 
   async readCurrent(ctx: DeployContext): Promise<MwaaState> {
@@ -223,9 +231,8 @@ export class MwaaDagDeployer implements Deployer<MwaaState, MwaaPlan, MwaaPrevio
       const plan = planObjectSet(current.objects, this.desired(ctx));
       for (const u of plan.uploads) problems.push(`s3://${current.bucket}/${u.key} does not hold sha256 ${u.sha256} of release ${ctx.release.version}`);
       for (const d of plan.deletes) problems.push(`s3://${current.bucket}/${d} is not in release ${ctx.release.version}`);
-      const inRepo = `/${ctx.repo}/`;
       for (const e of await listImportErrors(this.props.airflow)) {
-        if (e.filepath.includes(inRepo)) problems.push(`import error in ${e.filepath}: ${e.error.trim().split('\n').slice(-1)[0]}`);
+        if (this.repoRelative(e.filepath, ctx) !== null) problems.push(`import error in ${e.filepath}: ${e.error.trim().split('\n').slice(-1)[0]}`);
       }
       const listed = new Set(current.dags.map((d) => d.dagId));
       const missing = ctx.release.dags.filter((d) => !listed.has(d.dagId)).map((d) => d.dagId);
