@@ -1,6 +1,7 @@
 import { execFileSync, spawn, spawnSync, type ChildProcess } from 'child_process';
 import * as fs from 'fs';
 import * as net from 'net';
+import * as os from 'os';
 import * as path from 'path';
 
 /** Project root, from test/helpers. */
@@ -97,8 +98,7 @@ export function postgresBinDir(): string {
 export async function startPostgres(): Promise<LocalServer> {
   const bin = postgresBinDir();
   const port = await freePort();
-  const dir = path.join(ROOT, '.cache', `pg-${port}`);
-  const data = path.join(dir, 'data');
+  let dir = path.join(ROOT, '.cache', `pg-${port}`);
   fs.rmSync(dir, { recursive: true, force: true });
   fs.mkdirSync(dir, { recursive: true });
   let ids: { uid: number; gid: number } | Record<string, never> = {};
@@ -107,7 +107,15 @@ export async function startPostgres(): Promise<LocalServer> {
     const gid = Number(execFileSync('id', ['-g', 'postgres'], { encoding: 'utf8' }).trim());
     fs.chownSync(dir, uid, gid);
     ids = { uid, gid };
+    // A checkout under a folder the postgres user cannot enter (e.g. /root) cannot hold the data
+    // directory: use a private temp folder instead (still stopped and removed by globalTeardown).
+    if (spawnSync('test', ['-w', dir], { uid, gid }).status !== 0) {
+      fs.rmSync(dir, { recursive: true, force: true });
+      dir = fs.mkdtempSync(path.join(os.tmpdir(), `dataops-pg-${port}-`));
+      fs.chownSync(dir, uid, gid);
+    }
   }
+  const data = path.join(dir, 'data');
   const logFile = path.join(dir, 'server.log');
   const init = spawnSync(path.join(bin, 'initdb'), ['-D', data, '-U', 'postgres', '--auth=trust', '-E', 'UTF8', '--no-locale'], { ...ids, encoding: 'utf8', cwd: dir });
   if (init.status !== 0) throw new Error(`initdb failed in ${data} (exit ${init.status ?? init.error?.message}): ${(init.stderr || '').slice(-1500)}`);
