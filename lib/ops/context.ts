@@ -2,6 +2,7 @@ import { CodePipelineClient } from '@aws-sdk/client-codepipeline';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { GetFunctionConfigurationCommand, LambdaClient } from '@aws-sdk/client-lambda';
 import { S3Client } from '@aws-sdk/client-s3';
+import { STSClient } from '@aws-sdk/client-sts';
 import type { PlatformConfig } from '../config/schema';
 import { PlatformNames } from '../constructs/names';
 import { Ledger } from '../runtime/ledger/ledger';
@@ -13,6 +14,7 @@ export interface OpsClients {
   readonly codepipeline: CodePipelineClient;
   readonly s3: S3Client;
   readonly lambda: LambdaClient;
+  readonly sts: STSClient;
 }
 
 /** Environment variables that point a service at another endpoint (a local emulator or a VPC endpoint). */
@@ -21,6 +23,7 @@ export const ENDPOINT_ENV = {
   codepipeline: 'DATAOPS_ENDPOINT_URL_CODEPIPELINE',
   s3: 'DATAOPS_ENDPOINT_URL_S3',
   lambda: 'DATAOPS_ENDPOINT_URL_LAMBDA',
+  sts: 'DATAOPS_ENDPOINT_URL_STS',
 } as const;
 
 /** Where the deployed platform keeps its ledger and evidence. */
@@ -48,6 +51,7 @@ export function opsClients(config: PlatformConfig, env: NodeJS.ProcessEnv = proc
     codepipeline: new CodePipelineClient(opts('codepipeline')),
     s3: new S3Client({ ...opts('s3'), forcePathStyle: Boolean(env[ENDPOINT_ENV.s3]) }),
     lambda: new LambdaClient(opts('lambda')),
+    sts: new STSClient(opts('sts')),
   };
 }
 

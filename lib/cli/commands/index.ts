@@ -10,8 +10,9 @@ import { registerGates } from './gates';
 import { registerGraph } from './graph';
 import { registerImpact } from './impact';
 import { registerPackage } from './package';
+import { registerRollback } from './rollback';
 import { registerValidate } from './validate';
 import { registerVerify } from './verify';
 
 /** Each command module adds its command to the program. Keep the list sorted. */
-export const COMMANDS: ReadonlyArray<(program: Command) => void> = [registerAudit, registerBuildspec, registerCheck, registerConfig, registerCost, registerDeploy, registerDora, registerGates, registerGraph, registerImpact, registerPackage, registerValidate, registerVerify];
+export const COMMANDS: ReadonlyArray<(program: Command) => void> = [registerAudit, registerBuildspec, registerCheck, registerConfig, registerCost, registerDeploy, registerDora, registerGates, registerGraph, registerImpact, registerPackage, registerRollback, registerValidate, registerVerify];
