@@ -101,12 +101,16 @@ export function normaliseRelation(rel: string): string {
   return rel.replace(/["`\[\]]/g, '').toLowerCase();
 }
 
-const IDENT = /[A-Za-z_][A-Za-z0-9_]*/g;
+const NOT_IDENT = /[^a-z0-9_]+/;
 const STAR = /select\s+(?:distinct\s+)?\*|\.\*|\bstar\s*\(/i;
 
+/** Lowercased identifiers (`[a-z_][a-z0-9_]*`) of the code, each once. */
 function identifiers(code: string): string[] {
   const set = new Set<string>();
-  for (const m of code.matchAll(IDENT)) set.add(m[0].toLowerCase());
+  for (const t of code.toLowerCase().split(NOT_IDENT)) {
+    const c = t.charCodeAt(0);
+    if (t && !(c >= 48 && c <= 57)) set.add(t);
+  }
   return [...set];
 }
 
