@@ -124,6 +124,7 @@ export async function promote(rawEvent: unknown, deps: PromoteDeps): Promise<Pro
     return report(false, `promotion of ${repo} to ${env} for execution ${executionId} is already running as job ${claim.owner}; retry after ${new Date(claim.expiresAt * 1000).toISOString()} if it does not finish`);
   }
 
+  let outcome: { ok: boolean; message: string };
   try {
     const release = await readRelease(deps, event);
     const prevEnv = previousEnvironment(env);
@@ -133,8 +134,8 @@ export async function promote(rawEvent: unknown, deps: PromoteDeps): Promise<Pro
     let decision: PromotionDecision = decidePromotion(facts);
     if (decision.action === 'take-lock') {
       const lock = await deps.ledger.acquireLock(repo, env, executionId);
-      const outcome: LockOutcome = lock.acquired ? { state: 'acquired', reentrant: lock.reentrant } : { state: 'held', holder: lock.holder, expiresAt: lock.expiresAt };
-      decision = decidePromotion({ ...facts, lock: outcome });
+      const lockOutcome: LockOutcome = lock.acquired ? { state: 'acquired', reentrant: lock.reentrant } : { state: 'held', holder: lock.holder, expiresAt: lock.expiresAt };
+      decision = decidePromotion({ ...facts, lock: lockOutcome });
     }
     if (decision.action === 'take-lock') throw new Error('decidePromotion asked for the lock twice');
     const ok = decision.action === 'promote';
@@ -169,13 +170,18 @@ export async function promote(rawEvent: unknown, deps: PromoteDeps): Promise<Pro
     // (the previous env may have finished recording, or the lock may be free by then).
     const settle = ok ? 'completed' : 'failed';
     await deps.ledger.settleClaim(executionId, action, jobId, settle, { ok, message: decision.message });
-    return report(ok, decision.message);
+    outcome = { ok, message: decision.message };
   } catch (e) {
     await deps.ledger.settleClaim(executionId, action, jobId, 'failed', { ok: false, message: (e as Error).message });
     deps.log.error('promote failed', { jobId, error: (e as Error).message });
-    return report(false, `promotion of ${repo} to ${env} failed: ${(e as Error).message}; retry the action, and if it fails again check the Promote function's log`);
+    outcome = { ok: false, message: `promotion of ${repo} to ${env} failed: ${(e as Error).message}; retry the action, and if it fails again check the Promote function's log` };
   }
+  // Reported after the outcome is settled: if reporting fails, the invocation fails and its retry
+  // finds the completed claim and reports the same outcome, without promoting twice.
+  return report(outcome.ok, outcome.message);
 }
+
+
 
 /** Environments, re-exported for handler wiring. */
 export type { EnvironmentName };

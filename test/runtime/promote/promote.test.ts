@@ -107,6 +107,20 @@ describe('Promote(λ) against moto (S3, DynamoDB) and the CodePipeline fake', ()
     expect(fake.jobs.get(job.id)?.result).toMatchObject({ kind: 'failure', message: expect.stringMatching(/env .*expected \{"repo":"<repo>","env":"dev\|staging\|prod"\}/) });
   });
 
+  it('reports again on the invocation retry when PutJobSuccessResult failed, without promoting twice', async () => {
+    // GIVEN CodePipeline answers the first PutJobSuccessResult with an error
+    const { ledger, deps, newJob } = await setup('dev');
+    const job = newJob();
+    fake.faults.set('PutJobSuccessResult', { type: 'ThrottlingException', times: 1 });
+    // WHEN Promote runs, fails to report, and Lambda retries the same event
+    await expect(promote(fake.lambdaEvent(job), deps)).rejects.toMatchObject({ name: 'ThrottlingException' });
+    const retry = await promote(fake.lambdaEvent(job), deps);
+    // THEN the retry reports success, the job succeeded, and there is one promotion in the ledger
+    expect(retry).toMatchObject({ reported: 'success', replayed: true });
+    expect(fake.jobs.get(job.id)?.status).toBe('Succeeded');
+    expect((await ledger.eventsFor('orchestration', 'dev')).filter((e) => e.kind === 'promotion')).toHaveLength(1);
+  });
+
   it('fails when invoked with something that is not a CodePipeline job event', async () => {
     // GIVEN an EventBridge-shaped event WHEN Promote runs THEN it throws (the DLQ keeps the event)
     const { deps } = await setup('dev');
