@@ -11,8 +11,9 @@ import { registerGraph } from './graph';
 import { registerImpact } from './impact';
 import { registerPackage } from './package';
 import { registerRollback } from './rollback';
+import { registerStatus } from './status';
 import { registerValidate } from './validate';
 import { registerVerify } from './verify';
 
 /** Each command module adds its command to the program. Keep the list sorted. */
-export const COMMANDS: ReadonlyArray<(program: Command) => void> = [registerAudit, registerBuildspec, registerCheck, registerConfig, registerCost, registerDeploy, registerDora, registerGates, registerGraph, registerImpact, registerPackage, registerRollback, registerValidate, registerVerify];
+export const COMMANDS: ReadonlyArray<(program: Command) => void> = [registerAudit, registerBuildspec, registerCheck, registerConfig, registerCost, registerDeploy, registerDora, registerGates, registerGraph, registerImpact, registerPackage, registerRollback, registerStatus, registerValidate, registerVerify];
