@@ -104,7 +104,8 @@ export async function collectAudit(src: AuditSources, from: string, to: string):
       action: `${e.kind === 'action-state' ? e.stage : ''}/${e.kind === 'action-state' ? e.action : ''}`,
       at: e.at,
       approver: e.actor !== 'codepipeline' ? e.actor : null,
-      summary: e.actor !== 'codepipeline' && e.message ? e.message : null,
+      // The Recorder's record of the decision (approver ARN as actor, comment as summary) wins over CodePipeline's history.
+      summary: e.kind === 'action-state' && e.summary !== undefined ? e.summary : e.actor !== 'codepipeline' && e.message ? e.message : null,
       result: e.result,
     }));
     const pipeline = src.pipelines[end.repo];

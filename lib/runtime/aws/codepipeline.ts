@@ -1,10 +1,12 @@
 import {
   GetJobDetailsCommand,
   GetPipelineStateCommand,
+  ListActionExecutionsCommand,
   ListPipelineExecutionsCommand,
   PutJobFailureResultCommand,
   PutJobSuccessResultCommand,
   RollbackStageCommand,
+  type ActionExecutionDetail,
   type CodePipelineClient,
   type PipelineExecutionSummary,
   type StageState,
@@ -85,4 +87,38 @@ export async function listPipelineExecutions(client: CodePipelineClient, pipelin
 export async function getStageStates(client: CodePipelineClient, pipelineName: string): Promise<StageState[]> {
   const out = await client.send(new GetPipelineStateCommand({ name: pipelineName }));
   return out.stageStates ?? [];
+}
+
+/** Who decided a manual approval action, when, and with what comment (ListActionExecutions). */
+export interface ApprovalDecision {
+  /** ARN of the approver or rejecter (ActionExecutionDetail.updatedBy); null when CodePipeline names none. */
+  readonly approver: string | null;
+  /** The approver's comment (output.executionResult.externalExecutionSummary). */
+  readonly summary: string | null;
+  /** ISO time of the decision (lastUpdateTime). */
+  readonly at: string | null;
+  /** Succeeded (approved), Failed (rejected), InProgress … */
+  readonly status: string | null;
+}
+
+/**
+ * ListActionExecutions of one execution, narrowed to one stage/action: the latest decision of a
+ * manual approval; null when CodePipeline has no record of it (yet).
+ */
+export async function approvalDecision(client: CodePipelineClient, pipelineName: string, executionId: string, stageName: string, actionName: string): Promise<ApprovalDecision | null> {
+  const hits: ActionExecutionDetail[] = [];
+  let nextToken: string | undefined;
+  do {
+    const out = await client.send(new ListActionExecutionsCommand({ pipelineName, filter: { pipelineExecutionId: executionId }, nextToken }));
+    hits.push(...(out.actionExecutionDetails ?? []).filter((d) => d.stageName === stageName && d.actionName === actionName));
+    nextToken = out.nextToken;
+  } while (nextToken);
+  if (hits.length === 0) return null;
+  const latest = hits.reduce((a, b) => ((b.lastUpdateTime?.getTime() ?? 0) > (a.lastUpdateTime?.getTime() ?? 0) ? b : a));
+  return {
+    approver: latest.updatedBy ?? null,
+    summary: latest.output?.executionResult?.externalExecutionSummary ?? null,
+    at: latest.lastUpdateTime ? latest.lastUpdateTime.toISOString() : null,
+    status: latest.status ?? null,
+  };
 }

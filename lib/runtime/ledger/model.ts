@@ -127,6 +127,8 @@ export const PipelineStateEventSchema = z.strictObject({
   stage: z.string().nullable(),
   action: z.string().nullable(),
   state: z.string().min(1),
+  /** Manual approvals: the approver's comment as CodePipeline recorded it (the actor is the approver's ARN). */
+  summary: z.string().nullable().optional(),
 });
 
 /** Any event of the ledger, discriminated by `kind`. */

@@ -3,13 +3,13 @@ import type { CodePipelineClient } from '@aws-sdk/client-codepipeline';
 import type { EventBridgeClient } from '@aws-sdk/client-eventbridge';
 import type { S3Client } from '@aws-sdk/client-s3';
 import { putDataOpsMetrics } from '../aws/cloudwatch';
-import { listPipelineExecutions } from '../aws/codepipeline';
+import { approvalDecision, listPipelineExecutions, type ApprovalDecision } from '../aws/codepipeline';
 import { metricDataFor } from '../../ops/metrics';
 import { putEvent } from '../aws/eventbridge';
 import type { RuntimeLog } from '../aws/handler-env';
 import { putLockedObject } from '../aws/s3';
 import type { Ledger } from '../ledger/ledger';
-import { evidenceKey, observationsFor, planRecording, RecorderEventSchema, type RecordingPlan } from './logic';
+import { evidenceKey, observationsFor, planRecording, RecorderEventSchema, type RecorderEvent, type RecordingPlan } from './logic';
 
 /** Source of the events the platform publishes. */
 export const DATAOPS_EVENT_SOURCE = 'dataops.ledger';
@@ -59,6 +59,32 @@ async function isRollbackExecution(deps: RecorderDeps, pipeline: string, executi
   return list.some((e) => e.pipelineExecutionId === executionId && e.executionType === 'ROLLBACK');
 }
 
+/** A manual approval action that was decided (approved = SUCCEEDED, rejected = FAILED). */
+function isManualApprovalEnd(event: RecorderEvent): boolean {
+  if (event['detail-type'] !== 'CodePipeline Action Execution State Change') return false;
+  const state = event.detail.state.toUpperCase();
+  if (state !== 'SUCCEEDED' && state !== 'FAILED') return false;
+  const type = event.detail.type;
+  return type ? type.category === 'Approval' : /approv/i.test(event.detail.action);
+}
+
+/**
+ * Who decided the approval, from ListActionExecutions. A failed lookup is logged and the event is
+ * recorded without the approver (audit export then completes it from CodePipeline's history).
+ */
+async function approvalOf(deps: RecorderDeps, plan: RecordingPlan): Promise<ApprovalDecision | null> {
+  try {
+    return await approvalDecision(deps.codepipeline, plan.pipeline, plan.executionId, plan.stage ?? '', plan.action ?? '');
+  } catch (e) {
+    deps.log.error('cannot read the approver from ListActionExecutions; recorded without it (grant codepipeline:ListActionExecutions to the Recorder)', {
+      pipeline: plan.pipeline,
+      executionId: plan.executionId,
+      error: (e as Error).message,
+    });
+    return null;
+  }
+}
+
 /**
  * The Recorder: turns a CodePipeline state-change event into ledger records; when an environment
  * stage ends it moves the env's CURRENT pointer (on success), releases the repo/env lock, writes an
@@ -83,6 +109,7 @@ export async function record(raw: unknown, deps: RecorderDeps): Promise<Recorder
   const exec = env ? await deps.ledger.getExecution(plan.executionId, env) : null;
   const what = [plan.stage, plan.action].filter(Boolean).join('/');
   const at = new Date(event.time);
+  const approval = isManualApprovalEnd(event) ? await approvalOf(deps, plan) : null;
   const history = deps.cloudwatch ? await deps.ledger.eventsFor(plan.repo, plan.scope, { from: new Date(at.getTime() - 7 * 86_400_000).toISOString() }) : [];
   const ev = await deps.ledger.appendEvent({
     kind: plan.kind,
@@ -90,15 +117,18 @@ export async function record(raw: unknown, deps: RecorderDeps): Promise<Recorder
     at: at.toISOString(),
     repo: plan.repo,
     env: plan.scope,
-    actor: 'codepipeline',
+    actor: approval?.approver ?? 'codepipeline',
     version: exec?.version ?? null,
     executionId: plan.executionId,
     result: plan.state === 'SUCCEEDED' ? 'succeeded' : plan.state === 'FAILED' ? 'failed' : plan.state === 'STARTED' ? 'started' : 'skipped',
-    message: `${plan.pipeline}${what ? ` ${what}` : ''} ${plan.state.toLowerCase()} (execution ${plan.executionId})`,
+    message: approval?.approver
+      ? `${plan.pipeline} ${what} ${plan.state === 'SUCCEEDED' ? 'approved' : 'rejected'} by ${approval.approver}${approval.summary ? `: ${approval.summary}` : ''} (execution ${plan.executionId})`
+      : `${plan.pipeline}${what ? ` ${what}` : ''} ${plan.state.toLowerCase()} (execution ${plan.executionId})`,
     pipeline: plan.pipeline,
     stage: plan.stage,
     action: plan.action,
     state: plan.state,
+    ...(approval ? { summary: approval.summary } : {}),
   });
   const publish = async (wasRollback: boolean): Promise<string[]> => {
     if (!deps.cloudwatch) return [];

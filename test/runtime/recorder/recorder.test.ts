@@ -80,6 +80,75 @@ describe('Recorder against moto (DynamoDB, S3 Object Lock, EventBridge) and the 
     void pipeline;
   });
 
+  describe('manual approvals', () => {
+    const approvalEvent = (pipeline: string, executionId: string, state: string) => ({
+      ...envelope,
+      id: uniqueName('ap'),
+      time: '2026-03-02T09:59:00Z',
+      'detail-type': 'CodePipeline Action Execution State Change',
+      detail: { pipeline, version: 1, 'execution-id': executionId, stage: 'Prod', action: 'Approve', state, type: { owner: 'AWS', category: 'Approval', provider: 'Manual', version: 1 } },
+    });
+
+    it.each([
+      { decision: 'Succeeded' as const, state: 'SUCCEEDED', result: 'succeeded', word: 'approved' },
+      { decision: 'Failed' as const, state: 'FAILED', result: 'failed', word: 'rejected' },
+    ])('records the $word approval with the approver ARN as actor and their comment as summary', async ({ decision, state, result, word }) => {
+      // GIVEN a Prod approval CodePipeline says was decided by a named person with a comment
+      const { ledger, deps, pipeline, executionId } = await setup();
+      const approver = 'arn:aws:sts::111111111111:assumed-role/ReleaseManager/jane.doe';
+      fake.setApproval(pipeline, executionId, 'Prod', 'Approve', { status: decision, updatedBy: approver, summary: 'CAB-1234 reviewed', at: new Date('2026-03-02T09:58:30Z') });
+      // WHEN the Recorder gets the action's state change
+      await record(approvalEvent(pipeline, executionId, state), deps);
+      // THEN the ledger names the approver and their comment
+      const [ev] = (await ledger.eventsFor('orchestration', 'prod')).filter((e) => e.kind === 'action-state');
+      expect(ev).toMatchObject({ actor: approver, summary: 'CAB-1234 reviewed', result, action: 'Approve' });
+      expect(ev.message).toContain(`${word} by ${approver}: CAB-1234 reviewed`);
+    });
+
+    it('records a decided approval without an approver when CodePipeline has no record of it', async () => {
+      // GIVEN no approval in CodePipeline's action history
+      const { ledger, deps, pipeline, executionId } = await setup();
+      // WHEN the approval's state change arrives
+      await record(approvalEvent(pipeline, executionId, 'SUCCEEDED'), deps);
+      // THEN it is recorded as CodePipeline's, for audit export to complete later
+      const [ev] = (await ledger.eventsFor('orchestration', 'prod')).filter((e) => e.kind === 'action-state');
+      expect(ev.actor).toBe('codepipeline');
+      expect('summary' in ev).toBe(false);
+    });
+
+    it('does not read approvers for actions that are not approvals', async () => {
+      // GIVEN a Deploy (CodeBuild) action with an approval-looking record in the fake for the same stage
+      const { ledger, deps, pipeline, executionId } = await setup();
+      fake.setApproval(pipeline, executionId, 'Prod', 'Deploy', { status: 'Succeeded', updatedBy: 'arn:aws:iam::111111111111:user/x', summary: 'no' });
+      // WHEN the Deploy action succeeds
+      const ev = approvalEvent(pipeline, executionId, 'SUCCEEDED');
+      await record({ ...ev, detail: { ...ev.detail, action: 'Deploy', type: { owner: 'AWS', category: 'Build', provider: 'CodeBuild', version: 1 } } }, deps);
+      // THEN the actor stays CodePipeline
+      const [rec] = (await ledger.eventsFor('orchestration', 'prod')).filter((e) => e.kind === 'action-state');
+      expect(rec.actor).toBe('codepipeline');
+    });
+
+    it('audit export takes the approver and comment from the ledger record before CodePipeline history', async () => {
+      // GIVEN an approval recorded with its approver, and CodePipeline's history later saying something else
+      const { ledger, deps, pipeline, executionId, stageEvent, s3, auditBucket } = await setup();
+      const approver = 'arn:aws:sts::111111111111:assumed-role/ReleaseManager/jane.doe';
+      fake.setApproval(pipeline, executionId, 'Prod', 'Approve', { status: 'Succeeded', updatedBy: approver, summary: 'CAB-1234 reviewed' });
+      await record(approvalEvent(pipeline, executionId, 'SUCCEEDED'), deps);
+      await record(stageEvent('Prod', 'SUCCEEDED', uniqueName('s'), '2026-03-02T10:07:00Z'), deps);
+      fake.setApproval(pipeline, executionId, 'Prod', 'Approve', { status: 'Succeeded', updatedBy: 'arn:aws:iam::111111111111:user/someone-else', summary: 'history rewritten' });
+      // WHEN the audit report is collected with CodePipeline available
+      const { collectAudit } = await import('../../../lib/ops/audit/collect');
+      const report = await collectAudit(
+        { platform: 'northstar', ledger, ledgerTable: 't', s3, auditBucket, pipelines: deps.pipelines, codepipeline: fake.client() },
+        '2026-03-02T00:00:00Z',
+        '2026-03-02T23:59:59Z',
+      );
+      // THEN the approval is the ledger's
+      const d = report.deployments.find((x) => x.executionId === executionId);
+      expect(d?.approvals).toEqual([expect.objectContaining({ action: 'Prod/Approve', approver, summary: 'CAB-1234 reviewed', result: 'succeeded' })]);
+    });
+  });
+
   it('records an event delivered twice only once', async () => {
     // GIVEN one stage event WHEN delivered twice
     const { ledger, deps, stageEvent } = await setup();
