@@ -7,13 +7,15 @@ const ENDED = new Set(['SUCCEEDED', 'FAILED']);
  * Turns ledger events (as the runtime's Recorder, Promote, deploy and Rollback write them) into DORA
  * facts. A production deployment is a `stage-state` event of the prod stage that ended; it restores
  * (rather than changes) when its deployment was a rollback redeploy or when prod already ran that
- * version successfully before. The change time of a version is its first ledger record (its
- * promotion into dev, moments after the merge built it): the ledger holds no commit time, so lead
- * time is measured from the pipeline picking the change up.
+ * version successfully before. The change time of a version is its commit time, which `dataops
+ * deploy` writes on every deployment record (`commitAt`, the release manifest's createdAt); for
+ * versions whose records predate that field it falls back to the version's first ledger record (its
+ * promotion into dev, moments after the merge built it).
  */
 export function doraInputFromEvents(events: readonly LedgerEvent[]): DoraInput {
   const sorted = [...events].sort((a, b) => a.at.localeCompare(b.at));
   const firstSeen = new Map<string, string>();
+  const commitAt = new Map<string, string>();
   const rollbackExecutions = new Set<string>();
   const versionOfExecution = new Map<string, string>();
   for (const e of sorted) {
@@ -23,6 +25,7 @@ export function doraInputFromEvents(events: readonly LedgerEvent[]): DoraInput {
       if (e.executionId && e.env === 'prod') versionOfExecution.set(e.executionId, e.version);
     }
     if (e.kind === 'deployment' && e.isRollback && e.executionId) rollbackExecutions.add(e.executionId);
+    if (e.kind === 'deployment' && e.version && e.commitAt) commitAt.set(`${e.repo}\u0000${e.version}`, e.commitAt);
   }
 
   const deployments: ProdDeploymentFact[] = [];
@@ -40,7 +43,7 @@ export function doraInputFromEvents(events: readonly LedgerEvent[]): DoraInput {
       finishedAt: e.at,
       outcome,
       isRestore,
-      changeAt: version ? (firstSeen.get(`${e.repo}\u0000${version}`) ?? null) : null,
+      changeAt: version ? (commitAt.get(`${e.repo}\u0000${version}`) ?? firstSeen.get(`${e.repo}\u0000${version}`) ?? null) : null,
     });
     if (outcome === 'succeeded' && version) {
       seen.add(version);

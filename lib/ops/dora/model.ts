@@ -5,8 +5,9 @@
  * Definitions (DORA, "Accelerate: State of DevOps"):
  * - Deployment frequency: successful production deployments of a change, per day of the window.
  *   Re-deployments of an earlier release (rollbacks) restore service and do not count.
- * - Lead time for changes: from the change entering the delivery pipeline to its successful production
- *   deployment; reported as the median (and p90) over the window's deployments.
+ * - Lead time for changes: from the change's commit to its successful production deployment
+ *   (the pipeline picking it up, for ledger records older than the commit time); reported as the
+ *   median (and p90) over the window's deployments.
  * - Change failure rate: the share of production deployments of a change that failed (the prod stage
  *   failed) or had to be rolled back.
  * - Time to restore: from such a failure (the failed stage, or the rollback request) to the next
@@ -24,7 +25,7 @@ export interface ProdDeploymentFact {
   readonly outcome: 'succeeded' | 'failed';
   /** The execution re-deployed an earlier release (a rollback): it restores, it does not change. */
   readonly isRestore: boolean;
-  /** ISO time the change entered the pipeline (the release's first ledger record), when known. */
+  /** ISO time of the change: the release's commit time, else its first ledger record (older records); null when unknown. */
   readonly changeAt: string | null;
 }
 

@@ -85,6 +85,11 @@ export const DeploymentEventSchema = z.strictObject({
   writes: z.int().nonnegative(),
   /** True when the release redeploys an earlier one (a CodePipeline stage rollback). */
   isRollback: z.boolean(),
+  /**
+   * The release's commit time (the manifest's createdAt), for DORA lead time (commit → prod).
+   * Absent on records written before it was added.
+   */
+  commitAt: isoTime.nullable().optional(),
 });
 
 /** A verification (per asset kind, or the whole release when assetKind is null). */

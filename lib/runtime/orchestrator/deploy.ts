@@ -210,6 +210,7 @@ export async function deployRelease(release: ReleaseOnDisk, env: EnvironmentName
       manifestSha256: release.manifestSha256,
       writes,
       isRollback,
+      commitAt: m.createdAt,
     });
     await deps.ledger.putReleaseStatus({ repo: m.repo, env, version: m.version, status: 'deployed', manifestSha256: release.manifestSha256, executionId: deps.executionId });
     const outcome: DeployOutcome = { status: 'deployed', version: m.version, writes, isRollback, rollbackPlan, steps, forPerson };
@@ -218,7 +219,7 @@ export async function deployRelease(release: ReleaseOnDisk, env: EnvironmentName
   } catch (e) {
     const refused = e instanceof DeployRefusedError;
     await deps.ledger
-      .appendEvent({ ...base, kind: 'deployment', result: refused ? 'refused' : 'failed', message: (e as Error).message, manifestSha256: release.manifestSha256, writes: 0, isRollback: false })
+      .appendEvent({ ...base, kind: 'deployment', result: refused ? 'refused' : 'failed', message: (e as Error).message, manifestSha256: release.manifestSha256, writes: 0, isRollback: false, commitAt: m.createdAt })
       .catch(() => undefined);
     await deps.ledger.settleClaim(deps.executionId, action, owner, 'failed', { error: (e as Error).message }).catch(() => undefined);
     await deps.ledger.releaseLock(m.repo, env, deps.executionId).catch(() => undefined);

@@ -125,7 +125,11 @@ export function observationsFor(plan: RecordingPlan, at: Date, history: readonly
     const started = ofExecution.find((e) => e.kind === 'stage-state' && e.stage === plan.stage && e.state === 'STARTED');
     if (started) out.push({ kind: 'stage-finished', repo: plan.repo, env: plan.scope, seconds: seconds(started.at), at });
     if (plan.scope === 'prod') {
-      out.push({ kind: 'prod-deployment', repo: plan.repo, failed: plan.state === 'FAILED', leadTimeSeconds: null, at });
+      // Lead time: the release's commit time, as `dataops deploy` recorded it on this execution's deployment.
+      const deployed = history.find((e) => e.kind === 'deployment' && e.executionId === plan.executionId && e.result === 'succeeded');
+      const commitAt = deployed?.kind === 'deployment' ? deployed.commitAt : null;
+      const leadTimeSeconds = plan.state === 'SUCCEEDED' && commitAt ? seconds(commitAt) : null;
+      out.push({ kind: 'prod-deployment', repo: plan.repo, failed: plan.state === 'FAILED', leadTimeSeconds, at });
       if (plan.state === 'SUCCEEDED' && wasRollback) {
         const failure = [...history].reverse().find((e) => e.kind === 'stage-state' && e.state === 'FAILED');
         if (failure) out.push({ kind: 'prod-restored', repo: plan.repo, seconds: seconds(failure.at), at });

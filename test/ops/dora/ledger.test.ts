@@ -77,3 +77,24 @@ describe('DORA from a ledger written by the runtime (moto, Recorder, Rollback ha
     for (const o of ['--since <when>', '--until <when>', '--repo <name>', '--json', '-c, --config <path>', '--ledger-table <name>']) expect(help).toContain(o);
   });
 });
+
+describe('DORA lead time from the release commit time', () => {
+  const fake = new CodePipelineFake();
+  beforeAll(() => fake.start());
+  afterAll(() => fake.stop());
+  const window = { from: '2026-03-01T00:00:00.000Z', to: '2026-03-11T00:00:00.000Z' };
+
+  it.each([
+    { name: 'runs from the commit time the deployment records carry', commitAt: '2026-03-01T10:00:00.000Z', hours: 24 },
+    { name: 'falls back to the first ledger record for deployments recorded without a commit time', commitAt: undefined, hours: 44 / 60 },
+  ])('$name', async ({ commitAt, hours }) => {
+    // GIVEN a release committed a day before it reached prod (or records without its commit time)
+    const h = await PlatformHistory.create(fake, ['orchestration']);
+    await h.release({ repo: 'orchestration', version: '20260301.1+aaa1111', prodAt: '2026-03-02T10:00:00.000Z', commitAt });
+    // WHEN the figures are computed from the ledger
+    const report = computeDora(doraInputFromEvents(await h.ledger.eventsBetween(window.from, window.to)), window);
+    // THEN lead time is commit → prod success (the prod stage ends at prodAt)
+    expect(report.repos.orchestration.leadTime.samples).toBe(1);
+    expect(report.repos.orchestration.leadTime.medianHours).toBeCloseTo(hours, 6);
+  });
+});

@@ -116,7 +116,7 @@ export class PlatformHistory {
   }
 
   /** Deploys into one env within an execution: promotion, deploy steps, verification, then the stage end. */
-  private async deployEnv(repo: string, version: string, executionId: string, env: Env, start: string, outcome: 'succeeded' | 'failed', isRollback: boolean): Promise<string> {
+  private async deployEnv(repo: string, version: string, executionId: string, env: Env, start: string, outcome: 'succeeded' | 'failed', isRollback: boolean, commitAt?: string): Promise<string> {
     this.clock.set(start);
     const manifestSha256 = hex(`${repo}${version}`);
     const assets = { [`dags/${repo}.py`]: hex(`${version}dag`), [`models/${repo}.sql`]: hex(`${version}sql`) };
@@ -126,7 +126,7 @@ export class PlatformHistory {
     await this.ledger.putExecution({ executionId, repo, env, version, manifestSha256, isRollback, assets });
     await this.ledger.appendEvent({ ...base, kind: 'promotion', at: minutes(start, 1), result: 'succeeded', message: `promoted ${version} to ${env}`, manifestSha256, checksums: { 'release.json': manifestSha256 }, previousEnv: env === 'dev' ? null : ENVS[ENVS.indexOf(env) - 1], jobId: uniqueName('job') });
     await this.ledger.appendEvent({ ...base, kind: 'deploy-step', at: minutes(start, 2), result: 'succeeded', message: `airflow: 1 upload`, assetKind: ASSET_KINDS[0], step: isRollback ? 'restore' : 'apply', writes: 1, previous: {}, summary: 'uploaded 1, deleted 0' });
-    await this.ledger.appendEvent({ ...base, kind: 'deployment', at: minutes(start, 3), result: 'succeeded', message: `deployed ${version}`, manifestSha256, writes: 2, isRollback });
+    await this.ledger.appendEvent({ ...base, kind: 'deployment', at: minutes(start, 3), result: 'succeeded', message: `deployed ${version}`, manifestSha256, writes: 2, isRollback, ...(commitAt ? { commitAt } : {}) });
     const problems = outcome === 'failed' ? ['dbt test not_null_claims_id failed'] : [];
     await this.ledger.appendEvent({ ...base, kind: 'verification', at: minutes(start, 4), result: outcome === 'failed' ? 'failed' : 'succeeded', message: problems.length ? 'verification failed' : 'all checks passed', assetKind: null, problems });
     const end = minutes(start, 5);
@@ -138,15 +138,17 @@ export class PlatformHistory {
   /**
    * Walks one release through dev, staging and prod in one pipeline execution: the Prod stage ends at
    * `prodAt` with `prodOutcome` (dev and staging succeed before it). `until` stops the walk earlier.
+   * `commitAt` is written on the deployment records as `dataops deploy` does; without it the records
+   * look like those written before the field existed.
    */
-  async release(o: { repo: string; version: string; prodAt: string; prodOutcome?: 'succeeded' | 'failed'; until?: Env }): Promise<ReleaseRun> {
+  async release(o: { repo: string; version: string; prodAt: string; prodOutcome?: 'succeeded' | 'failed'; until?: Env; commitAt?: string }): Promise<ReleaseRun> {
     const executionId = this.fake.startExecution(this.pipelines[o.repo], new Date(minutes(o.prodAt, -60)));
     const last = ENVS.indexOf(o.until ?? 'prod');
     let prodAt = o.prodAt;
     for (const [i, env] of ENVS.entries()) {
       if (i > last) break;
       const start = minutes(o.prodAt, -5 - (2 - i) * 20);
-      const end = await this.deployEnv(o.repo, o.version, executionId, env, start, env === 'prod' ? (o.prodOutcome ?? 'succeeded') : 'succeeded', false);
+      const end = await this.deployEnv(o.repo, o.version, executionId, env, start, env === 'prod' ? (o.prodOutcome ?? 'succeeded') : 'succeeded', false, o.commitAt);
       if (env === 'prod') prodAt = end;
     }
     return { repo: o.repo, version: o.version, executionId, prodAt };

@@ -90,6 +90,8 @@ describe('deployRelease and verifyRelease (ledger on moto, in-memory target)', (
     expect([...airflow.target.keys()].sort()).toEqual(['dags/a.py', 'dags/b.py']);
     const events = await ledger.eventsFor('orchestration', 'prod');
     expect(events.map((e) => `${e.kind}:${e.result}`)).toEqual(['deploy-step:started', 'deploy-step:succeeded', 'deployment:succeeded']);
+    // AND the deployment record carries the release's commit time (the manifest's createdAt) for DORA lead time
+    expect(events.at(-1)).toMatchObject({ kind: 'deployment', commitAt: '2026-03-02T09:00:00.000Z' });
     expect((await ledger.getLock('orchestration', 'prod'))?.holder).toBe('exec-1');
     expect((await ledger.getReleaseStatus('orchestration', 'prod', r1.manifest.version))?.status).toBe('deployed');
   });

@@ -64,6 +64,8 @@ describe('observationsFor (platform metrics from recorder events)', () => {
     ['a prod stage that succeeded: its duration and a deployment', stage('Prod', 'SUCCEEDED'), [ev({})], false, [{ kind: 'stage-finished', seconds: 600 }, { kind: 'prod-deployment', failed: false }]],
     ['a prod stage that failed: a failed deployment', stage('Prod', 'FAILED'), [ev({})], false, [{ kind: 'stage-finished' }, { kind: 'prod-deployment', failed: true }]],
     ['a rollback that restored prod: time since the failure', stage('Prod', 'SUCCEEDED'), [ev({ executionId: 'old', state: 'FAILED', at: '2026-03-02T09:50:00.000Z' }), ev({})], true, [{ kind: 'stage-finished' }, { kind: 'prod-deployment' }, { kind: 'prod-restored', seconds: 1200 }]],
+    ['a prod success whose deployment recorded the commit time: the lead time', stage('Prod', 'SUCCEEDED'), [ev({}), ev({ kind: 'deployment', result: 'succeeded', commitAt: '2026-03-01T10:10:00.000Z' })], false, [{ kind: 'stage-finished' }, { kind: 'prod-deployment', leadTimeSeconds: 86_400 }]],
+    ['a prod success whose deployment has no commit time: no lead time', stage('Prod', 'SUCCEEDED'), [ev({}), ev({ kind: 'deployment', result: 'succeeded' })], false, [{ kind: 'stage-finished' }, { kind: 'prod-deployment', leadTimeSeconds: null }]],
     ['a staging stage: only its duration', stage('Staging', 'SUCCEEDED'), [ev({ stage: 'Staging', env: 'staging' })], false, [{ kind: 'stage-finished', env: 'staging' }]],
   ] as const)('gives for %s', (_n, event, history, wasRollback, expected) => {
     // GIVEN the event and the env's history WHEN observed THEN the metrics are as expected
