@@ -93,7 +93,7 @@ describe('DataOps metrics in CloudWatch (moto) from the Recorder and Rollback(λ
   });
   afterAll(() => fake.stop());
 
-  it.each([
+  it.each<{ metric: string; dims: Record<string, string>; sum: number; count: number }>([
     { metric: 'PipelineExecutionSucceeded', dims: {}, sum: 2, count: 2 },
     { metric: 'PipelineExecutionFailed', dims: {}, sum: 1, count: 1 },
     { metric: 'Deployments', dims: {}, sum: 4, count: 4 },
