@@ -88,6 +88,11 @@ export const EnvironmentSchema = z.strictObject({
   terraformCloud: z.strictObject({
     organization: z.string().min(1),
     workspace: z.string().regex(/^[A-Za-z0-9_-]+$/, { error: 'must be a Terraform Cloud workspace name (letters, digits, _ -)' }),
+    /**
+     * Secrets Manager ARN, in the tooling account, of the Terraform Cloud API token the Deploy and
+     * Verify actions of repos with Terraform get as TFC_TOKEN. Required when a repo has Terraform.
+     */
+    tokenSecretArn: arn('secretsmanager', 'arn:aws:secretsmanager:us-east-1:111111111111:secret:dataops/tfc-dev-AbCdEf').optional(),
   }),
   qualityGates: QualityGatesSchema.prefault({}),
 });
@@ -169,6 +174,29 @@ export const UsageSchema = z.strictObject({
   logRetentionDays: z.number().positive().default(365),
 });
 
+/** One approver entry: a display name, an IAM group of the tooling account, or an Identity Center permission set. */
+export const ApproverSchema = z.union(
+  [
+    z.string().min(1),
+    z.strictObject({
+      iamGroup: z.string().regex(/^[A-Za-z0-9+=,.@_-]{1,128}$/, { error: (i) => `'${String(i.input)}' is not an IAM group name (1-128 letters, digits, +=,.@_-)` }),
+    }),
+    z.strictObject({
+      identityCenterPermissionSet: z.string().regex(/^[A-Za-z0-9+=,.@_-]{1,32}$/, {
+        error: (i) => `'${String(i.input)}' is not a permission set name (1-32 letters, digits, +=,.@_-)`,
+      }),
+    }),
+  ],
+  { error: 'expected a name, { iamGroup: NAME } or { identityCenterPermissionSet: NAME }' },
+);
+export type Approver = z.output<typeof ApproverSchema>;
+
+/** How an approver entry reads in an approval request. */
+export function approverLabel(a: Approver): string {
+  if (typeof a === 'string') return a;
+  return 'iamGroup' in a ? `${a.iamGroup} (IAM group)` : `${a.identityCenterPermissionSet} (permission set)`;
+}
+
 export const ConfigSchema = z.strictObject({
   /** Platform name, used as a prefix for resource names. */
   name: name('platform name'),
@@ -185,10 +213,15 @@ export const ConfigSchema = z.strictObject({
     staging: EnvironmentSchema,
     prod: EnvironmentSchema,
   }),
-  /** IAM Identity Center / IAM group names allowed to approve each gated environment. */
+  /**
+   * Who may approve each gated environment (docs/decisions.md, "Approvers"). A plain string is a
+   * name shown in the approval request only; `{ iamGroup }` is an IAM group of the tooling account
+   * that gets the environment's approval policy attached; `{ identityCenterPermissionSet }` names a
+   * permission set whose administrator references that policy (by its fixed name) in each account.
+   */
   approvers: z.strictObject({
-    staging: z.array(z.string().min(1)).min(1),
-    prod: z.array(z.string().min(1)).min(1),
+    staging: z.array(ApproverSchema).min(1),
+    prod: z.array(ApproverSchema).min(1),
   }),
   audit: z
     .strictObject({

@@ -11,6 +11,8 @@ import { acknowledge } from './acknowledge';
 export interface DeploymentLedgerProps {
   /** The CMK that encrypts the table and its backups. */
   readonly encryptionKey: kms.IKey;
+  /** Physical table name (the Deploy and Verify actions of the pipeline stacks address it by name). @default - generated */
+  readonly tableName?: string;
   /** Days that daily backups are kept. @default 35 */
   readonly backupRetentionDays?: number;
 }
@@ -27,6 +29,7 @@ export class DeploymentLedger extends Construct {
   constructor(scope: Construct, id: string, props: DeploymentLedgerProps) {
     super(scope, id);
     this.table = new dynamodb.Table(this, 'Table', {
+      tableName: props.tableName,
       partitionKey: { name: LEDGER_TABLE.partitionKey, type: dynamodb.AttributeType.STRING },
       sortKey: { name: LEDGER_TABLE.sortKey, type: dynamodb.AttributeType.STRING },
       billingMode: dynamodb.BillingMode.PAY_PER_REQUEST,

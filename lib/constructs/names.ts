@@ -100,6 +100,32 @@ export class PlatformNames {
     return `${this.prefix}/toolchain`;
   }
 
+  /** Name of the deployment ledger table (the Deploy and Verify actions write it by name). */
+  ledgerTableName(): string {
+    return fitName(`${this.prefix}-ledger`, 255);
+  }
+
+  /** Name of the CodeBuild project that builds and pushes the toolchain image. */
+  toolchainImageProjectName(): string {
+    return fitName(`${this.prefix}-toolchain-image`, 150);
+  }
+
+  /** Name of the customer-managed policy that lets its holders approve releases into a gated environment. */
+  approvalPolicyName(env: 'staging' | 'prod'): string {
+    return fitName(`${this.prefix}-approve-${env}`, 128);
+  }
+
+  /** ARN of the ManualApproval action of a gated stage (`pipeline/Stage/Action`), for PutApprovalResult. */
+  approvalActionArn(repo: RepoConfig | string, env: 'staging' | 'prod'): string {
+    const stage = env === 'staging' ? 'Staging' : 'Prod';
+    return `arn:aws:codepipeline:${this.config.region}:${this.config.toolingAccount}:${this.pipelineName(repo)}/${stage}/Approve`;
+  }
+
+  /** ARN of a repo's pipeline. */
+  pipelineArn(repo: RepoConfig | string): string {
+    return `arn:aws:codepipeline:${this.config.region}:${this.config.toolingAccount}:${this.pipelineName(repo)}`;
+  }
+
   /** Custom CloudWatch namespace of the platform's own metrics. */
   metricNamespace(): string {
     return DATAOPS_METRICS.namespace;

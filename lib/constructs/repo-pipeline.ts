@@ -7,8 +7,10 @@ import * as actions from 'aws-cdk-lib/aws-codepipeline-actions';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import type * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
-import { ENVIRONMENT_NAMES, type EnvironmentName, type PlatformConfig, type RepoConfig } from '../config/schema';
+import { approverLabel, ENVIRONMENT_NAMES, type EnvironmentName, type PlatformConfig, type RepoConfig } from '../config/schema';
+import { HANDLER_ENV, LEDGER_TABLE } from '../runtime/ledger/table';
 import { DATAOPS_METRICS } from '../ops/metrics';
+import { type Acknowledgement, acknowledge } from './acknowledge';
 import { PlatformNames } from './names';
 import type { SharedServices } from './shared-services';
 import { ToolchainProject } from './toolchain-project';
@@ -33,6 +35,15 @@ export const STAGE_NAMES = ['Source', 'Validate', 'Package', 'Dev', 'Staging', '
  * post-deployment check; the prod bake alarm watches it.
  */
 export const VERIFY_FAILURES_METRIC = 'VerifyFailures';
+
+/**
+ * Variables of the Deploy and Verify actions that lib/runtime/orchestrator/runtime.ts reads
+ * (ACTION_ENV there; a test ties them). Kept as a copy so synthesis does not load the runtime.
+ */
+export const ACTION_ENV = {
+  executionId: 'PIPELINE_EXECUTION_ID',
+  terraformToken: 'TFC_TOKEN',
+} as const;
 
 /**
  * One repo's release pipeline (CodePipeline V2, queued executions):
@@ -76,7 +87,11 @@ export class RepoPipeline extends Construct {
     const [owner, repoName] = repo.repository.split('/');
 
     const validateProject = project('Validate', 'validate', 'validate', { timeout: Duration.minutes(20) });
-    const packageProject = project('Package', 'package', 'package', { timeout: Duration.minutes(30) });
+    // DATAOPS_REPO: the release is named after the configured repo (Promote checks it); buildspecs/package.yml refuses to guess
+    const packageProject = project('Package', 'package', 'package', {
+      timeout: Duration.minutes(30),
+      environmentVariables: { DATAOPS_REPO: { value: repo.name } },
+    });
 
     // aws-cdk-lib grants codestar-connections:UseConnection; a connection whose ARN has the newer
     // codeconnections prefix needs the action of that prefix too (IAM matches action prefix to ARN)
@@ -94,6 +109,8 @@ export class RepoPipeline extends Construct {
       else principal.addToRolePolicy(useConnection);
     }
 
+    const ledgerTableArn = `arn:aws:dynamodb:${config.region}:${config.toolingAccount}:table/${names.ledgerTableName()}`;
+    const terraformPrefix = `terraform/${repo.name}/*`;
     this.deployerRoles = {} as Record<EnvironmentName, iam.Role>;
     const envProjects = {} as Record<EnvironmentName, { deploy: codebuild.IProject; verify: codebuild.IProject }>;
     for (const env of ENVIRONMENT_NAMES) {
@@ -109,6 +126,41 @@ export class RepoPipeline extends Construct {
           resources: [names.deployRoleArn(env)],
         }),
       );
+      // the orchestrator writes the ledger (locks, idempotency, records) with this build's own
+      // credentials; only the deployers use the assumed environment role (lib/runtime/orchestrator/runtime.ts)
+      role.addToPolicy(
+        new iam.PolicyStatement({
+          sid: 'WriteTheLedger',
+          actions: [
+            'dynamodb:GetItem',
+            'dynamodb:PutItem',
+            'dynamodb:UpdateItem',
+            'dynamodb:DeleteItem',
+            'dynamodb:Query',
+            'dynamodb:ConditionCheckItem',
+            'dynamodb:DescribeTable',
+          ],
+          resources: [ledgerTableArn, `${ledgerTableArn}/index/${LEDGER_TABLE.timeIndex.name}`],
+        }),
+      );
+      role.addToPolicy(
+        new iam.PolicyStatement({
+          sid: 'UseThePlatformKeyForLedgerAndArtifacts',
+          actions: ['kms:Decrypt', 'kms:Encrypt', 'kms:GenerateDataKey', 'kms:DescribeKey'],
+          resources: [shared.encryptionKey.keyArn],
+        }),
+      );
+      if (repo.kinds.includes('terraform')) {
+        // the Terraform Cloud deployer keeps each applied configuration and a per-environment pointer
+        // in the tooling artifact bucket (lib/runtime/deployers/terraform-cloud-deployer.ts)
+        role.addToPolicy(
+          new iam.PolicyStatement({
+            sid: 'KeepTerraformConfigurations',
+            actions: ['s3:GetObject', 's3:PutObject'],
+            resources: [`arn:aws:s3:::${names.artifactBucketName()}/${terraformPrefix}`],
+          }),
+        );
+      }
       role.addToPolicy(
         new iam.PolicyStatement({
           sid: 'PublishVerifyMetrics',
@@ -118,15 +170,46 @@ export class RepoPipeline extends Construct {
         }),
       );
       this.deployerRoles[env] = role;
-      const environmentVariables = {
+      const environmentVariables: Record<string, codebuild.BuildEnvironmentVariable> = {
         TARGET_ENV: { value: env },
         DEPLOY_ROLE_ARN: { value: names.deployRoleArn(env) },
         DATAOPS_REPO: { value: repo.name },
+        [HANDLER_ENV.ledgerTable]: { value: names.ledgerTableName() },
+        [HANDLER_ENV.artifactBucket]: { value: names.artifactBucketName() },
       };
+      if (repo.kinds.includes('terraform')) {
+        const tokenSecretArn = config.environments[env].terraformCloud.tokenSecretArn;
+        if (tokenSecretArn) {
+          environmentVariables[ACTION_ENV.terraformToken] = { type: codebuild.BuildEnvironmentVariableType.SECRETS_MANAGER, value: tokenSecretArn };
+        } else {
+          this.node.addValidation({
+            validate: () => [
+              `${repo.name} has Terraform assets but environments.${env}.terraformCloud.tokenSecretArn is not set; ` +
+                'store the Terraform Cloud token in Secrets Manager in the tooling account and set its ARN there',
+            ],
+          });
+        }
+      }
       envProjects[env] = {
         deploy: project(`${capitalize(env)}Deploy`, `deploy-${env}`, 'deploy', { role, environmentVariables }),
         verify: project(`${capitalize(env)}Verify`, `verify-${env}`, 'verify', { role, environmentVariables, timeout: Duration.minutes(45) }),
       };
+      const findings: Acknowledgement[] = [];
+      if (repo.kinds.includes('terraform')) {
+        findings.push({
+          id: `AwsSolutions-IAM5[Resource::arn:aws:s3:::${names.artifactBucketName()}/${terraformPrefix}]`,
+          reason: `the Terraform Cloud deployer keeps each applied configuration (terraform/${repo.name}/<sha256>.tar.gz) and the per-environment pointer under this repo's own prefix of the artifact bucket; the keys are content hashes known only at deploy time`,
+        });
+        const tokenSecretArn = config.environments[env].terraformCloud.tokenSecretArn;
+        if (tokenSecretArn) {
+          findings.push({
+            id: `AwsSolutions-IAM5[Resource::${tokenSecretArn}*]`,
+            reason: `aws-cdk-lib grants the TFC_TOKEN secret (a SECRETS_MANAGER build variable) as its configured ARN followed by *, so a version or JSON key may follow the ARN; it matches only the ${env} Terraform Cloud token secret`,
+          });
+        }
+      }
+      const defaultPolicy = role.node.tryFindChild('DefaultPolicy');
+      if (defaultPolicy && findings.length > 0) acknowledge(defaultPolicy, ...findings);
     }
 
     this.prodBakeAlarm = new cloudwatch.Alarm(this, 'ProdBakeAlarm', {
@@ -154,9 +237,23 @@ export class RepoPipeline extends Construct {
         userParameters: { repo: repo.name, env },
         runOrder,
       });
+    // locks and idempotency keys are the execution id, which only the action can resolve
+    const executionEnvironment = { [ACTION_ENV.executionId]: { value: '#{codepipeline.PipelineExecutionId}' } };
     const deployAndVerify = (env: EnvironmentName, firstRunOrder: number) => [
-      new actions.CodeBuildAction({ actionName: 'Deploy', project: envProjects[env].deploy, input: releaseOutput, runOrder: firstRunOrder }),
-      new actions.CodeBuildAction({ actionName: 'Verify', project: envProjects[env].verify, input: releaseOutput, runOrder: firstRunOrder + 1 }),
+      new actions.CodeBuildAction({
+        actionName: 'Deploy',
+        project: envProjects[env].deploy,
+        input: releaseOutput,
+        runOrder: firstRunOrder,
+        environmentVariables: executionEnvironment,
+      }),
+      new actions.CodeBuildAction({
+        actionName: 'Verify',
+        project: envProjects[env].verify,
+        input: releaseOutput,
+        runOrder: firstRunOrder + 1,
+        environmentVariables: executionEnvironment,
+      }),
     ];
     const consoleLink = `https://${stack.region}.console.aws.amazon.com/codesuite/codepipeline/pipelines/${pipelineName}/executions/#{codepipeline.PipelineExecutionId}/timeline`;
     const approve = (env: 'staging' | 'prod') =>
@@ -168,7 +265,7 @@ export class RepoPipeline extends Construct {
         additionalInformation:
           // CustomData holds at most 500 characters, so the commit message (unbounded) stays out
           `Promote ${repo.name} commit #{SourceVariables.CommitId} to ${env}. ` +
-          `Approvers: ${config.approvers[env].join(', ')}. The link shows this execution; the Package and Verify logs hold the ` +
+          `Approvers: ${config.approvers[env].map(approverLabel).join(', ')}. The link shows this execution; the Package and Verify logs hold the ` +
           'release manifest diff, the dbt contract diff and the Terraform plan summary.',
       });
 

@@ -8,6 +8,12 @@ import { PlatformNames } from './names';
 /** Key prefix of the DAG folder in an environment's DAG bucket (MWAA's DagS3Path); each repo deploys under `dags/<repo>/`. */
 export const DAG_S3_PATH = 'dags';
 
+/**
+ * Key prefix of the published dbt artifacts in the same bucket (`dbt/<repo>/project.tar.gz` and
+ * `manifest.json`); equals DBT_S3_PATH of lib/runtime/deployers/dbt-snowflake-deployer.ts (a test ties them).
+ */
+export const DBT_ARTIFACTS_S3_PATH = 'dbt';
+
 /** Properties of a {@link TargetDeployRole}. */
 export interface TargetDeployRoleProps {
   /** Validated platform configuration. */
@@ -21,7 +27,7 @@ export interface TargetDeployRoleProps {
  * account's Deploy/Verify CodeBuild roles of this environment (matched by their role-name prefix, so
  * the trust can be written before those roles exist and no role of another environment matches), and
  * may touch only this environment's resources: the DAG folder of the MWAA DAG bucket, the ECR
- * repositories under the environment's prefix, the SSM parameter path, the Snowflake deploy
+ * repositories under the environment's prefix, the dbt artifacts folder of the same bucket, the SSM parameter path, the Snowflake deploy
  * secret and a CLI token of the environment's MWAA environment, plus read access to release
  * artifacts in the tooling account.
  */
@@ -56,6 +62,7 @@ export class TargetDeployRole extends Construct {
     );
 
     const dagObjects = `arn:aws:s3:::${env.mwaa.dagBucket}/${DAG_S3_PATH}/*`;
+    const dbtObjects = `arn:aws:s3:::${env.mwaa.dagBucket}/${DBT_ARTIFACTS_S3_PATH}/*`;
     const ecrRepos = `arn:aws:ecr:${region}:${account}:repository/${env.ecrRepositoryPrefix}/*`;
     const ssmPath = `arn:aws:ssm:${region}:${account}:parameter${env.ssmParameterPath}/*`;
     const artifactObjects = `arn:aws:s3:::${names.artifactBucketName()}/*`;
@@ -66,12 +73,17 @@ export class TargetDeployRole extends Construct {
         sid: 'ListDagFolder',
         actions: ['s3:ListBucket', 's3:ListBucketVersions'],
         resources: [`arn:aws:s3:::${env.mwaa.dagBucket}`],
-        conditions: { StringLike: { 's3:prefix': [`${DAG_S3_PATH}/*`] } },
+        conditions: { StringLike: { 's3:prefix': [`${DAG_S3_PATH}/*`, `${DBT_ARTIFACTS_S3_PATH}/*`] } },
       }),
       new iam.PolicyStatement({
         sid: 'SyncDagFiles',
         actions: ['s3:GetObject', 's3:GetObjectVersion', 's3:PutObject', 's3:DeleteObject'],
         resources: [dagObjects],
+      }),
+      new iam.PolicyStatement({
+        sid: 'PublishDbtArtifacts',
+        actions: ['s3:GetObject', 's3:GetObjectVersion', 's3:PutObject', 's3:DeleteObject'],
+        resources: [dbtObjects],
       }),
       new iam.PolicyStatement({
         sid: 'MwaaCliToken',
@@ -121,6 +133,7 @@ export class TargetDeployRole extends Construct {
     acknowledge(
       policy,
       { id: `AwsSolutions-IAM5[Resource::${dagObjects}]`, reason: `DAG files are objects under the ${DAG_S3_PATH}/ folder of the ${envName} DAG bucket; each repo syncs its own ${DAG_S3_PATH}/<repo>/ prefix, and the bucket root (requirements, plugins) stays out of reach` },
+      { id: `AwsSolutions-IAM5[Resource::${dbtObjects}]`, reason: `the dbt project tarball and manifest each repo publishes under ${DBT_ARTIFACTS_S3_PATH}/<repo>/ of the ${envName} MWAA bucket, where the environment's dbt runs read them in-account; the bucket root stays out of reach` },
       { id: `AwsSolutions-IAM5[Resource::${ecrRepos}]`, reason: `Spark job images are pushed to the ${envName} repositories under ${env.ecrRepositoryPrefix}/, one per job; new jobs add repositories` },
       { id: `AwsSolutions-IAM5[Resource::${ssmPath}]`, reason: `image-digest and release pointers of ${envName} are parameters under ${env.ssmParameterPath}/` },
       { id: `AwsSolutions-IAM5[Resource::${artifactObjects}]`, reason: 'release artifacts are objects of the tooling artifact bucket, keyed by pipeline execution; deploys read the release they promote' },

@@ -9,6 +9,9 @@ import * as sqs from 'aws-cdk-lib/aws-sqs';
 import type { Construct } from 'constructs';
 import { ENVIRONMENT_NAMES, type PlatformConfig } from '../config/schema';
 import { acknowledge } from '../constructs/acknowledge';
+import { ApprovalPolicies } from '../constructs/approval-policies';
+import { encryptedLogGroup } from '../constructs/encrypted-log-group';
+import { ToolchainImageBuild } from '../constructs/toolchain-image-build';
 import { AuditTrail } from '../constructs/audit-trail';
 import { DeploymentLedger } from '../constructs/deployment-ledger';
 import { PlatformNames } from '../constructs/names';
@@ -48,6 +51,10 @@ export class ToolingStack extends Stack {
   readonly functions: { readonly promote: PlatformFunction; readonly rollback: PlatformFunction; readonly recorder: PlatformFunction };
   /** Approvals and alerts topics. */
   readonly topics: { readonly approvals: sns.Topic; readonly alerts: sns.Topic };
+  /** The customer-managed approval policies of staging and prod. */
+  readonly approvalPolicies: ApprovalPolicies;
+  /** The CodeBuild project that builds and pushes the toolchain image. */
+  readonly toolchainImageBuild: ToolchainImageBuild;
   /** The delivery dashboard and the alarms to the alerts topic. */
   readonly monitoring: PlatformMonitoring;
 
@@ -95,7 +102,7 @@ export class ToolingStack extends Stack {
     });
     this.buckets = { artifacts, accessLogs, audit: this.audit.auditBucket, trail: this.audit.trailBucket };
 
-    this.ledger = new DeploymentLedger(this, 'Ledger', { encryptionKey });
+    this.ledger = new DeploymentLedger(this, 'Ledger', { encryptionKey, tableName: names.ledgerTableName() });
 
     const topic = (tid: string, purpose: 'approvals' | 'alerts', displayName: string) =>
       new sns.Topic(this, tid, { topicName: names.topicName(purpose), displayName, masterKey: encryptionKey, enforceSSL: true });
@@ -152,6 +159,17 @@ export class ToolingStack extends Stack {
         resources: ['*'],
       }),
     );
+    // Recorder and Rollback publish the platform metrics (lib/ops/metrics.ts), only in its namespace
+    for (const f of [recorder, rollback]) {
+      f.role.addToPolicy(
+        new iam.PolicyStatement({
+          sid: 'PublishDataOpsMetrics',
+          actions: ['cloudwatch:PutMetricData'],
+          resources: ['*'],
+          conditions: { StringEquals: { 'cloudwatch:namespace': names.metricNamespace() } },
+        }),
+      );
+    }
     // Rollback: only this platform's pipelines, by exact ARN
     this.ledger.table.grantReadWriteData(rollback.role);
     rollback.role.addToPolicy(
@@ -188,6 +206,17 @@ export class ToolingStack extends Stack {
     // Dashboard and alarms (lib/constructs/monitoring.ts). It refers to pipelines and projects through
     // PlatformNames, never through the pipeline stacks, so this stack stays independent of them.
     this.monitoring = new PlatformMonitoring(this, 'Monitoring', { config, alertsTopic: this.topics.alerts });
+
+    // Who may approve staging and prod (config `approvers`; README "Deploy")
+    this.approvalPolicies = new ApprovalPolicies(this, 'ApprovalPolicies', { config });
+
+    // The toolchain image every CodeBuild project runs in, built from buildspecs/toolchain/Dockerfile
+    this.toolchainImageBuild = new ToolchainImageBuild(this, 'ToolchainImage', {
+      config,
+      repository: toolchainRepository,
+      encryptionKey,
+      logGroup: encryptedLogGroup(this, 'ToolchainImageBuildLogs', { encryptionKey }),
+    });
 
     this.shared = {
       encryptionKey,

@@ -47,8 +47,24 @@ describe('platform configuration', () => {
     ['a missing required section', (raw) => delete raw.environments.staging, /environments\.staging .*required, but missing/],
     ['audit retention under six years', (raw) => (raw.audit.retentionDays = 365), /audit\.retentionDays .*at least six years/],
     ['a malformed connection ARN', (raw) => (raw.source.connectionArn = 'conn-123'), /source\.connectionArn .*not a \(codeconnections\|codestar-connections\) ARN/],
+    ['a Terraform Cloud token secret that is not a Secrets Manager ARN', (raw) => (raw.environments.prod.terraformCloud.tokenSecretArn = 'tfc-token'), /environments\.prod\.terraformCloud\.tokenSecretArn .*'tfc-token' is not a secretsmanager ARN/],
+    ['an approver entry of an unknown shape', (raw) => (raw.approvers.prod[0] = { group: 'owners' }), /approvers\.prod\[0\] .*expected a name, \{ iamGroup: NAME \} or \{ identityCenterPermissionSet: NAME \}/],
+    ['an approver IAM group name with a space', (raw) => (raw.approvers.staging[0] = { iamGroup: 'data leads' }), /approvers\.staging\[0\]/],
   ])('fails on %s, naming the YAML path and the fix', (_what, mutate, expected) => {
     expect(configErrorOf(withChange(mutate))).toMatch(expected);
+  });
+
+  it('accepts approvers as display names, IAM groups and Identity Center permission sets, and the token secret of each environment', () => {
+    // GIVEN the three approver shapes side by side
+    const config = parseConfig(
+      withChange((raw) => (raw.approvers.prod = ['Chief Data Officer', { iamGroup: 'data-platform-owners' }, { identityCenterPermissionSet: 'DataOpsProdApprover' }])),
+      'x.yaml',
+    );
+    // THEN each keeps its shape, and the default's Terraform Cloud token secrets are in the tooling account
+    expect(config.approvers.prod).toEqual(['Chief Data Officer', { iamGroup: 'data-platform-owners' }, { identityCenterPermissionSet: 'DataOpsProdApprover' }]);
+    for (const env of ['dev', 'staging', 'prod'] as const) {
+      expect(config.environments[env].terraformCloud.tokenSecretArn).toMatch(new RegExp(`^arn:aws:secretsmanager:${config.region}:${config.toolingAccount}:secret:`));
+    }
   });
 
   it('fails with every problem listed in one error', () => {

@@ -1,6 +1,6 @@
 import { ENVIRONMENT_NAMES, type EnvironmentName } from '../../lib/config/schema';
 import { PlatformNames } from '../../lib/constructs/names';
-import { DAG_S3_PATH } from '../../lib/constructs/target-deploy-role';
+import { DAG_S3_PATH, DBT_ARTIFACTS_S3_PATH } from '../../lib/constructs/target-deploy-role';
 import { makeTestConfig } from '../helpers/config';
 import { synthPlatform, synthTargetStack } from '../helpers/synth';
 
@@ -74,7 +74,8 @@ describe('DataOpsTarget-<env>', () => {
     const e = config.environments[env];
     const bySid = Object.fromEntries(permissionsOf(env).map((s) => [(s as { Sid?: string }).Sid, s]));
     expect(bySid.SyncDagFiles.Resource).toBe(`arn:aws:s3:::${e.mwaa.dagBucket}/${DAG_S3_PATH}/*`);
-    expect(bySid.ListDagFolder.Condition).toEqual({ StringLike: { 's3:prefix': [`${DAG_S3_PATH}/*`] } });
+    expect(bySid.ListDagFolder.Condition).toEqual({ StringLike: { 's3:prefix': [`${DAG_S3_PATH}/*`, `${DBT_ARTIFACTS_S3_PATH}/*`] } });
+    expect(bySid.PublishDbtArtifacts.Resource).toBe(`arn:aws:s3:::${e.mwaa.dagBucket}/${DBT_ARTIFACTS_S3_PATH}/*`);
     expect(bySid.MwaaCliToken.Resource).toBe(`arn:aws:airflow:${config.region}:${e.account}:environment/${e.mwaa.environmentName}`);
     expect(bySid.PushAndReadImages.Resource).toBe(`arn:aws:ecr:${config.region}:${e.account}:repository/${e.ecrRepositoryPrefix}/*`);
     expect(bySid.EnvironmentPointers.Resource).toBe(`arn:aws:ssm:${config.region}:${e.account}:parameter${e.ssmParameterPath}/*`);
