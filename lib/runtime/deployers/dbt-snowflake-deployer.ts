@@ -46,9 +46,13 @@ export class CompiledSqlBuilder implements ModelBuilder {
 export interface DbtSnowflakeDeployerProps {
   /** Connection to the environment's Snowflake account as the deploy role. */
   readonly sql: SqlClient;
-  /** S3 client for the bucket the environment's dbt runs read their project from. */
+  /** S3 client of the environment's account (the deploy role's credentials). */
   readonly s3: S3Client;
-  /** Bucket that holds the published dbt artifacts (`dbt/<repo>/<env>/`). */
+  /**
+   * Bucket the environment's dbt runs read the published artifacts from (`dbt/<repo>/`): the
+   * environment's MWAA bucket, in its own account (docs/decisions.md, "dbt artifacts"), so no
+   * environment reads across accounts into tooling.
+   */
   readonly artifactBucket: string;
   /** @default CompiledSqlBuilder */
   readonly builder?: ModelBuilder;
@@ -108,12 +112,15 @@ export interface DbtPrevious {
   readonly tables: readonly SwappedTable[];
 }
 
+/** Key prefix of published dbt artifacts in an environment's MWAA bucket; each repo publishes under `dbt/<repo>/`. */
+export const DBT_S3_PATH = 'dbt';
+
 const PROJECT_KEY = 'project.tar.gz';
 const MANIFEST_KEY = 'manifest.json';
 
 /**
  * dbt/Snowflake deployer: publishes the dbt project tarball and manifest the environment's runs
- * use to `s3://<artifactBucket>/dbt/<repo>/<env>/` (compared by sha256, versioned for a byte-exact
+ * use to `s3://<environment's MWAA bucket>/dbt/<repo>/` (compared by sha256, versioned for a byte-exact
  * rollback), and rebuilds the models the release marks for rebuild in a zero-copy clone that is
  * swapped in atomically (`CREATE … CLONE`, build, `ALTER TABLE … SWAP WITH`). The table a swap
  * leaves behind keeps the previous data for a fast swap back. Before the first change it records
@@ -128,7 +135,7 @@ export class DbtSnowflakeDeployer implements Deployer<DbtState, DbtPlan, DbtPrev
   constructor(private readonly props: DbtSnowflakeDeployerProps) {}
 
   private prefix(ctx: DeployContext): string {
-    return `dbt/${ctx.repo}/${ctx.env}/`;
+    return `${DBT_S3_PATH}/${ctx.repo}/`;
   }
 
   private desired(ctx: DeployContext): DesiredObject[] {

@@ -75,11 +75,8 @@ export const DEPLOYER_FACTORIES: Readonly<Partial<Record<AssetKind, DeployerFact
     const secret = SnowflakeSecretSchema.safeParse(json);
     if (!secret.success) throw new DeployError(`secret ${environment.snowflake.deploySecretArn} lacks ${secret.error.issues.map((i) => i.path.join('.')).join(', ')}; store {"user","privateKey"} for the Snowflake deploy user`);
     const sql = await SnowflakeSqlClient.connect({ ...environment.snowflake, secret: secret.data });
-    return new DbtSnowflakeDeployer({
-      sql,
-      s3: new S3Client({ region: rt.region }),
-      artifactBucket: need(rt.artifactBucket, 'the artifact bucket (ARTIFACT_BUCKET)', 'the Deploy action sets ARTIFACT_BUCKET; locally pass --artifact-bucket'),
-    });
+    // published into the environment's own MWAA bucket with the deploy role (docs/decisions.md, "dbt artifacts")
+    return new DbtSnowflakeDeployer({ sql, s3: new S3Client(target(rt)), artifactBucket: environment.mwaa.dagBucket });
   },
   spark: async (rt) => new SparkImageDeployer({ ssm: new SSMClient(target(rt)), ecr: new ECRClient(target(rt)) }),
   terraform: async (rt) => {

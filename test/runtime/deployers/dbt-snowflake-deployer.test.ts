@@ -88,8 +88,8 @@ describe('DbtSnowflakeDeployer', () => {
     ]);
     expect(first.plan.absent).toEqual(['model.core.new_model']);
     // AND the artifacts are published with the release's bytes
-    const stored = await storedSha256s(s3, bucket, 'dbt/core-a/dev/');
-    expect(stored).toEqual({ 'dbt/core-a/dev/manifest.json': r.release.dbt!.manifestSha256, 'dbt/core-a/dev/project.tar.gz': r.release.artifacts[0].sha256 });
+    const stored = await storedSha256s(s3, bucket, 'dbt/core-a/');
+    expect(stored).toEqual({ 'dbt/core-a/manifest.json': r.release.dbt!.manifestSha256, 'dbt/core-a/project.tar.gz': r.release.artifacts[0].sha256 });
     expect(first.result.writes).toBe(10);
     // AND WHEN the same release is deployed again THEN nothing is written and no DDL is sent
     const before = sf.statements.length;
@@ -103,14 +103,14 @@ describe('DbtSnowflakeDeployer', () => {
     // GIVEN release 1 published, then release 2 deployed with a rebuild
     const { sf, deployer } = setup();
     await deploy(deployer, await release('core-b', 1, []));
-    const artifactsBefore = await storedSha256s(s3, bucket, 'dbt/core-b/dev/');
+    const artifactsBefore = await storedSha256s(s3, bucket, 'dbt/core-b/');
     const r2 = await deploy(deployer, await release('core-b', 2, ['model.core.stg_claims']));
     // WHEN the previous state is restored
     const restored = await deployer.restore(r2.result.previous, r2.ctx);
     // THEN the table holds its data from before the deploy, and the artifacts are release 1's
     expect(sf.table(CLAIMS)!.rows).toEqual([{ ID: 1 }, { ID: 2 }]);
     expect(sf.table(CLAIMS)!.comment).toBe('dataops release 20261127.1+0000000 of core');
-    expect(await storedSha256s(s3, bucket, 'dbt/core-b/dev/')).toEqual(artifactsBefore);
+    expect(await storedSha256s(s3, bucket, 'dbt/core-b/')).toEqual(artifactsBefore);
     expect(restored.forPerson).toEqual([]);
     // AND restoring again writes nothing
     expect((await deployer.restore(r2.result.previous, r2.ctx)).writes).toBe(0);
