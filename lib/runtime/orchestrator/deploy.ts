@@ -100,6 +100,19 @@ function stateOfManifest(m: ReleaseManifest, executionId: string): ReleaseState 
 }
 
 /**
+ * The decision, for a person, that a rollback redeploy did not rebuild the models the release marks
+ * for rebuild: names the models, the release replaced, when, and what the restore said about each table.
+ */
+function modelRebuildsSkipped(version: string, env: string, models: readonly string[], replacedVersion: string | null, at: string, restoreDecisions: readonly string[]): string {
+  const restore = restoreDecisions.length > 0 ? `; the data restore left ${restoreDecisions.length} table(s) for a person (see the decisions above)` : '';
+  return (
+    `dbt: the rollback redeploy of ${version} to ${env} at ${at} did not rebuild ${models.join(', ')} (marked for rebuild by ${version}) on the live tables` +
+    `${replacedVersion ? `, which keep their data as ${replacedVersion} and any later loads left it` : ''}${restore}; ` +
+    `a rebuild on data loaded since could duplicate an incremental model's rows, so if the older logic must apply, rebuild these models by hand (e.g. dbt run --full-refresh --select ...) after checking the loads`
+  );
+}
+
+/**
  * The deployment this release replaces when it is a redeploy of an earlier release (a rollback):
  * the newest deployment to the env by another execution of another version.
  */
@@ -195,8 +208,20 @@ export async function deployRelease(release: ReleaseOnDisk, env: EnvironmentName
           }
         }
       }
+      // Data safety: a rollback redeploy never rebuilds dbt models on the live tables. The data side of a
+      // rollback is the restore above (swap back / Time Travel) or a person's decision; rebuilding the
+      // older release's marked models on a table a later load wrote to could duplicate an incremental
+      // model's rows.
+      const skipped = isRollback && kind === 'dbt' ? (m.dbt?.modelsToRebuild ?? []) : [];
+      const stepCtx = skipped.length > 0 && m.dbt ? { ...ctx, release: { ...m, dbt: { ...m.dbt, modelsToRebuild: [] } } } : ctx;
+      if (skipped.length > 0) {
+        const line = modelRebuildsSkipped(m.version, env, skipped, replaced?.version ?? null, new Date().toISOString(), forPerson);
+        forPerson.push(line);
+        deps.log(line);
+        await deps.ledger.appendEvent({ ...base, kind: 'rollback-step', result: 'skipped', step: 'dbt-rebuild-skipped', target: skipped.join(', '), message: line });
+      }
       deps.log(`${kind}: deploying ${m.version} to ${env}`);
-      const r = await runDeployStep(deployer, ctx, stepDeps);
+      const r = await runDeployStep(deployer, stepCtx, stepDeps);
       steps.push({ kind, step: 'apply', writes: r.writes, summary: r.summary, replayed: r.replayed });
       forPerson.push(...r.forPerson);
       deps.log(`${kind}: ${r.summary} (${r.writes} writes${r.replayed ? ', done by an earlier attempt' : ''})`);
@@ -248,10 +273,14 @@ export interface VerifyOutcome {
  */
 export async function verifyRelease(release: ReleaseOnDisk, env: EnvironmentName, environment: EnvironmentConfig, deps: OrchestratorDeps): Promise<VerifyOutcome> {
   const m = release.manifest;
-  const ctx = context(release, env, environment, deps.log);
   const base = { repo: m.repo, env, actor: deps.actor, version: m.version, executionId: deps.executionId };
   const results: VerifyResult[] = [];
   try {
+    // A rollback redeploy did not rebuild dbt models (deployRelease), so verify does not expect them rebuilt.
+    const own = await deps.ledger.eventsFor(m.repo, env, { executionId: deps.executionId });
+    const wasRollback = own.some((e) => e.kind === 'deployment' && e.result === 'succeeded' && e.isRollback);
+    const full = context(release, env, environment, deps.log);
+    const ctx = wasRollback && m.dbt ? { ...full, release: { ...m, dbt: { ...m.dbt, modelsToRebuild: [] } } } : full;
     for (const kind of DEPLOY_ORDER) {
       const deployer = deps.deployers.get(kind);
       const has = m.assets.some((a) => a.kind === kind) || (kind === 'spark' && m.sparkImages.length > 0) || (kind === 'terraform' && m.terraform !== null);
