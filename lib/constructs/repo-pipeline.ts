@@ -1,4 +1,4 @@
-import { Duration, Stack } from 'aws-cdk-lib';
+import { Duration } from 'aws-cdk-lib';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as cwActions from 'aws-cdk-lib/aws-cloudwatch-actions';
 import * as codebuild from 'aws-cdk-lib/aws-codebuild';
@@ -36,6 +36,44 @@ export const STAGE_NAMES = ['Source', 'Validate', 'Package', 'Dev', 'Staging', '
  */
 export const VERIFY_FAILURES_METRIC = 'VerifyFailures';
 
+/** Namespace of the Package action's exported variables. */
+export const PACKAGE_VARIABLES_NAMESPACE = 'Package';
+
+/** Variables buildspecs/package.yml exports (`env.exported-variables`; a test ties them). */
+export const PACKAGE_EXPORTED_VARIABLES = ['RELEASE_VERSION', 'RELEASE_ASSETS', 'RELEASE_MANIFEST_SHA256', 'RELEASE_SUMMARY_URL'] as const;
+
+/** CodePipeline's limit on a ManualApproval action's CustomData, in characters. */
+export const APPROVAL_CUSTOM_DATA_LIMIT = 500;
+
+/** Longest value a pipeline variable of the approval text is assumed to resolve to. */
+const VARIABLE_BYTES: Readonly<Record<string, number>> = {
+  'SourceVariables.CommitId': 40,
+  RELEASE_VERSION: 40,
+  RELEASE_ASSETS: 6,
+  RELEASE_MANIFEST_SHA256: 64,
+  RELEASE_SUMMARY_URL: 200,
+};
+
+/**
+ * The approval request text (CustomData): repo, release version, asset count, manifest checksum
+ * and commit, resolved by CodePipeline, and the approvers. It stays under CodePipeline's 500
+ * characters once the variables resolve: approvers that do not fit are summarised as "and N more".
+ */
+export function approvalInformation(repo: string, env: string, approvers: readonly string[], pkg: (name: (typeof PACKAGE_EXPORTED_VARIABLES)[number]) => string): string {
+  const head =
+    `Promote ${repo} release ${pkg('RELEASE_VERSION')} (${pkg('RELEASE_ASSETS')} assets, manifest sha256 ${pkg('RELEASE_MANIFEST_SHA256')}, ` +
+    `commit #{SourceVariables.CommitId}) to ${env}. The link is the Package build: its log lists every artifact with its sha256.`;
+  const resolved = (text: string) =>
+    text.replace(/#\{([A-Za-z]+)\.([A-Za-z_]+)\}/g, (_m, ns: string, name: string) => 'x'.repeat(VARIABLE_BYTES[`${ns}.${name}`] ?? VARIABLE_BYTES[name] ?? 100)).length;
+  for (let shown = approvers.length; shown >= 0; shown--) {
+    const rest = approvers.length - shown;
+    const list = [...approvers.slice(0, shown), ...(rest > 0 ? [`and ${rest} more`] : [])].join(', ');
+    const text = `${head} Approvers: ${list}.`;
+    if (resolved(text) <= APPROVAL_CUSTOM_DATA_LIMIT) return text;
+  }
+  return head;
+}
+
 /**
  * Variables of the Deploy and Verify actions that lib/runtime/orchestrator/runtime.ts reads
  * (ACTION_ENV there; a test ties them). Kept as a copy so synthesis does not load the runtime.
@@ -68,7 +106,6 @@ export class RepoPipeline extends Construct {
     super(scope, id);
     const { config, repo, shared } = props;
     const names = new PlatformNames(config);
-    const stack = Stack.of(this);
     const pipelineName = names.pipelineName(repo);
     const project = (pid: string, purpose: string, buildSpec: string, extra: Partial<ConstructorParameters<typeof ToolchainProject>[2]> = {}) =>
       new ToolchainProject(this, pid, {
@@ -255,18 +292,15 @@ export class RepoPipeline extends Construct {
         environmentVariables: executionEnvironment,
       }),
     ];
-    const consoleLink = `https://${stack.region}.console.aws.amazon.com/codesuite/codepipeline/pipelines/${pipelineName}/executions/#{codepipeline.PipelineExecutionId}/timeline`;
+    const pkg = (name: (typeof PACKAGE_EXPORTED_VARIABLES)[number]) => `#{${PACKAGE_VARIABLES_NAMESPACE}.${name}}`;
     const approve = (env: 'staging' | 'prod') =>
       new actions.ManualApprovalAction({
         actionName: 'Approve',
         runOrder: 1,
         notificationTopic: shared.approvalsTopic,
-        externalEntityLink: consoleLink,
-        additionalInformation:
-          // CustomData holds at most 500 characters, so the commit message (unbounded) stays out
-          `Promote ${repo.name} commit #{SourceVariables.CommitId} to ${env}. ` +
-          `Approvers: ${config.approvers[env].map(approverLabel).join(', ')}. The link shows this execution; the Package and Verify logs hold the ` +
-          'release manifest diff, the dbt contract diff and the Terraform plan summary.',
+        // the Package build's page: its log is the `dataops package` summary of this release
+        externalEntityLink: pkg('RELEASE_SUMMARY_URL'),
+        additionalInformation: approvalInformation(repo.name, env, config.approvers[env].map(approverLabel), pkg),
       });
 
     this.pipeline = new codepipeline.Pipeline(this, 'Pipeline', {
@@ -309,7 +343,15 @@ export class RepoPipeline extends Construct {
         },
         {
           stageName: 'Package',
-          actions: [new actions.CodeBuildAction({ actionName: 'Package', project: packageProject, input: sourceOutput, outputs: [releaseOutput] })],
+          actions: [
+            new actions.CodeBuildAction({
+              actionName: 'Package',
+              project: packageProject,
+              input: sourceOutput,
+              outputs: [releaseOutput],
+              variablesNamespace: PACKAGE_VARIABLES_NAMESPACE,
+            }),
+          ],
         },
         { stageName: 'Dev', actions: [promote('dev', 1), ...deployAndVerify('dev', 2)] },
         { stageName: 'Staging', actions: [approve('staging'), promote('staging', 2), ...deployAndVerify('staging', 3)] },

@@ -1,5 +1,5 @@
 import { Match, type Template } from 'aws-cdk-lib/assertions';
-import { ENVIRONMENT_NAMES } from '../../lib/config/schema';
+import { approverLabel, ENVIRONMENT_NAMES } from '../../lib/config/schema';
 import { PlatformNames } from '../../lib/constructs/names';
 import { STAGE_NAMES } from '../../lib/constructs/repo-pipeline';
 import { makeTestConfig } from '../helpers/config';
@@ -110,8 +110,11 @@ describe('DataOpsPipeline-<repo>', () => {
     expect(first.Configuration).toMatchObject({
       NotificationArn: `arn:aws:sns:${config.region}:${config.toolingAccount}:${names.topicName('approvals')}`,
       CustomData: expect.stringContaining('#{SourceVariables.CommitId}'),
-      ExternalEntityLink: expect.stringContaining('#{codepipeline.PipelineExecutionId}'),
+      ExternalEntityLink: '#{Package.RELEASE_SUMMARY_URL}',
     });
+    // AND the request names the release the Package build exported, and who may approve
+    for (const v of ['#{Package.RELEASE_VERSION}', '#{Package.RELEASE_ASSETS}', '#{Package.RELEASE_MANIFEST_SHA256}']) expect(first.Configuration?.CustomData).toContain(v);
+    expect(first.Configuration?.CustomData).toContain(`Approvers: ${config.approvers[name === 'Staging' ? 'staging' : 'prod'].map(approverLabel).join(', ')}.`);
     expect(String(first.Configuration?.CustomData).length).toBeLessThanOrEqual(500);
   });
 

@@ -7,7 +7,17 @@ import { Stack } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import type * as iam from 'aws-cdk-lib/aws-iam';
 import type { CfnBucket } from 'aws-cdk-lib/aws-s3';
-import { ACTION_ENV as CONSTRUCT_ACTION_ENV } from '../../lib/constructs/repo-pipeline';
+import * as fs from 'fs';
+import * as path from 'path';
+import { parse } from 'yaml';
+import {
+  ACTION_ENV as CONSTRUCT_ACTION_ENV,
+  APPROVAL_CUSTOM_DATA_LIMIT,
+  approvalInformation,
+  PACKAGE_EXPORTED_VARIABLES,
+  PACKAGE_VARIABLES_NAMESPACE,
+} from '../../lib/constructs/repo-pipeline';
+import { PROJECT_ROOT } from '../../lib/constructs/platform-function';
 import { PlatformNames } from '../../lib/constructs/names';
 import { DBT_ARTIFACTS_S3_PATH } from '../../lib/constructs/target-deploy-role';
 import { DBT_S3_PATH } from '../../lib/runtime/deployers/dbt-snowflake-deployer';
@@ -48,6 +58,28 @@ describe('runtime wiring of the synthesized platform', () => {
     // THEN the action variables and the dbt folder the constructs use are the ones the runtime reads
     expect(CONSTRUCT_ACTION_ENV).toEqual(ACTION_ENV);
     expect(DBT_ARTIFACTS_S3_PATH).toBe(DBT_S3_PATH);
+  });
+
+  it('names in the approval request exactly the variables buildspecs/package.yml exports, in the Package namespace', () => {
+    const spec = parse(fs.readFileSync(path.join(PROJECT_ROOT, 'buildspecs', 'package.yml'), 'utf8')) as { env: { 'exported-variables': string[] } };
+    expect([...spec.env['exported-variables']].sort()).toEqual([...PACKAGE_EXPORTED_VARIABLES].sort());
+    const template = Template.fromStack(synthPlatform().platform.pipelines[config.repos[0].name]);
+    const [pipeline] = Object.values(template.findResources('AWS::CodePipeline::Pipeline')) as Resource[];
+    const pkg = (pipeline.Properties.Stages as Array<{ Name: string; Actions: Array<{ Namespace?: string }> }>).find((s) => s.Name === 'Package')!.Actions[0];
+    expect(pkg.Namespace).toBe(PACKAGE_VARIABLES_NAMESPACE);
+  });
+
+  it('keeps the approval request under 500 characters once resolved, summarising approvers that do not fit', () => {
+    // GIVEN forty long approver names
+    const approvers = Array.from({ length: 40 }, (_, i) => `clinical-data-governance-board-member-${i}`);
+    const pkg = (name: string) => `#{Package.${name}}`;
+    // WHEN the text is built
+    const text = approvalInformation('ingest-kafka-streaming', 'prod', approvers, pkg);
+    // THEN with each variable at its longest it fits, and it says how many approvers were left out
+    const resolved = text.replace(/#\{[A-Za-z]+\.([A-Za-z_]+)\}/g, (_m, n: string) => 'x'.repeat({ RELEASE_SUMMARY_URL: 200, RELEASE_MANIFEST_SHA256: 64, RELEASE_ASSETS: 6 }[n] ?? 40));
+    expect(resolved.length).toBeLessThanOrEqual(APPROVAL_CUSTOM_DATA_LIMIT);
+    expect(text).toMatch(/and \d+ more\.$/);
+    expect(text).toContain(approvers[0]);
   });
 
   it.each(config.repos.map((r) => [r.name]))('sets DATAOPS_REPO on the Package project of %s to the repo name', (repo) => {
