@@ -57,18 +57,19 @@ function stopper(child: ChildProcess): () => Promise<void> {
 
 /**
  * Starts moto in server mode (S3, DynamoDB, SSM, ECR, Secrets Manager, EventBridge, KMS, ...)
- * from the project's venv (`buildspecs/toolchain/ensure.sh emulators`).
+ * from the project's venv (`buildspecs/toolchain/ensure.sh emulators`), through moto-server.py, which
+ * makes each request atomic as AWS does (moto alone lets two conditional writes race).
  */
 export async function startMoto(): Promise<LocalServer> {
-  const bin = path.join(ROOT, '.venv', 'emulators', 'bin', 'moto_server');
-  if (!fs.existsSync(bin)) {
+  const bin = path.join(ROOT, '.venv', 'emulators', 'bin', 'python');
+  if (!fs.existsSync(path.join(ROOT, '.venv', 'emulators', 'bin', 'moto_server'))) {
     throw new Error(`moto is not installed at ${bin}; run 'bash buildspecs/toolchain/ensure.sh emulators' (npm test does it in pretest)`);
   }
   const port = await freePort();
   const logFile = path.join(ROOT, '.cache', `moto-${port}.log`);
   fs.mkdirSync(path.dirname(logFile), { recursive: true });
   const out = fs.openSync(logFile, 'w');
-  const child = spawn(bin, ['-H', '127.0.0.1', '-p', String(port)], { stdio: ['ignore', out, out], detached: false });
+  const child = spawn(bin, [path.join(__dirname, 'moto-server.py'), '127.0.0.1', String(port)], { stdio: ['ignore', out, out], detached: false });
   const endpoint = `http://127.0.0.1:${port}`;
   await waitForHttp(`${endpoint}/moto-api/`, 'moto server', 60_000, logFile);
   return { name: 'moto', endpoint, stop: stopper(child) };

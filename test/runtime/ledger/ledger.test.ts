@@ -164,13 +164,16 @@ describe('ledger idempotency claims', () => {
     expect(afterLease).toEqual({ status: 'claimed', takeover: true });
   });
 
-  it('lets exactly one of two concurrent claims of one action win', async () => {
-    // GIVEN nothing claimed
+  it('lets exactly one of two concurrent claims of one action win, every time', async () => {
+    // GIVEN nothing claimed, and 25 actions so that a non-atomic condition check shows
     const { ledger } = await createTestLedger();
-    // WHEN two jobs claim at once
-    const results = await Promise.all([ledger.claim('e', 'promote:prod', 'j1'), ledger.claim('e', 'promote:prod', 'j2')]);
-    // THEN one is claimed and one is in progress
-    expect(results.map((r) => r.status).sort()).toEqual(['claimed', 'in-progress']);
+    const actions = Array.from({ length: 25 }, (_, i) => `promote:prod:${i}`);
+    // WHEN two jobs claim each action at once
+    const results = await Promise.all(
+      actions.map((action) => Promise.all([ledger.claim('e', action, 'j1'), ledger.claim('e', action, 'j2')])),
+    );
+    // THEN for every action one is claimed and one is in progress
+    for (const pair of results) expect(pair.map((r) => r.status).sort()).toEqual(['claimed', 'in-progress']);
   });
 
   it('fails to settle a claim the caller does not own', async () => {
