@@ -2,6 +2,7 @@ import { GetObjectCommand, NoSuchKey, type S3Client } from '@aws-sdk/client-s3';
 import { z } from 'zod';
 import { listDags, listImportErrors, setPaused, type ListedDag } from '../mwaa/airflow-commands';
 import type { AirflowCli } from '../mwaa/cli-client';
+import { dagFolderPrefix, dagPackageName } from '../mwaa/dag-package';
 import type { ApplyResult, DeployContext, Deployer } from './contract';
 import { DeployError } from './errors';
 import { readReleaseAssets, sha256Hex } from './release-files';
@@ -91,7 +92,7 @@ export class MwaaDagDeployer implements Deployer<MwaaState, MwaaPlan, MwaaPrevio
   constructor(private readonly props: MwaaDagDeployerProps) {}
 
   private prefix(ctx: DeployContext): string {
-    return `${(this.props.dagS3Path ?? 'dags').replace(/\/+$/, '')}/${ctx.repo}/`;
+    return dagFolderPrefix(ctx.repo, this.props.dagS3Path);
   }
 
   private markerKey(ctx: DeployContext): string {
@@ -130,7 +131,7 @@ export class MwaaDagDeployer implements Deployer<MwaaState, MwaaPlan, MwaaPrevio
 
   /** A worker file path relative to the repo's folder, or null when the file is not the repo's. */
   private repoRelative(workerPath: string, ctx: DeployContext): string | null {
-    const root = `${(this.props.workerDagsFolder ?? '/usr/local/airflow/dags').replace(/\/+$/, '')}/${ctx.repo}/`;
+    const root = `${(this.props.workerDagsFolder ?? '/usr/local/airflow/dags').replace(/\/+$/, '')}/${dagPackageName(ctx.repo)}/`;
     return workerPath.startsWith(root) ? workerPath.slice(root.length) : null;
   }
 

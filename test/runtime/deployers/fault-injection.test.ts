@@ -16,6 +16,7 @@ import { createTestLedger, type TestLedger } from '../../helpers/ledger';
 import { motoClientConfig, uniqueName } from '../../helpers/moto';
 import { ModelAirflow, startMwaaCliFake, type MwaaCliFake } from '../../helpers/mwaa-cli-fake';
 import { createVersionedBucket, dagFile, deployContext, motoS3, storedSha256s, writeRelease, type ReleaseFile } from '../../helpers/s3-fixtures';
+import { dagFolderPrefix } from '../../../lib/runtime/mwaa/dag-package';
 
 const ENV_NAME = 'northstar-dev';
 let s3: S3Client;
@@ -90,7 +91,7 @@ describe('fault injection on the Airflow deploy path', () => {
     const deps = (executionId: string) => ({ ledger: test.ledger, executionId, actor: 'codepipeline' });
     await runDeployStep(deployer(), ctx1, deps(`${repo}-e1`));
     await cli.run(`dags unpause ${repo.replace(/-/g, '_')}_a -o json`);
-    const objects1 = await storedSha256s(s3, bucket, `dags/${repo}/`);
+    const objects1 = await storedSha256s(s3, bucket, dagFolderPrefix(repo));
     const paused1 = await pausedStates(repo);
     // WHEN release 2's deploy fails at write `failAt`
     const ctx2 = await ctxOf(repo, 2, r2);
@@ -102,15 +103,15 @@ describe('fault injection on the Airflow deploy path', () => {
     // AND CodePipeline retries the action (same execution)
     const retry = await runDeployStep(deployer(), ctx2, deps(`${repo}-e2`));
     // THEN the environment holds exactly release 2 and DAG a is unpaused again
-    const objects2 = await storedSha256s(s3, bucket, `dags/${repo}/`);
-    expect(objects2).toEqual(Object.fromEntries(ctx2.release.assets.map((a) => [a.path.replace(/^dags\//, `dags/${repo}/`), a.sha256])));
+    const objects2 = await storedSha256s(s3, bucket, dagFolderPrefix(repo));
+    expect(objects2).toEqual(Object.fromEntries(ctx2.release.assets.map((a) => [a.path.replace(/^dags\//, dagFolderPrefix(repo)), a.sha256])));
     expect(retry.replayed).toBe(false);
     expect(await pausedStates(repo)).toMatchObject({ [`${repo.replace(/-/g, '_')}_a`]: false });
     // AND WHEN release 2 is rolled back with the previous state the ledger recorded for e2
     const previous = await recordedPrevious(test.ledger, ctx2, `${repo}-e2`, 'airflow');
     await runRestoreStep(deployer(), previous as Parameters<MwaaDagDeployer['restore']>[0], ctx2, deps(`${repo}-rollback`));
     // THEN every object is byte-identical to release 1, with the same paused states
-    expect(await storedSha256s(s3, bucket, `dags/${repo}/`)).toEqual(objects1);
+    expect(await storedSha256s(s3, bucket, dagFolderPrefix(repo))).toEqual(objects1);
     expect(await pausedStates(repo)).toEqual(paused1);
     // AND the ledger shows the failed attempt, the converged retry and the restore
     const steps = (await test.ledger.eventsFor(repo, 'dev')).filter((e) => e.kind === 'deploy-step').map((e) => `${e.executionId?.replace(`${repo}-`, '')}:${e.kind === 'deploy-step' ? e.step : ''}:${e.result}`);
@@ -137,7 +138,7 @@ describe('fault injection on the Airflow deploy path', () => {
     const repo = uniqueName('crash');
     const { r1, r2 } = releases(repo);
     await runDeployStep(deployer(), await ctxOf(repo, 1, r1), { ledger: test.ledger, executionId: `${repo}-e1`, actor: 'test' });
-    const objects1 = await storedSha256s(s3, bucket, `dags/${repo}/`);
+    const objects1 = await storedSha256s(s3, bucket, dagFolderPrefix(repo));
     const dying = new DynamoDBClient(motoClientConfig());
     let dead = false;
     dying.middlewareStack.add(
@@ -161,7 +162,7 @@ describe('fault injection on the Airflow deploy path', () => {
     expect(Object.fromEntries(Object.entries(previous.objects).map(([k, v]) => [k, v.sha256]))).toEqual(objects1);
     // AND a rollback from the ledger's record restores release 1 exactly
     await runRestoreStep(deployer(), (await recordedPrevious(later, ctx2, `${repo}-e2`, 'airflow')) as typeof previous, ctx2, { ledger: later, executionId: `${repo}-rb`, actor: 'test' });
-    expect(await storedSha256s(s3, bucket, `dags/${repo}/`)).toEqual(objects1);
+    expect(await storedSha256s(s3, bucket, dagFolderPrefix(repo))).toEqual(objects1);
   });
 
   it('a CodePipeline retry of a completed deploy does nothing twice', async () => {
@@ -190,7 +191,7 @@ describe('fault injection on the Airflow deploy path', () => {
     const staging = await runDeployStep(deployer(), deployContext(release, dir, { env: 'staging', dagBucket: stagingBucket }), { ledger: test.ledger, executionId: `${repo}-e1`, actor: 'test' });
     // THEN staging really got the files
     expect(staging).toMatchObject({ replayed: false, writes: 5 });
-    expect(Object.keys(await storedSha256s(s3, stagingBucket, `dags/${repo}/`))).toHaveLength(5);
+    expect(Object.keys(await storedSha256s(s3, stagingBucket, dagFolderPrefix(repo)))).toHaveLength(5);
   });
 
   it('fails the second of two concurrent deploys of one repo to one environment on the lock, and it proceeds once the first releases it', async () => {

@@ -67,10 +67,10 @@ describe('MwaaDagDeployer', () => {
     // THEN the first deploy wrote both files, with the sha256 of their bytes, and the second nothing
     expect(first.result.writes).toBe(2);
     expect(second.result.writes).toBe(0);
-    const stored = await storedSha256s(s3, bucket, 'dags/repo-first/');
-    expect(stored).toEqual(Object.fromEntries(first.ctx.release.assets.map((a) => [a.path.replace(/^dags\//, 'dags/repo-first/'), a.sha256])));
-    const head = await s3.send(new HeadObjectCommand({ Bucket: bucket, Key: 'dags/repo-first/claims_daily.py' }));
-    expect(head.Metadata?.sha256).toBe(stored['dags/repo-first/claims_daily.py']);
+    const stored = await storedSha256s(s3, bucket, 'dags/repo_first/');
+    expect(stored).toEqual(Object.fromEntries(first.ctx.release.assets.map((a) => [a.path.replace(/^dags\//, 'dags/repo_first/'), a.sha256])));
+    const head = await s3.send(new HeadObjectCommand({ Bucket: bucket, Key: 'dags/repo_first/claims_daily.py' }));
+    expect(head.Metadata?.sha256).toBe(stored['dags/repo_first/claims_daily.py']);
     // AND Airflow parsed both DAGs, and verify agrees
     const dags = await listDags(cli);
     expect(dags.map((d) => d.dagId)).toEqual(expect.arrayContaining(['claims_daily', 'eligibility_hourly']));
@@ -92,7 +92,7 @@ describe('MwaaDagDeployer', () => {
     ]);
     // THEN pause_a was paused before its upload and unpaused after; pause_b was never unpaused
     const pauseA = events.indexOf('cli:dags pause pause_a -o json');
-    const upload = events.indexOf('s3:PutObjectCommand:dags/repo-pause/a.py');
+    const upload = events.indexOf('s3:PutObjectCommand:dags/repo_pause/a.py');
     const unpauseA = events.indexOf('cli:dags unpause pause_a -o json');
     expect(pauseA).toBeGreaterThanOrEqual(0);
     expect(upload).toBeGreaterThan(pauseA);
@@ -112,17 +112,17 @@ describe('MwaaDagDeployer', () => {
       { kind: 'airflow', path: 'dags/y.py', body: dagFile('restore_y') },
       { kind: 'airflow', path: 'dags/z.py', body: dagFile('restore_z') },
     ]);
-    const before = await storedSha256s(s3, bucket, 'dags/repo-restore/');
+    const before = await storedSha256s(s3, bucket, 'dags/repo_restore/');
     const r2 = await deploy('repo-restore', 2, [
       { kind: 'airflow', path: 'dags/x.py', body: dagFile('restore_x', { schedule: '@weekly' }) },
       { kind: 'airflow', path: 'dags/y.py', body: dagFile('restore_y') },
     ]);
     expect(r2.result.writes).toBeGreaterThanOrEqual(2);
-    expect(Object.keys(await storedSha256s(s3, bucket, 'dags/repo-restore/')).sort()).toEqual(['dags/repo-restore/x.py', 'dags/repo-restore/y.py']);
+    expect(Object.keys(await storedSha256s(s3, bucket, 'dags/repo_restore/')).sort()).toEqual(['dags/repo_restore/x.py', 'dags/repo_restore/y.py']);
     // WHEN the previous state recorded by release 2's apply is restored
     const restored = await r2.d.restore(r2.result.previous, r2.ctx);
     // THEN every object is byte-identical to what release 1 left, and restoring again writes nothing
-    expect(await storedSha256s(s3, bucket, 'dags/repo-restore/')).toEqual(before);
+    expect(await storedSha256s(s3, bucket, 'dags/repo_restore/')).toEqual(before);
     expect(restored.writes).toBeGreaterThan(0);
     expect((await r2.d.restore(r2.result.previous, r2.ctx)).writes).toBe(0);
     expect(r1.result.writes).toBe(3);
@@ -138,7 +138,7 @@ describe('MwaaDagDeployer', () => {
     const result = await d.verify(ctx);
     // THEN verification fails and names the file and the error
     expect(result.ok).toBe(false);
-    expect(result.problems).toEqual([expect.stringMatching(/import error in \/usr\/local\/airflow\/dags\/repo-broken\/bad\.py: ModuleNotFoundError: No module named 'not_installed_anywhere'/)]);
+    expect(result.problems).toEqual([expect.stringMatching(/import error in \/usr\/local\/airflow\/dags\/repo_broken\/bad\.py: ModuleNotFoundError: No module named 'not_installed_anywhere'/)]);
   });
 
   it('deploys what `dataops package` builds: the DAG inventory parses in Airflow, and a changed release is rolled back byte for byte', async () => {
@@ -160,7 +160,7 @@ describe('MwaaDagDeployer', () => {
     // THEN Airflow lists every DAG of the release's inventory, without import errors
     expect(ctx1.release.dags.map((x) => x.dagId)).toEqual(['pkg_claims', 'pkg_members']);
     await expect(d.verify(ctx1)).resolves.toEqual({ ok: true, problems: [] });
-    const before = await storedSha256s(s3, bucket, 'dags/repo-packaged/');
+    const before = await storedSha256s(s3, bucket, 'dags/repo_packaged/');
     // AND WHEN a second release changes one unpaused DAG and is rolled back
     await cli.run('dags unpause pkg_claims -o json');
     write('claims.py', dagFile('pkg_claims', { schedule: '@hourly' }));
@@ -169,7 +169,7 @@ describe('MwaaDagDeployer', () => {
     expect(applied.writes).toBe(5);
     await d.restore(applied.previous, ctx2);
     // THEN the objects are release 1's, and the DAG is unpaused as before
-    expect(await storedSha256s(s3, bucket, 'dags/repo-packaged/')).toEqual(before);
+    expect(await storedSha256s(s3, bucket, 'dags/repo_packaged/')).toEqual(before);
     expect((await listDags(cli)).find((x) => x.dagId === 'pkg_claims')?.paused).toBe(false);
   });
 });
