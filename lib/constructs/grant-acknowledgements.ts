@@ -3,6 +3,7 @@ import * as iam from 'aws-cdk-lib/aws-iam';
 import { flattenCfnReference } from 'cdk-nag/lib/utils/flatten-cfn-reference';
 import type { IConstruct } from 'constructs';
 import { type Acknowledgement, acknowledge } from './acknowledge';
+import { GRAPH_REGISTRY_PREFIX } from './graph-registry';
 
 /**
  * Wildcard actions that aws-cdk-lib's grant methods write (`bucket.grantRead`, `key.grantDecrypt`,
@@ -33,8 +34,8 @@ export const NO_RESOURCE_LEVEL_ACTIONS: Readonly<Record<string, string>> = {
 };
 
 /**
- * Wildcard resources that aws-cdk-lib writes for one named resource, by the shape of the
- * flattened ARN (as cdk-nag prints it).
+ * Wildcard resources that aws-cdk-lib writes for one named resource, and the platform's own
+ * prefix grants of one named bucket, by the shape of the flattened ARN (as cdk-nag prints it).
  */
 export const GRANT_WILDCARD_RESOURCES: ReadonlyArray<{ pattern: RegExp; reason: string }> = [
   { pattern: /^<[A-Za-z0-9]+\.Arn>\/\*$/, reason: 'aws-cdk-lib bucket grant: the objects of one bucket of this stack' },
@@ -47,6 +48,10 @@ export const GRANT_WILDCARD_RESOURCES: ReadonlyArray<{ pattern: RegExp; reason: 
   {
     pattern: /^arn:<AWS::Partition>:logs:[a-z0-9-]+:\d{12}:log-group:\/aws\/codebuild\/<[A-Za-z0-9]+>:\*$/,
     reason: "aws-cdk-lib CodeBuild project: log streams of the project's own default log group",
+  },
+  {
+    pattern: new RegExp(`^arn:aws:s3:::[a-z0-9.-]+/${GRAPH_REGISTRY_PREFIX}/\\*$`),
+    reason: `the cross-repo graph registry: every repo's fragment (${GRAPH_REGISTRY_PREFIX}/<repo>.json) in the named artifact bucket, read by validation, packaging and deploys; a new repo adds a fragment without changing other stacks`,
   },
   {
     pattern: /^arn:aws:lambda:[a-z0-9-]+:\d{12}:function:[A-Za-z0-9-]+:\*$/,

@@ -4,7 +4,9 @@ import * as iam from 'aws-cdk-lib/aws-iam';
 import type * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
 import type { PlatformConfig, RepoConfig } from '../config/schema';
+import { GRAPH_REGISTRY_ENV, grantReadGraphRegistry, graphRegistryUrl } from './graph-registry';
 import { PlatformNames } from './names';
+import { validationEnvironment } from './repo-pipeline';
 import type { SharedServices } from './shared-services';
 import { ToolchainProject } from './toolchain-project';
 
@@ -51,6 +53,8 @@ export class PrValidation extends Construct {
       encryptionKey: shared.encryptionKey,
       logGroup: props.logGroup,
       timeout: Duration.minutes(Math.ceil(config.ci.prTimeBudgetMinutes * 2)),
+      // the dependency-graph check compares the change with the other repos' published fragments
+      environmentVariables: { [GRAPH_REGISTRY_ENV]: { value: graphRegistryUrl(config) }, ...validationEnvironment(repo) },
       source: codebuild.Source.gitHub({
         owner,
         repo: repoName,
@@ -70,5 +74,6 @@ export class PrValidation extends Construct {
         resources: [config.source.connectionArn],
       }),
     );
+    grantReadGraphRegistry(this.project, config, shared.encryptionKey);
   }
 }

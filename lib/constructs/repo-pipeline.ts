@@ -11,6 +11,7 @@ import { approverLabel, ENVIRONMENT_NAMES, type EnvironmentName, type PlatformCo
 import { HANDLER_ENV, LEDGER_TABLE } from '../runtime/ledger/table';
 import { DATAOPS_METRICS } from '../ops/metrics';
 import { type Acknowledgement, acknowledge } from './acknowledge';
+import { GRAPH_REGISTRY_ENV, grantPublishGraphFragment, grantReadGraphRegistry, graphRegistryUrl } from './graph-registry';
 import { PlatformNames } from './names';
 import type { SharedServices } from './shared-services';
 import { ToolchainProject } from './toolchain-project';
@@ -123,12 +124,21 @@ export class RepoPipeline extends Construct {
     const releaseOutput = new codepipeline.Artifact('Release');
     const [owner, repoName] = repo.repository.split('/');
 
-    const validateProject = project('Validate', 'validate', 'validate', { timeout: Duration.minutes(20) });
-    // DATAOPS_REPO: the release is named after the configured repo (Promote checks it); buildspecs/package.yml refuses to guess
+    const graphRegistry = { [GRAPH_REGISTRY_ENV]: { value: graphRegistryUrl(config) } };
+    const validateProject = project('Validate', 'validate', 'validate', {
+      timeout: Duration.minutes(20),
+      environmentVariables: { ...graphRegistry, ...validationEnvironment(repo) },
+    });
+    grantReadGraphRegistry(validateProject, config, shared.encryptionKey);
+    // DATAOPS_REPO: the release is named after the configured repo (Promote checks it); buildspecs/package.yml refuses to guess.
+    // ARTIFACT_BUCKET: the Package build publishes the repo's graph fragment to s3://<bucket>/graph/<repo>.json
     const packageProject = project('Package', 'package', 'package', {
       timeout: Duration.minutes(30),
-      environmentVariables: { DATAOPS_REPO: { value: repo.name } },
+      environmentVariables: { DATAOPS_REPO: { value: repo.name }, [HANDLER_ENV.artifactBucket]: { value: names.artifactBucketName() } },
     });
+    grantPublishGraphFragment(packageProject, config, repo, shared.encryptionKey);
+    // `dataops graph --publish` loads the whole graph (every fragment) after publishing
+    grantReadGraphRegistry(packageProject, config, shared.encryptionKey);
 
     // aws-cdk-lib grants codestar-connections:UseConnection; a connection whose ARN has the newer
     // codeconnections prefix needs the action of that prefix too (IAM matches action prefix to ARN)
@@ -213,7 +223,10 @@ export class RepoPipeline extends Construct {
         DATAOPS_REPO: { value: repo.name },
         [HANDLER_ENV.ledgerTable]: { value: names.ledgerTableName() },
         [HANDLER_ENV.artifactBucket]: { value: names.artifactBucketName() },
+        // a rollback pauses the DAGs of other repos that consume this repo's assets (the cross-repo graph)
+        ...graphRegistry,
       };
+      grantReadGraphRegistry(role, config, shared.encryptionKey);
       if (repo.kinds.includes('terraform')) {
         const tokenSecretArn = config.environments[env].terraformCloud.tokenSecretArn;
         if (tokenSecretArn) {
@@ -389,6 +402,19 @@ export class RepoPipeline extends Construct {
       }),
     );
   }
+}
+
+/** The dbt target of CodeBuild validation: the CI target (a zero-copy clone in Snowflake), for repos with dbt. */
+export const CI_DBT_TARGET = 'ci';
+
+/**
+ * Build variables that `dataops validate` reads in the Validate and PR-validation projects:
+ * DATAOPS_DBT_TARGET (lib/checks/validate/checks/dbt.ts) for repos with dbt. TF_PLAN_JSON and
+ * DBT_STATE_DIR are per-build files (a start-build override), so the project leaves them to the
+ * buildspec's empty defaults.
+ */
+export function validationEnvironment(repo: RepoConfig): Record<string, codebuild.BuildEnvironmentVariable> {
+  return repo.kinds.includes('dbt') ? { DATAOPS_DBT_TARGET: { value: CI_DBT_TARGET } } : {};
 }
 
 function capitalize(s: string): string {

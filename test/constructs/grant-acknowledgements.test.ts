@@ -16,6 +16,9 @@ describe('grantAcknowledgements', () => {
     ['the ledger table indexes', allow('dynamodb:Query', [{ 'Fn::Join': ['', [{ 'Fn::GetAtt': ['LedgerTable9343E4AA', 'Arn'] }, '/index/*']] }]), [
       'AwsSolutions-IAM5[Resource::<LedgerTable9343E4AA.Arn>/index/*]',
     ]],
+    ['the graph registry of the artifact bucket', allow('s3:GetObject', 'arn:aws:s3:::northstar-artifacts-111111111111-us-east-1/graph/*'), [
+      'AwsSolutions-IAM5[Resource::arn:aws:s3:::northstar-artifacts-111111111111-us-east-1/graph/*]',
+    ]],
   ])('acknowledges %s', (_label, doc, expected) => {
     expect(ids(doc)).toEqual(expected);
   });
@@ -26,6 +29,8 @@ describe('grantAcknowledgements', () => {
     ['Resource * for an action that has resource-level permissions', allow(['ecr:GetAuthorizationToken', 's3:GetObject'], '*')],
     ['an unknown wildcard resource', allow('s3:GetObject', 'arn:aws:s3:::*')],
     ['Action *', allow('*', 'arn:aws:s3:::bucket/key')],
+    ['a prefix of the artifact bucket other than graph/', allow('s3:GetObject', 'arn:aws:s3:::northstar-artifacts-111111111111-us-east-1/releases/*')],
+    ['a wildcard below graph/', allow('s3:GetObject', 'arn:aws:s3:::northstar-artifacts-111111111111-us-east-1/graph/*/*')],
   ])('fails to acknowledge %s', (_label, doc) => {
     expect(ids(doc)).toEqual([]);
   });

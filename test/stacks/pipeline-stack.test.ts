@@ -213,3 +213,98 @@ describe('DataOpsPipeline-<repo>', () => {
     });
   });
 });
+
+type PolicyStatement = { Sid?: string; Effect: string; Action: string | string[]; Resource: unknown; Condition?: Record<string, unknown> };
+const asList = <T>(v: T | T[]): T[] => (Array.isArray(v) ? v : [v]);
+
+/** The CodeBuild project named `name` and every statement of the inline policies of its service role. */
+function projectOf(template: Template, name: string): { variables: Record<string, unknown>; buildSpec: string; statements: PolicyStatement[] } {
+  const [project] = Object.values(template.findResources('AWS::CodeBuild::Project', { Properties: { Name: name } })) as Array<{ Properties: Record<string, any> }>;
+  if (!project) throw new Error(`no project ${name}`);
+  const roleId = (project.Properties.ServiceRole as { 'Fn::GetAtt': [string, string] })['Fn::GetAtt'][0];
+  const statements = (Object.values(template.findResources('AWS::IAM::Policy')) as Array<{ Properties: Record<string, any> }>)
+    .filter((p) => (p.Properties.Roles as Array<{ Ref: string }>).some((r) => r.Ref === roleId))
+    .flatMap((p) => p.Properties.PolicyDocument.Statement as PolicyStatement[]);
+  const variables = Object.fromEntries((project.Properties.Environment.EnvironmentVariables ?? []).map((v: { Name: string; Value: unknown }) => [v.Name, v.Value]));
+  return { variables, buildSpec: String(project.Properties.Source.BuildSpec), statements };
+}
+
+describe('the cross-repo graph registry in the pipeline stack', () => {
+  const bucket = names.artifactBucketName();
+  const registry = `s3://${bucket}/graph`;
+  // the platform CMK, imported from the tooling stack
+  const platformKey = { 'Fn::ImportValue': expect.stringMatching(/^DataOpsTooling:.*PlatformKey.*Arn/) };
+  const fragment = (repo: string) => `arn:aws:s3:::${bucket}/graph/${repo}.json`;
+  const dbtRepo = config.repos.find((r) => r.kinds.includes('dbt'))!;
+  const airflowRepo = config.repos.find((r) => r.kinds.includes('airflow') && !r.kinds.includes('dbt'))!;
+  const readers = (repo: typeof airflowRepo) => [
+    names.projectName(repo, 'validate'),
+    names.projectName(repo, 'pr-validate'),
+    ...ENVIRONMENT_NAMES.map((env) => names.projectName(repo, `deploy-${env}`)),
+  ];
+  beforeAll(() => synthPlatform());
+
+  it('publishes the repo\'s fragment from the Package build, which gets the repo name and the artifact bucket', () => {
+    const pkg = projectOf(synthPipelineStack(airflowRepo.name), names.projectName(airflowRepo, 'package'));
+    // THEN the project names the repo and the bucket that buildspecs/package.yml publishes to
+    expect(pkg.variables).toMatchObject({ DATAOPS_REPO: airflowRepo.name, ARTIFACT_BUCKET: bucket });
+    expect(pkg.buildSpec).toContain('dataops graph --repos \\"$DATAOPS_REPO=.\\" --publish --registry \\"s3://${ARTIFACT_BUCKET');
+    expect(pkg.buildSpec).toContain('}/graph\\"');
+  });
+
+  it('lets the Package build put its own fragment only, and denies writing or deleting any other repo\'s', () => {
+    const { statements } = projectOf(synthPipelineStack(airflowRepo.name), names.projectName(airflowRepo, 'package'));
+    // THEN the only allowed write under graph/ is the repo's own fragment, by its exact key
+    const graphWrites = statements.filter(
+      (s) => s.Effect === 'Allow' && asList(s.Action).some((a) => a.startsWith('s3:Put')) && asList(s.Resource).some((r) => typeof r === 'string' && r.includes('/graph/')),
+    );
+    expect(graphWrites).toEqual([{ Sid: 'PublishOwnGraphFragment', Effect: 'Allow', Action: 's3:PutObject', Resource: fragment(airflowRepo.name) }]);
+    // AND the write CodePipeline grants on the whole bucket (the Release output) cannot reach another repo's fragment
+    const deny = statements.filter((s) => s.Effect === 'Deny');
+    expect(deny).toHaveLength(1);
+    expect(asList(deny[0].Action).sort()).toEqual(['s3:DeleteObject', 's3:DeleteObjectVersion', 's3:PutObject']);
+    expect(asList(deny[0].Resource).sort()).toEqual(config.repos.filter((r) => r.name !== airflowRepo.name).map((r) => fragment(r.name)).sort());
+    // AND the CMK may encrypt the fragment, through S3 only
+    expect(statements).toContainEqual({
+      Sid: 'EncryptOwnGraphFragment',
+      Effect: 'Allow',
+      Action: ['kms:Encrypt', 'kms:GenerateDataKey'],
+      Resource: platformKey,
+      Condition: { StringEquals: { 'kms:ViaService': `s3.${config.region}.amazonaws.com` } },
+    });
+  });
+
+  it.each(readers(config.repos[0]).map((p) => [p]))('gives %s the registry URL and read access to graph/ only', (projectName) => {
+    const { variables, statements } = projectOf(synthPipelineStack(), projectName);
+    // THEN the project passes DATAOPS_GRAPH_REGISTRY to dataops
+    expect(variables.DATAOPS_GRAPH_REGISTRY).toBe(registry);
+    // AND it may list the bucket under graph/ only, read graph/*, and decrypt through S3
+    const bySid = (sid: string) => statements.find((s) => s.Sid === sid);
+    expect(bySid('ListGraphFragments')).toEqual({
+      Sid: 'ListGraphFragments',
+      Effect: 'Allow',
+      Action: 's3:ListBucket',
+      Resource: `arn:aws:s3:::${bucket}`,
+      Condition: { StringLike: { 's3:prefix': ['graph/', 'graph/*'] } },
+    });
+    expect(bySid('ReadGraphFragments')).toEqual({ Sid: 'ReadGraphFragments', Effect: 'Allow', Action: 's3:GetObject', Resource: `arn:aws:s3:::${bucket}/graph/*` });
+    expect(bySid('DecryptGraphFragments')).toEqual({ Sid: 'DecryptGraphFragments', Effect: 'Allow', Action: 'kms:Decrypt', Resource: platformKey, Condition: { StringEquals: { 'kms:ViaService': `s3.${config.region}.amazonaws.com` } } });
+    // AND none of them may write a fragment
+    expect(statements.filter((s) => s.Effect === 'Allow' && asList(s.Resource).some((r) => typeof r === 'string' && r.includes('/graph/')) && asList(s.Action).some((a) => !a.startsWith('s3:Get')))).toEqual([]);
+  });
+
+  it('validates a dbt repo with the CI dbt target in the Validate and PR projects', () => {
+    const template = synthPipelineStack(dbtRepo.name);
+    for (const purpose of ['validate', 'pr-validate']) {
+      expect(projectOf(template, names.projectName(dbtRepo, purpose)).variables).toMatchObject({ DATAOPS_DBT_TARGET: 'ci', DATAOPS_GRAPH_REGISTRY: registry });
+    }
+  });
+
+  it('sets no dbt target for a repo without dbt, and leaves TF_PLAN_JSON and DBT_STATE_DIR to the build', () => {
+    const template = synthPipelineStack(airflowRepo.name);
+    for (const purpose of ['validate', 'pr-validate']) {
+      const { variables } = projectOf(template, names.projectName(airflowRepo, purpose));
+      expect(Object.keys(variables).sort()).toEqual(['DATAOPS_GRAPH_REGISTRY']);
+    }
+  });
+});
