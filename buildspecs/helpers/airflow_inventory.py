@@ -235,7 +235,10 @@ def exported_value(module, name):
 class Importer:
     """Resolves `from pkg.mod import NAME` to modules inside the repo, as Airflow does by putting the
     DAG folder on sys.path: the module is looked up from the importing file's folder up to the repo
-    root. Only constants and Dataset/Asset objects are taken over; nothing is executed."""
+    root. On MWAA the DAG folder is itself a package (dags/<repo package>/, see
+    lib/runtime/mwaa/dag-package.ts), so `from <package>.common import NAME` is also looked up as
+    `common` in those folders. Only constants and Dataset/Asset objects are taken over; nothing is
+    executed."""
 
     def __init__(self, root):
         self.root = os.path.abspath(root)
@@ -273,12 +276,14 @@ class Importer:
                 if d == self.root:
                     break
                 d = os.path.dirname(d)
-        for b in bases:
-            target = os.path.join(b, *parts)
-            for candidate in (target + ".py", os.path.join(target, "__init__.py")):
-                if parts and os.path.isfile(candidate):
-                    mod = self.module_at(candidate, depth)
-                    return exported_value(mod, name) if mod is not None else None
+        tails = [parts] + ([parts[1:]] if stmt.level == 0 and len(parts) > 1 else [])
+        for tail in tails:
+            for b in bases:
+                target = os.path.join(b, *tail)
+                for candidate in (target + ".py", os.path.join(target, "__init__.py")):
+                    if tail and os.path.isfile(candidate):
+                        mod = self.module_at(candidate, depth)
+                        return exported_value(mod, name) if mod is not None else None
         return None
 
 

@@ -1,11 +1,19 @@
 """DAG import test and policy checks, run with the Airflow of the MWAA toolchain venv.
 
-    python dag_check.py --dag-folder DIR [--file F ...] [--budget-seconds N] [--repo-root DIR] [--out FILE]
+    python dag_check.py --dag-folder DIR --package NAME [--plugins-folder DIR] [--file F ...]
+                        [--budget-seconds N] [--repo-root DIR] [--out FILE]
 
 Writes one JSON document (to --out, else stdout):
     {"airflowVersion": "...", "files": [{"file", "seconds", "dags": [...]}], "findings": [...]}
 Each finding has code, severity, asset, file (relative to --repo-root), line and message; codes are
 documented in docs/findings.md. The process exits 0 whenever it could run; findings carry the verdict.
+
+The DAG folder is checked where MWAA puts it: `<tmp>/dags/<package>/` (a link to the repo's DAG
+folder; lib/runtime/mwaa/dag-package.ts names the package), with only `<tmp>/dags` (and
+`<tmp>/plugins` when the repo has plugins) on sys.path, never the repo root or the DAG folder
+itself. So a DAG that imports its helpers as top-level modules (`from common import x`) fails here as
+it fails on MWAA, and the finding says to import them as `<package>.common`. Reported files stay
+relative to the repo root.
 
 Each file is imported on its own through DagBag (the way the MWAA scheduler parses it), so one file's
 import time and errors are attributed to that file. Policy checks read the DAG objects that imported
@@ -20,7 +28,9 @@ import importlib
 import json
 import os
 import re
+import shutil
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -123,9 +133,73 @@ def last_error_line(trace: str) -> str:
     return stripped[-1] if stripped else "import failed"
 
 
-def check_file(path: Path, root: Path, budget: float):
+MISSING_MODULE = re.compile(r"ModuleNotFoundError: No module named '(?P<name>[^']+)'")
+
+
+class Mwaa:
+    """Where the DAG folder sits in the MWAA-shaped tree: `<tmp>/dags/<package>/` is the repo's DAG
+    folder (`folder`, `folder_rel` relative to the repo root)."""
+
+    def __init__(self, root: Path, folder: Path, folder_rel: str, package: str):
+        self.root = root
+        self.folder = folder
+        self.folder_rel = folder_rel
+        self.package = package
+
+
+def imported_module_at(file: Path, line: int | None, top: str) -> str | None:
+    """The module that the import statement at `line` of `file` names, when it starts with `top`."""
+    if line is None:
+        return None
+    try:
+        tree = ast.parse(file.read_text(encoding="utf-8"), filename=str(file))
+    except (OSError, SyntaxError, ValueError):
+        return None
+    for node in ast.walk(tree):
+        if getattr(node, "lineno", None) is None or not node.lineno <= line <= (node.end_lineno or node.lineno):
+            continue
+        names = []
+        if isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+            names = [node.module]
+        elif isinstance(node, ast.Import):
+            names = [a.name for a in node.names]
+        for name in names:
+            if name == top or name.startswith(top + "."):
+                return name
+    return None
+
+
+def import_hint(trace: str, file: Path, line: int | None, mwaa: Mwaa) -> str | None:
+    """For a module that is importable only with the repo (or its DAG folder) on sys.path, the import
+    that works on MWAA: `common.defaults` -> `<package>.common.defaults` (a module of the DAG folder),
+    `dags.common` -> `<package>.common` (the DAG folder imported by its repo path), and
+    `other.common` -> `<package>.common` (imported through another package name than the repo's)."""
+    found = MISSING_MODULE.findall(trace)
+    if not found:
+        return None
+    top = found[-1].split(".")[0]
+    module = imported_module_at(file, line, top) or found[-1]
+    suggestion = None
+    if (mwaa.folder / top).is_dir() or (mwaa.folder / f"{top}.py").is_file():
+        suggestion = f"{mwaa.package}.{module}"
+    elif mwaa.folder_rel not in ("", "."):
+        dotted_folder = mwaa.folder_rel.strip("/").replace("/", ".")
+        if module.startswith(dotted_folder + "."):
+            suggestion = f"{mwaa.package}.{module[len(dotted_folder) + 1:]}"
+    if suggestion is not None:
+        return f"on MWAA only dags/ is on sys.path; import it as {suggestion}"
+    # `other_name.common`: the DAG folder imported through a package name that is not this repo's
+    parts = module.split(".")
+    if len(parts) > 1 and top != mwaa.package and ((mwaa.folder / parts[1]).is_dir() or (mwaa.folder / f"{parts[1]}.py").is_file()):
+        rest = ".".join(parts[1:])
+        return f"on MWAA this repo's DAG folder is dags/{mwaa.package}/ (the repo name as a package); import it as {mwaa.package}.{rest}"
+    return None
+
+
+def check_file(path: Path, mwaa: Mwaa, budget: float):
     from airflow.models.dagbag import DagBag
 
+    root = mwaa.root
     findings = []
     relpath = rel(str(path), root)
     started = time.perf_counter()
@@ -133,13 +207,18 @@ def check_file(path: Path, root: Path, budget: float):
     seconds = time.perf_counter() - started
 
     for errored_file, trace in bag.import_errors.items():
+        line = import_error_line(trace, Path(errored_file))
+        message = f"DAG file does not import: {last_error_line(trace)}"
+        hint = import_hint(trace, Path(errored_file), line, mwaa)
+        if hint:
+            message = f"{message}; {hint}"
         findings.append({
             "code": "DAG_IMPORT_ERROR",
             "severity": "error",
             "asset": f"airflow:{relpath}",
             "file": rel(errored_file, root),
-            "line": import_error_line(trace, Path(errored_file)),
-            "message": f"DAG file does not import: {last_error_line(trace)}",
+            "line": line,
+            "message": message,
         })
     if bag.import_errors:
         return {"file": relpath, "seconds": seconds, "dags": []}, findings
@@ -226,21 +305,54 @@ def warm_up_dagbag() -> None:
         DagBag(dag_folder=str(path), include_examples=False, safe_mode=False)
 
 
+def mwaa_sys_path(root: Path, folder: Path, tree: Path, plugins: Path | None) -> None:
+    """sys.path as MWAA has it: `<tree>/dags` (and `<tree>/plugins`) first; the repo root, the DAG
+    folder and this helper's own folder are not on it."""
+    own = {root, folder, Path(__file__).resolve().parent}
+    kept = [p for p in sys.path if Path(p or ".").resolve() not in own]
+    sys.path[:] = [str(tree / "dags")] + ([str(tree / "plugins")] if plugins else []) + kept
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--dag-folder", required=True)
+    parser.add_argument("--dag-folder", required=True, help="the repo's Airflow path (relative to the repo root)")
+    parser.add_argument("--package", required=True, help="the package the DAG folder is on MWAA (dags/<package>/)")
+    parser.add_argument("--plugins-folder", help="the repo's plugins folder (relative to the repo root), put on sys.path as MWAA's plugins/")
     parser.add_argument("--repo-root", default=".")
     parser.add_argument("--file", action="append", default=[], help="only these files (relative to the repo root)")
     parser.add_argument("--budget-seconds", type=float, default=2.0)
     parser.add_argument("--out", help="write the JSON report here instead of stdout (Airflow logs to stdout)")
     args = parser.parse_args()
+    if not args.package.isidentifier():
+        parser.error(f"--package '{args.package}' is not a Python identifier; pass the repo name with hyphens as underscores")
 
     root = Path(args.repo_root).resolve()
     folder = (root / args.dag_folder).resolve()
-    # DAG files import their helpers the way MWAA lets them: the DAG folder is on sys.path.
-    sys.path.insert(0, str(folder))
-    os.environ.setdefault("AIRFLOW__CORE__DAGS_FOLDER", str(folder))
+    plugins = (root / args.plugins_folder).resolve() if args.plugins_folder else None
+    tree = Path(tempfile.mkdtemp(prefix="dataops-mwaa-"))
+    try:
+        # The DAG folder is linked, not copied: tracebacks resolve to the repo's own files.
+        (tree / "dags").mkdir()
+        (tree / "dags" / args.package).symlink_to(folder, target_is_directory=True)
+        if plugins:
+            (tree / "plugins").symlink_to(plugins, target_is_directory=True)
+            os.environ["AIRFLOW__CORE__PLUGINS_FOLDER"] = str(tree / "plugins")
+        mwaa_sys_path(root, folder, tree, plugins)
+        # Airflow adds its DAGS_FOLDER to sys.path when it loads: that is MWAA's dags/, not the repo's.
+        os.environ["AIRFLOW__CORE__DAGS_FOLDER"] = str(tree / "dags")
+        mwaa = Mwaa(root, folder, args.dag_folder, args.package)
+        report = run_checks(args, mwaa, tree / "dags" / args.package)
+    finally:
+        shutil.rmtree(tree, ignore_errors=True)
+    text = json.dumps(report)
+    if args.out:
+        Path(args.out).write_text(text + "\n", encoding="utf-8")
+    else:
+        sys.stdout.write(text + "\n")
+    return 0
 
+
+def run_checks(args, mwaa: Mwaa, linked: Path) -> dict:
     import airflow  # noqa: F401
 
     # The scheduler's parsing process has Airflow and its common operators loaded already; load them
@@ -253,26 +365,27 @@ def main() -> int:
     warm_up_dagbag()
 
     if args.file:
-        files = [(root / f).resolve() for f in args.file]
+        files = []
+        for f in args.file:
+            path = (mwaa.root / f).resolve()
+            try:
+                files.append(linked / path.relative_to(mwaa.folder))
+            except ValueError:
+                files.append(path)
     else:
         from airflow.utils.file import list_py_file_paths
 
         # safe_mode=True is MWAA's default discovery: only files that mention both "airflow" and "dag".
-        files = [Path(p) for p in list_py_file_paths(str(folder), safe_mode=True, include_examples=False)]
+        files = [Path(p) for p in list_py_file_paths(str(linked), safe_mode=True, include_examples=False)]
 
     report = {"airflowVersion": airflow.__version__, "files": [], "findings": []}
     for path in sorted(files):
         if not path.exists():
             continue
-        entry, findings = check_file(path, root, args.budget_seconds)
+        entry, findings = check_file(path, mwaa, args.budget_seconds)
         report["files"].append(entry)
         report["findings"].extend(findings)
-    text = json.dumps(report)
-    if args.out:
-        Path(args.out).write_text(text + "\n", encoding="utf-8")
-    else:
-        sys.stdout.write(text + "\n")
-    return 0
+    return report
 
 
 if __name__ == "__main__":

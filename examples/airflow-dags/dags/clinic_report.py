@@ -6,7 +6,7 @@ from airflow import DAG
 from airflow.datasets import Dataset
 from airflow.operators.bash import BashOperator
 
-from common.defaults import DAILY_VISITS_URI, default_args
+from clinic_dags.common.defaults import DAILY_VISITS_URI, default_args
 
 with DAG(
     dag_id="clinic_report",

@@ -7,7 +7,7 @@ from airflow.datasets import Dataset
 from airflow.operators.bash import BashOperator
 from airflow.sensors.external_task import ExternalTaskSensor
 
-from common.defaults import DAILY_VISITS_URI, dbt_command, default_args
+from clinic_dags.common.defaults import DAILY_VISITS_URI, dbt_command, default_args
 
 with DAG(
     dag_id="dbt_daily",

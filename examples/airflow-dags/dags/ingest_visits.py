@@ -8,7 +8,7 @@ from airflow.operators.bash import BashOperator
 from airflow.operators.empty import EmptyOperator
 from airflow.operators.trigger_dagrun import TriggerDagRunOperator
 
-from common.defaults import RAW_VISITS_URI, default_args
+from clinic_dags.common.defaults import RAW_VISITS_URI, default_args
 
 with DAG(
     dag_id="ingest_visits",

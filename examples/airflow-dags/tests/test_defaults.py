@@ -1,6 +1,6 @@
 import pytest
 
-from common.defaults import dbt_command, default_args
+from clinic_dags.common.defaults import dbt_command, default_args
 
 
 def test_default_args_names_owner_and_retries():

@@ -11,8 +11,19 @@ const rel = z.string().min(1).refine((p) => !path.isAbsolute(p) && !p.split('/')
   error: 'must be a path relative to the repo root, without .. segments',
 });
 
+/** Repo names: the rule of `repos[].name` in the platform config (lib/config/schema.ts). */
+const REPO_NAME = /^[a-z][a-z0-9-]{1,62}$/;
+
 /** Schema of `dataops.yaml` at a data repo's root. Every field is optional; missing ones are detected. */
 export const RepoFileSchema = z.strictObject({
+  /**
+   * The repo's name in the platform config; gives the package its DAG folder is on MWAA.
+   * @default - `--repo-name`, else env DATAOPS_REPO, else the directory name
+   */
+  name: z
+    .string()
+    .regex(REPO_NAME, { error: (i) => `'${String(i.input)}' must be the repo's name from the platform config: 2-63 lowercase letters, digits or hyphens, starting with a letter` })
+    .optional(),
   kinds: z.array(z.enum(ASSET_KINDS)).optional(),
   paths: z.partialRecord(z.enum(ASSET_KINDS), rel).optional(),
   airflow: z
@@ -42,6 +53,10 @@ export const RepoFileSchema = z.strictObject({
 /** Where a repo's assets are and how to check them, after reading dataops.yaml and detecting the rest. */
 export interface RepoLayout {
   readonly root: string;
+  /** The repo's name (its DAG folder is `dags/<name with _ for ->/` on MWAA). */
+  readonly name: string;
+  /** Where the name came from, for messages: `--repo-name`, `DATAOPS_REPO`, `dataops.yaml`, `the directory name`. */
+  readonly nameFrom: string;
   readonly kinds: readonly AssetKind[];
   readonly paths: Readonly<Partial<Record<AssetKind, string>>>;
   readonly airflowVersion: string;
@@ -87,11 +102,19 @@ function detectKinds(root: string): AssetKind[] {
   return [...kinds];
 }
 
+/** Options of {@link loadRepoLayout}. */
+export interface RepoLayoutOptions {
+  /** The repo's name, overriding the `name` of dataops.yaml. @default - dataops.yaml `name`, else the directory name */
+  readonly name?: string;
+  /** Where `name` came from, for messages. @default '--repo-name' */
+  readonly nameFrom?: string;
+}
+
 /**
  * Reads `<root>/dataops.yaml` (optional) and fills in what it leaves out by looking at the files.
- * @throws RepoConfigError when the file exists but is invalid
+ * @throws RepoConfigError when the file exists but is invalid, or `opts.name` is not a repo name
  */
-export function loadRepoLayout(root: string): RepoLayout {
+export function loadRepoLayout(root: string, opts: RepoLayoutOptions = {}): RepoLayout {
   const abs = path.resolve(root);
   if (!fs.existsSync(abs) || !fs.statSync(abs).isDirectory()) {
     throw new RepoConfigError(`repo '${root}' is not a directory; pass --repo with the path of a checked-out data repo`);
@@ -112,6 +135,13 @@ export function loadRepoLayout(root: string): RepoLayout {
     }
     parsed = result.data;
   }
+  if (opts.name !== undefined && !REPO_NAME.test(opts.name)) {
+    throw new RepoConfigError(
+      `${opts.nameFrom ?? '--repo-name'} '${opts.name}' is not a repo name: expected the repo's name from the platform config (2-63 lowercase letters, digits or hyphens, starting with a letter)`,
+    );
+  }
+  const [name, nameFrom] =
+    opts.name !== undefined ? [opts.name, opts.nameFrom ?? '--repo-name'] : parsed.name !== undefined ? [parsed.name, REPO_CONFIG_FILE] : [path.basename(abs), 'the directory name'];
   const kinds = parsed.kinds ?? detectKinds(abs);
   const paths: Partial<Record<AssetKind, string>> = {
     airflow: 'dags',
@@ -124,6 +154,8 @@ export function loadRepoLayout(root: string): RepoLayout {
   };
   return {
     root: abs,
+    name,
+    nameFrom,
     kinds,
     paths,
     airflowVersion: parsed.airflow?.version ?? '2.10.3',

@@ -12,6 +12,10 @@ import { ToolMissingError, Toolchain } from './toolchain';
 /** Options of {@link runValidate}. */
 export interface ValidateOptions {
   readonly repoDir: string;
+  /** The repo's name (gives the package of its DAG folder on MWAA). @default - dataops.yaml `name`, else the directory name */
+  readonly repoName?: string;
+  /** Where `repoName` came from, for messages. @default '--repo-name' */
+  readonly repoNameFrom?: string;
   /** Base revision for change scoping. @default - full run */
   readonly base?: string;
   /** Only checks of these kinds (the Validate stage runs one action per kind). @default - every kind of the repo */
@@ -71,7 +75,7 @@ function dedupe(findings: readonly Finding[]): Finding[] {
  */
 export async function runValidate(opts: ValidateOptions): Promise<ValidateReport> {
   const started = Date.now();
-  const repo = loadRepoLayout(opts.repoDir);
+  const repo = loadRepoLayout(opts.repoDir, { name: opts.repoName, nameFrom: opts.repoNameFrom });
   const scope: Scope = computeScope(repo, opts.base);
   const log = opts.log ?? (() => undefined);
   const workDir = fs.mkdtempSync(path.join(os.tmpdir(), 'dataops-validate-'));

@@ -42,6 +42,7 @@ function write(file: string | undefined, text: string): void {
 
 interface ValidateCliOptions {
   repo: string;
+  repoName?: string;
   base?: string;
   format: string;
   out?: string;
@@ -60,6 +61,10 @@ export function registerValidate(program: Command): void {
     .command('validate')
     .description('run the checks that a change to a data repo affects (dbt, SQL, Airflow, Python, Spark, Terraform); exit 1 on a blocking finding')
     .option('--repo <dir>', 'the data repo (a git checkout)', '.')
+    .option(
+      '--repo-name <name>',
+      "the repo's name in the platform config; its DAG folder is dags/<name with _ for ->/ on MWAA (default: env DATAOPS_REPO, else name: in dataops.yaml, else the directory name)",
+    )
     .option('--base <ref>', 'compare with this revision (git diff BASE...HEAD) and run only the affected checks; without it everything runs')
     .option('--format <format>', `output format: ${REPORT_FORMATS.join(', ')}`, 'text')
     .option('--out <file>', 'write the report to this file instead of stdout')
@@ -77,8 +82,11 @@ export function registerValidate(program: Command): void {
         if (i < 1) throw new ValidateUsageError(`--report '${spec}' must be FORMAT=FILE, e.g. markdown=reports/summary.md`);
         return { format: parseFormat(spec.slice(0, i)), file: spec.slice(i + 1) };
       });
+      const envName = process.env.DATAOPS_REPO || undefined;
       const report = await runValidate({
         repoDir: opts.repo,
+        repoName: opts.repoName ?? envName,
+        repoNameFrom: opts.repoName !== undefined ? '--repo-name' : envName !== undefined ? 'DATAOPS_REPO' : undefined,
         base: opts.base || undefined,
         kinds: opts.kinds ? parseKinds(opts.kinds) : undefined,
         terraformPlan: opts.tfPlan || undefined,

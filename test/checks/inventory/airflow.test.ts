@@ -158,6 +158,16 @@ describe('static Airflow inventory (ast helper, imports nothing from the repo)',
     ]);
   });
 
+  it('resolves constants imported through the package the DAG folder is on MWAA (<package>.common)', async () => {
+    // GIVEN a DAG that imports its shared module as MWAA requires: through the repo's package
+    const { dags } = await inventory({
+      'dags/common/names.py': 'URI = "s3://lake/claims"\n',
+      'dags/d.py': 'from airflow import DAG\nfrom airflow.datasets import Dataset\nfrom ingest_claims.common.names import URI\nDAG("d", schedule=[Dataset(URI)])\n',
+    });
+    // THEN the Dataset URI resolves from dags/common/names.py
+    expect(dags[0].schedule.datasets).toEqual({ op: 'and', items: [{ op: 'uri', uri: 's3://lake/claims', expr: null }] });
+  });
+
   it('reports a file with a syntax error as a problem and still reads the others', async () => {
     // GIVEN one broken and one good DAG file
     const { dags, problems } = await inventory({ 'dags/bad.py': 'from airflow import DAG\nwith DAG("x" as d:\n', 'dags/good.py': 'from airflow import DAG\nDAG("good")\n' });

@@ -32,6 +32,35 @@ describe('repo layout', () => {
     expect(() => loadRepoLayout(dir)).toThrow(/dataops\.yaml: kinds\.1: /);
   });
 
+  it.each([
+    ['--repo-name over dataops.yaml', 'name: clinic-dags\n', { name: 'ingest-postgres' }, 'ingest-postgres', '--repo-name'],
+    ['DATAOPS_REPO over dataops.yaml', 'name: clinic-dags\n', { name: 'ingest-postgres', nameFrom: 'DATAOPS_REPO' }, 'ingest-postgres', 'DATAOPS_REPO'],
+    ['name: of dataops.yaml', 'name: clinic-dags\n', {}, 'clinic-dags', 'dataops.yaml'],
+    ['the directory name without either', 'kinds: [airflow]\n', {}, 'repo-dir', 'the directory name'],
+  ])('takes the repo name from %s', (_from, yaml, opts, name, nameFrom) => {
+    // GIVEN a repo folder named repo-dir with the given dataops.yaml
+    const dir = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'layout-')), 'repo-dir');
+    fs.mkdirSync(dir);
+    fs.writeFileSync(path.join(dir, 'dataops.yaml'), yaml);
+    // WHEN the layout is loaded THEN the name and where it came from are the expected ones
+    expect(loadRepoLayout(dir, opts)).toMatchObject({ name, nameFrom });
+  });
+
+  it('names the sample Airflow repo so that its DAG folder is the package clinic_dags', () => {
+    expect(loadRepoLayout(path.join(PROJECT_ROOT, 'examples', 'airflow-dags')).name).toBe('clinic-dags');
+  });
+
+  it('fails naming the key when the name in dataops.yaml is not a repo name', () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'layout-'));
+    fs.writeFileSync(path.join(dir, 'dataops.yaml'), 'name: Clinic_DAGs\n');
+    expect(() => loadRepoLayout(dir)).toThrow(/dataops\.yaml: name: 'Clinic_DAGs' must be the repo's name from the platform config/);
+  });
+
+  it('fails naming DATAOPS_REPO when the name it gives is not a repo name', () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'layout-'));
+    expect(() => loadRepoLayout(dir, { name: 'Ingest Postgres', nameFrom: 'DATAOPS_REPO' })).toThrow(/^DATAOPS_REPO 'Ingest Postgres' is not a repo name/);
+  });
+
   it('fails when the repo folder does not exist', () => {
     expect(() => loadRepoLayout('/no/such/repo')).toThrow(/is not a directory/);
   });

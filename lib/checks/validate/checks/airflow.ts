@@ -2,6 +2,7 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import { z } from 'zod';
+import { dagPackageName } from '../../../runtime/mwaa/dag-package';
 import type { Check, CheckContext, CheckResult } from '../check';
 import { changedUnder } from '../scope';
 import { PROJECT_ROOT } from '../toolchain';
@@ -29,10 +30,15 @@ function looksLikeDagFile(abs: string): boolean {
   return text.includes('airflow') && text.includes('dag');
 }
 
+/** The repo's plugins folder, which MWAA puts on sys.path as `plugins/`. */
+const PLUGINS_DIR = 'plugins';
+
 /**
  * DAG import test with DagBag in the Airflow venv (MWAA constraints), one file at a time with an
  * import-time budget, plus the DAG policies (owner, retries, tags, explicit catchup, no heavy
- * module-level work). See buildspecs/helpers/dag_check.py.
+ * module-level work). The DAG folder is imported as MWAA imports it: as `dags/<package>/` with only
+ * `dags/` (and `plugins/`) on sys.path, the package named after the repo (`dagPackageName`).
+ * See buildspecs/helpers/dag_check.py.
  */
 export const dagImportCheck: Check = {
   name: 'dag-import',
@@ -55,6 +61,14 @@ export const dagImportCheck: Check = {
         files = dagFiles;
       }
     }
+    let pkg: string;
+    try {
+      pkg = dagPackageName(ctx.repo.name);
+    } catch (err) {
+      const message = `${(err as Error).message} (the name comes from ${ctx.repo.nameFrom}); pass --repo-name with the repo's name from the platform config, or set name: in dataops.yaml`;
+      return { findings: [{ code: 'VAL_CHECK_ERROR', severity: 'error', asset: `airflow:${dagDir}`, message }] };
+    }
+    const plugins = fs.statSync(path.join(ctx.repo.root, PLUGINS_DIR), { throwIfNoEntry: false })?.isDirectory() ? ['--plugins-folder', PLUGINS_DIR] : [];
     const venv = ctx.repo.airflowVersion === '2.10.3' ? 'airflow' : `airflow-${ctx.repo.airflowVersion}`;
     const python = ctx.tools.resolve(venv, 'python');
     const out = path.join(ctx.workDir, 'dag-check.json');
@@ -62,6 +76,8 @@ export const dagImportCheck: Check = {
     const args = [
       path.join(PROJECT_ROOT, 'buildspecs', 'helpers', 'dag_check.py'),
       '--dag-folder', dagDir,
+      '--package', pkg,
+      ...plugins,
       '--repo-root', ctx.repo.root,
       '--budget-seconds', String(ctx.repo.dagImportBudgetSeconds),
       '--out', out,
@@ -76,6 +92,8 @@ export const dagImportCheck: Check = {
           AIRFLOW__LOGGING__LOGGING_LEVEL: 'WARNING',
           AIRFLOW__CORE__DAGBAG_IMPORT_TIMEOUT: '30',
           PYTHONDONTWRITEBYTECODE: '1',
+          // MWAA's sys.path is dags/ and plugins/ only: nothing from the caller's environment
+          PYTHONPATH: undefined,
         },
       });
       if (res.code !== 0 || !fs.existsSync(out)) {
@@ -84,7 +102,7 @@ export const dagImportCheck: Check = {
       const report = DagCheckReport.parse(JSON.parse(fs.readFileSync(out, 'utf8')));
       const findings = report.findings.map((f) => ({ ...f, line: f.line ?? undefined }));
       const assets = files ?? report.files.map((f) => f.file);
-      return { findings, selection: { check: 'dag-import', kind: 'airflow', assets, reason: `${reason} (Airflow ${report.airflowVersion})` } };
+      return { findings, selection: { check: 'dag-import', kind: 'airflow', assets, reason: `${reason} (Airflow ${report.airflowVersion}, as dags/${pkg}/)` } };
     } finally {
       fs.rmSync(airflowHome, { recursive: true, force: true });
     }
