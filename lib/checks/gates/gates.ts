@@ -30,14 +30,42 @@ export const RowCountsSchema = z.object({
 });
 export type RowCounts = z.output<typeof RowCountsSchema>;
 
+/** The parts of dbt's `manifest.json` that tell which model a test is about. */
+const TestNodesSchema = z.object({
+  nodes: z.record(
+    z.string(),
+    z.object({ resource_type: z.string(), attached_node: z.string().nullable().optional(), depends_on: z.object({ nodes: z.array(z.string()).optional() }).loose().optional() }).loose(),
+  ),
+});
+
+/**
+ * Test unique id → the model (or snapshot, seed) it tests, from a dbt manifest: the test's
+ * `attached_node`, else the first model it depends on. Tests of sources only are left out.
+ */
+export function testedModels(manifest: unknown): Record<string, string> {
+  const parsed = TestNodesSchema.safeParse(manifest);
+  if (!parsed.success) return {};
+  const out: Record<string, string> = {};
+  for (const [id, n] of Object.entries(parsed.data.nodes)) {
+    if (n.resource_type !== 'test' && n.resource_type !== 'unit_test') continue;
+    const model = n.attached_node ?? n.depends_on?.nodes?.find((d) => /^(model|snapshot|seed)\./.test(d));
+    if (model) out[id] = model;
+  }
+  return out;
+}
+
 /** Inputs of {@link evaluateGates}; each gate runs when its input is present. */
 export interface GateInputs {
   readonly runResults?: RunResults;
   readonly sources?: SourcesJson;
   readonly rowCounts?: RowCounts;
+  /** Test unique id → tested model ({@link testedModels}), so a failing test names its model. @default - tests name only themselves */
+  readonly testModels?: Readonly<Record<string, string>>;
 }
 
 const short = (id: string) => id.split('.').slice(-1)[0];
+/** A test's name: dbt ids of generic tests end in a hash (`test.<project>.<name>.<hash>`). */
+const testName = (id: string) => (id.startsWith('test.') && id.split('.').length > 3 ? id.split('.')[2] : short(id));
 
 /**
  * The data-quality gates of a Verify action: dbt test results, source freshness and row-count
@@ -49,16 +77,18 @@ export function evaluateGates(inputs: GateInputs, gates: QualityGates): Finding[
   for (const r of inputs.runResults?.results ?? []) {
     if (!r.unique_id.startsWith('test.') && !r.unique_id.startsWith('unit_test.')) continue;
     const asset = `dbt:${r.unique_id}`;
+    const model = inputs.testModels?.[r.unique_id];
+    const test = `dbt test ${testName(r.unique_id)}${model ? ` of model ${short(model)}` : ''}`;
     if (r.status === 'fail') {
-      findings.push({ code: 'GATE_TEST_FAILED', severity: 'error', asset, message: `dbt test ${short(r.unique_id)} failed with ${r.failures ?? '?'} failing row(s)` });
+      findings.push({ code: 'GATE_TEST_FAILED', severity: 'error', asset, message: `${test} failed with ${r.failures ?? '?'} failing row(s); the test gate allows no failing test` });
     } else if (r.status === 'error') {
-      findings.push({ code: 'GATE_TEST_ERROR', severity: 'error', asset, message: `dbt test ${short(r.unique_id)} could not run: ${(r.message ?? '').split('\n')[0]}` });
+      findings.push({ code: 'GATE_TEST_ERROR', severity: 'error', asset, message: `${test} could not run: ${(r.message ?? '').split('\n')[0]}` });
     } else if (r.status === 'warn') {
       findings.push({
         code: 'GATE_TEST_WARNING',
         severity: gates.failOnTestWarnings ? 'error' : 'warning',
         asset,
-        message: `dbt test ${short(r.unique_id)} warned with ${r.failures ?? '?'} row(s)${gates.failOnTestWarnings ? ' and failOnTestWarnings is set for this environment' : ''}`,
+        message: `${test} warned with ${r.failures ?? '?'} row(s)${gates.failOnTestWarnings ? ', over the test gate: failOnTestWarnings is set for this environment' : ''}`,
       });
     }
   }

@@ -1,48 +1,113 @@
 import * as fs from 'fs';
+import * as os from 'os';
 import * as path from 'path';
 import { CloudWatchClient, PutMetricDataCommand } from '@aws-sdk/client-cloudwatch';
 import type { Command } from 'commander';
 import { DATAOPS_METRICS } from '../../ops/metrics';
 import { verifyRelease, type VerifyOutcome } from '../../runtime/orchestrator/deploy';
 import { buildOrchestration, VERIFY_FAILURES_METRIC, type RunOptions } from '../../runtime/orchestrator/runtime';
+import { GATED_ENVIRONMENTS, snowflakeDbtEnv, type QualityGateOutcome } from '../../runtime/orchestrator/quality-gates';
+import { toJunit } from '../../checks/validate/report';
 import { runOptions } from './deploy';
 
 const xml = (s: string) => s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
 
-/** The outcome as JUnit XML (one test case per asset kind) for the CodeBuild report group. */
+/**
+ * The outcome as JUnit XML for the CodeBuild report group: one test case per asset kind, and one per
+ * data-quality gate (classname `<repo>.<env>.gates`; skipped where the gate did not run, with why).
+ */
 export function verifyJunit(out: VerifyOutcome, repo: string, env: string): string {
-  const failures = out.results.filter((r) => !r.ok).length;
-  const cases = out.results
-    .map((r) =>
-      r.ok
-        ? `    <testcase classname="${xml(`${repo}.${env}`)}" name="${xml(r.kind)}"/>`
-        : `    <testcase classname="${xml(`${repo}.${env}`)}" name="${xml(r.kind)}">\n      <failure message="${xml(r.problems[0] ?? 'failed')}">${xml(r.problems.join('\n'))}</failure>\n    </testcase>`,
-    )
-    .join('\n');
-  return `<?xml version="1.0" encoding="UTF-8"?>\n<testsuites tests="${out.results.length}" failures="${failures}">\n  <testsuite name="${xml(`dataops verify ${repo} ${out.version} ${env}`)}" tests="${out.results.length}" failures="${failures}">\n${cases}\n  </testsuite>\n</testsuites>\n`;
+  const kindCases = out.results.map((r) =>
+    r.ok
+      ? `    <testcase classname="${xml(`${repo}.${env}`)}" name="${xml(r.kind)}"/>`
+      : `    <testcase classname="${xml(`${repo}.${env}`)}" name="${xml(r.kind)}">\n      <failure message="${xml(r.problems[0] ?? 'failed')}">${xml(r.problems.join('\n'))}</failure>\n    </testcase>`,
+  );
+  const gateCases = out.gates.gates.map((g) => {
+    const head = `    <testcase classname="${xml(`${repo}.${env}.gates`)}" name="${xml(g.gate)}">`;
+    if (g.status === 'not-run') return `${head}<skipped message="${xml(g.detail)}"/></testcase>`;
+    const errors = g.findings.filter((f) => f.severity === 'error');
+    if (errors.length === 0) return `${head}<system-out>${xml(g.detail)}</system-out></testcase>`;
+    return `${head}\n      <failure type="${xml(errors[0].code)}" message="${xml(errors[0].message)}">${xml(errors.map((f) => `${f.code} ${f.asset}: ${f.message}`).join('\n'))}</failure>\n    </testcase>`;
+  });
+  const tests = kindCases.length + gateCases.length;
+  const failures = out.results.filter((r) => !r.ok).length + out.gates.gates.filter((g) => g.status === 'failed').length;
+  const skipped = out.gates.gates.filter((g) => g.status === 'not-run').length;
+  return `<?xml version="1.0" encoding="UTF-8"?>\n<testsuites tests="${tests}" failures="${failures}">\n  <testsuite name="${xml(`dataops verify ${repo} ${out.version} ${env}`)}" tests="${tests}" failures="${failures}" skipped="${skipped}">\n${[...kindCases, ...gateCases].join('\n')}\n  </testsuite>\n</testsuites>\n`;
+}
+
+/**
+ * The data-quality gates alone as JUnit XML (one test suite per gate, one failing case per finding
+ * that names the model or source and the threshold), for the gates' own report group.
+ */
+export function gatesJunit(g: QualityGateOutcome, env: string): string {
+  const durationMs = g.gates.reduce((n, r) => n + r.durationMs, 0);
+  return toJunit({
+    repo: '',
+    scope: { full: true, reason: `data-quality gates of ${env}`, changed: [] },
+    findings: g.findings,
+    selected: [],
+    skipped: [],
+    checks: g.gates.map((r) => ({ name: r.gate, kind: 'dbt' as const, durationMs: r.durationMs, status: r.status === 'not-run' ? ('skipped' as const) : r.status, findings: r.findings })),
+    durationMs,
+    passed: g.status !== 'failed',
+  });
+}
+
+/** Text lines of the gate step: what ran against which threshold, every finding, or why nothing ran. */
+function gatesText(g: QualityGateOutcome): string {
+  const lines = [`  ${g.summary}`];
+  for (const r of g.gates) lines.push(`    ${r.gate}: ${r.status} (${r.detail})`);
+  for (const f of g.findings) lines.push(`    ${f.severity} ${f.code} ${f.asset}: ${f.message}`);
+  return `${lines.join('\n')}\n`;
 }
 
 /** `dataops verify`: what the Verify CodeBuild action runs. Exit code 1 when a check fails. */
 export function registerVerify(program: Command): void {
-  runOptions(program.command('verify').description('verify a deployed release (DAG import errors, image pointers, Terraform run state); records the result and frees the repo/env lock'))
+  runOptions(
+    program
+      .command('verify')
+      .description('verify a deployed release (DAG import errors, image pointers, Terraform run state) and, in staging and prod, the data-quality gates; records the result and frees the repo/env lock'),
+  )
     .option('--format <format>', 'text, json or junit', 'text')
     .option('--out <file>', 'write the report to a file instead of stdout')
-    .action(async (opts: RunOptions & { format: string; out?: string }) => {
+    .option('--dbt-target <name>', "the release's dbt profile output for the environment (default: the environment's name)")
+    .option('--dbt-profiles-dir <dir>', 'folder with the profiles.yml holding that output (default: $DBT_PROFILES_DIR)')
+    .option('--gates-out <file>', 'also write the data-quality gates as JUnit XML here (their own report group)')
+    .action(async (opts: RunOptions & { format: string; out?: string; dbtTarget?: string; dbtProfilesDir?: string; gatesOut?: string }) => {
+      if (!['text', 'json', 'junit'].includes(opts.format)) throw new Error(`--format '${opts.format}' is not a verify report format, expected one of text, json, junit`);
       const log = (line: string) => process.stderr.write(`${line}\n`);
       const o = await buildOrchestration(opts, log);
-      const out = await verifyRelease(o.release, o.env, o.environment, o.deps);
+      const secretDir = fs.mkdtempSync(path.join(os.tmpdir(), 'dataops-verify-'));
+      let out: VerifyOutcome;
+      try {
+        let dbtEnv: Record<string, string> = {};
+        if (GATED_ENVIRONMENTS.includes(o.env) && o.release.manifest.dbt) {
+          // The warehouse connection of the gates' dbt runs; without it dbt names what is missing.
+          dbtEnv = await snowflakeDbtEnv(o.environment, o.region, o.targetCredentials, secretDir).catch((e: Error) => {
+            log(`warning: the Snowflake deploy secret was not read for the gates' dbt runs: ${e.message}`);
+            return {};
+          });
+        }
+        out = await verifyRelease(o.release, o.env, o.environment, o.deps, { dbtTarget: opts.dbtTarget, profilesDir: opts.dbtProfilesDir, dbtEnv });
+      } finally {
+        fs.rmSync(secretDir, { recursive: true, force: true });
+      }
       const repo = o.release.manifest.repo;
       const text =
         opts.format === 'junit'
           ? verifyJunit(out, repo, o.env)
           : opts.format === 'json'
             ? `${JSON.stringify(out, null, 2)}\n`
-            : `${repo} ${out.version} in ${o.env}: ${out.ok ? 'verified' : 'FAILED'}\n${out.results.map((r) => `  ${r.kind}: ${r.ok ? 'ok' : r.problems.join('; ')}`).join('\n')}\n`;
+            : `${repo} ${out.version} in ${o.env}: ${out.ok ? 'verified' : 'FAILED'}\n${out.results.map((r) => `  ${r.kind}: ${r.ok ? 'ok' : r.problems.join('; ')}\n`).join('')}${gatesText(out.gates)}`;
       if (opts.out) {
         fs.mkdirSync(path.dirname(opts.out), { recursive: true });
         fs.writeFileSync(opts.out, text);
       } else {
         process.stdout.write(text);
+      }
+      if (opts.gatesOut) {
+        fs.mkdirSync(path.dirname(opts.gatesOut), { recursive: true });
+        fs.writeFileSync(opts.gatesOut, gatesJunit(out.gates, o.env));
       }
       // The bake alarm of the prod stage watches this; a failure to publish is reported, not fatal.
       await new CloudWatchClient({ region: opts.region ?? process.env.AWS_REGION })
@@ -56,7 +121,7 @@ export function registerVerify(program: Command): void {
                   { Name: DATAOPS_METRICS.dimensions.repo, Value: repo },
                   { Name: DATAOPS_METRICS.dimensions.environment, Value: o.env },
                 ],
-                Value: out.results.filter((r) => !r.ok).length,
+                Value: out.results.filter((r) => !r.ok).length + (out.gates.status === 'failed' ? 1 : 0),
                 Unit: 'Count',
               },
             ],

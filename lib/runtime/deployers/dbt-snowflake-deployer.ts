@@ -167,6 +167,15 @@ export class DbtSnowflakeDeployer implements Deployer<DbtState, DbtPlan, DbtPrev
     return { lastAltered: String(r.LAST_ALTERED), rowCount: r.ROW_COUNT === null || r.ROW_COUNT === undefined ? null : Number(r.ROW_COUNT), comment: r.COMMENT === null || r.COMMENT === undefined ? null : String(r.COMMENT) };
   }
 
+  /**
+   * ROW_COUNT of a live table now, null when it does not exist: the measure the deploy recorded for
+   * each table before its swap (`previous.tables[].before.rowCount`), so the Verify's row-count gate
+   * compares like with like.
+   */
+  async rowCount(t: TableRef): Promise<number | null> {
+    return (await this.tableInfo(t))?.rowCount ?? null;
+  }
+
   async readCurrent(ctx: DeployContext): Promise<DbtState> {
     const bucket = this.props.artifactBucket;
     const prefix = this.prefix(ctx);

@@ -9,6 +9,7 @@ import type { Ledger } from '../ledger/ledger';
 import type { DeploymentEvent } from '../ledger/model';
 import { checkRelease, RELEASE_MANIFEST_FILE } from '../release/checksums';
 import type { ReleaseManifest } from '../release/manifest';
+import { verifyQualityGates, rowCounterOf, type QualityGateOptions, type QualityGateOutcome } from './quality-gates';
 import { planRollback, type ReleaseState, type RollbackPlan } from '../rollback-plan/logic';
 
 /** Any deployer, whatever its state types. */
@@ -264,14 +265,23 @@ export interface VerifyOutcome {
   readonly ok: boolean;
   readonly version: string;
   readonly results: readonly VerifyResult[];
+  /** The data-quality gates (staging and prod; `not-run` in dev and without dbt assets). */
+  readonly gates: QualityGateOutcome;
 }
 
 /**
- * `dataops verify`: runs every kind's verify (import errors, image presence, run state), records a
- * verification per kind and one for the release, marks the release verified (or failed) in the env,
- * and releases the repo/env lock the execution holds.
+ * `dataops verify`: runs every kind's verify (import errors, image presence, run state) and, in
+ * staging and prod, the data-quality gates (quality-gates.ts), records a verification per kind, one
+ * for the gates and one for the release, marks the release verified (or failed) in the env, and
+ * releases the repo/env lock the execution holds.
  */
-export async function verifyRelease(release: ReleaseOnDisk, env: EnvironmentName, environment: EnvironmentConfig, deps: OrchestratorDeps): Promise<VerifyOutcome> {
+export async function verifyRelease(
+  release: ReleaseOnDisk,
+  env: EnvironmentName,
+  environment: EnvironmentConfig,
+  deps: OrchestratorDeps,
+  gateOptions: QualityGateOptions = {},
+): Promise<VerifyOutcome> {
   const m = release.manifest;
   const base = { repo: m.repo, env, actor: deps.actor, version: m.version, executionId: deps.executionId };
   const results: VerifyResult[] = [];
@@ -295,11 +305,12 @@ export async function verifyRelease(release: ReleaseOnDisk, env: EnvironmentName
       await deps.ledger.appendEvent({ ...base, kind: 'verification', assetKind: kind, result: r.ok ? 'succeeded' : 'failed', problems: r.problems, message: r.ok ? `${kind} verified` : `${kind}: ${r.problems.join('; ')}` });
       deps.log(`${kind}: ${r.ok ? 'ok' : r.problems.join('; ')}`);
     }
-    const ok = results.every((r) => r.ok);
-    const problems = results.flatMap((r) => r.problems.map((p) => `${r.kind}: ${p}`));
+    const gates = await verifyQualityGates(full, deps, { ...gateOptions, isRollback: wasRollback, rowCounter: rowCounterOf(deps.deployers.get('dbt')) });
+    const ok = results.every((r) => r.ok) && gates.status !== 'failed';
+    const problems = [...results.flatMap((r) => r.problems.map((p) => `${r.kind}: ${p}`)), ...gates.findings.filter((f) => f.severity === 'error').map((f) => `gates: ${f.message}`)];
     await deps.ledger.appendEvent({ ...base, kind: 'verification', assetKind: null, result: ok ? 'succeeded' : 'failed', problems, message: ok ? `${m.version} verified in ${env}` : `${m.version} failed verification in ${env}` });
     await deps.ledger.putReleaseStatus({ repo: m.repo, env, version: m.version, status: ok ? 'verified' : 'failed', manifestSha256: release.manifestSha256, executionId: deps.executionId });
-    return { ok, version: m.version, results };
+    return { ok, version: m.version, results, gates };
   } finally {
     await deps.ledger.releaseLock(m.repo, env, deps.executionId);
   }

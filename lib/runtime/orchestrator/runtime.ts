@@ -28,6 +28,10 @@ export interface Orchestration {
   readonly env: EnvironmentName;
   readonly environment: EnvironmentConfig;
   readonly deps: OrchestratorDeps;
+  /** Credentials of the environment's deploy role (--role-arn). @default - the default chain */
+  readonly targetCredentials?: AwsCredentialIdentity;
+  /** Region of the run. */
+  readonly region: string;
 }
 
 /**
@@ -93,6 +97,8 @@ export async function buildOrchestration(
     release,
     env,
     environment: config.environments[env],
+    targetCredentials,
+    region,
     deps: { ledger: Ledger.fromClient(new DynamoDBClient({ region }), table), deployers, executionId, actor, log },
   };
 }

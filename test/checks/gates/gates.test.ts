@@ -1,4 +1,4 @@
-import { evaluateGates, type QualityGates } from '../../../lib/checks/gates/gates';
+import { evaluateGates, testedModels, type QualityGates } from '../../../lib/checks/gates/gates';
 
 const gates: QualityGates = { maxRowCountChangePct: 25, maxSourceStalenessHours: 24, failOnTestWarnings: false };
 
@@ -16,7 +16,7 @@ describe('data-quality gates', () => {
   });
 
   it.each([
-    [{ runResults: { results: [{ unique_id: 'test.p.not_null_x_id', status: 'fail', failures: 3 }] } }, 'GATE_TEST_FAILED', /not_null_x_id failed with 3/],
+    [{ runResults: { results: [{ unique_id: 'test.p.not_null_x_id', status: 'fail', failures: 3 }] } }, 'GATE_TEST_FAILED', /not_null_x_id failed with 3 failing row\(s\); the test gate allows no failing test/],
     [{ runResults: { results: [{ unique_id: 'test.p.t', status: 'error', message: 'boom' }] } }, 'GATE_TEST_ERROR', /could not run: boom/],
     [{ sources: { results: [{ unique_id: 'source.p.raw.visits', status: 'warn', max_loaded_at: '2026-11-26T00:00:00Z', max_loaded_at_time_ago_in_s: 30 * 3600 }] } }, 'GATE_SOURCE_STALE', /raw\.visits was last loaded 30\.0 h ago .* over maxSourceStalenessHours 24/],
     [{ sources: { results: [{ unique_id: 'source.p.raw.visits', status: 'runtime error', error: 'no such table' }] } }, 'GATE_SOURCE_ERROR', /no such table/],
@@ -30,6 +30,22 @@ describe('data-quality gates', () => {
     const inputs = { runResults: { results: [{ unique_id: 'test.p.t', status: 'warn', failures: 1 }] } };
     expect(evaluateGates(inputs, gates)[0].severity).toBe('warning');
     expect(evaluateGates(inputs, { ...gates, failOnTestWarnings: true })[0].severity).toBe('error');
+  });
+
+  it("names the model a failing test is about, from the dbt manifest's test nodes", () => {
+    // GIVEN a manifest with a column test attached to fct_daily_visits and a singular test depending on a source and a model
+    const testModels = testedModels({
+      nodes: {
+        'test.p.not_negative_fct_daily_visits_billed_amount.1a': { resource_type: 'test', attached_node: 'model.p.fct_daily_visits', depends_on: { nodes: ['model.p.fct_daily_visits'] } },
+        'test.p.assert_visits_match': { resource_type: 'test', attached_node: null, depends_on: { nodes: ['source.p.raw.visits', 'model.p.stg_visits'] } },
+        'model.p.fct_daily_visits': { resource_type: 'model' },
+      },
+    });
+    expect(testModels).toEqual({ 'test.p.not_negative_fct_daily_visits_billed_amount.1a': 'model.p.fct_daily_visits', 'test.p.assert_visits_match': 'model.p.stg_visits' });
+    // WHEN the attached test fails
+    const findings = evaluateGates({ runResults: { results: [{ unique_id: 'test.p.not_negative_fct_daily_visits_billed_amount.1a', status: 'fail', failures: 2 }] }, testModels }, gates);
+    // THEN the finding names the test, its model and the gate
+    expect(findings.map((f) => f.message)).toEqual(['dbt test not_negative_fct_daily_visits_billed_amount of model fct_daily_visits failed with 2 failing row(s); the test gate allows no failing test']);
   });
 
   it('does not compute a change for a model that had no rows before', () => {

@@ -1,0 +1,348 @@
+import * as fs from 'fs';
+import * as os from 'os';
+import * as path from 'path';
+import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import { z } from 'zod';
+import type { EnvironmentConfig, EnvironmentName } from '../../config/schema';
+import type { Finding } from '../../checks/findings';
+import { hasBlocking } from '../../checks/findings';
+import { evaluateGates, SourcesJsonSchema, testedModels, type QualityGates, type RowCounts, type SourcesJson } from '../../checks/gates/gates';
+import { RunResultsSchema, type RunResults } from '../../checks/validate/checks/dbt-results';
+import { Toolchain } from '../../checks/validate/toolchain';
+import type { DeployContext } from '../deployers/contract';
+import { DbtSnowflakeDeployer } from '../deployers/dbt-snowflake-deployer';
+import { DeployError } from '../deployers/errors';
+import { readReleaseFiles, sha256Hex } from '../deployers/release-files';
+import { recordedPrevious } from '../deployers/step';
+import type { AwsCredentialIdentity } from '../deployers/registry';
+import type { Ledger } from '../ledger/ledger';
+import { SnowflakeSecretSchema } from '../snowflake/sql-client';
+import type { TableRef } from '../snowflake/statements';
+
+/** The environments whose Verify runs the data-quality gates; dev only deploys and checks the deployment. */
+export const GATED_ENVIRONMENTS: readonly EnvironmentName[] = ['staging', 'prod'];
+
+/** The three gates, in the order they run and are reported. */
+export const GATE_NAMES = ['dbt-tests', 'source-freshness', 'row-counts'] as const;
+export type GateName = (typeof GATE_NAMES)[number];
+
+/** Counts the rows of a live table now, the way the dbt deployer counted them before its swap. */
+export interface RowCounter {
+  /** ROW_COUNT of the table; null when it does not exist. */
+  rowCount(table: TableRef): Promise<number | null>;
+}
+
+/** One gate's part of the outcome. */
+export interface GateRun {
+  readonly gate: GateName;
+  readonly status: 'passed' | 'failed' | 'not-run';
+  /** What it checked, or why it did not run. */
+  readonly detail: string;
+  readonly findings: readonly Finding[];
+  readonly durationMs: number;
+}
+
+/** What the gate step of a Verify found. */
+export interface QualityGateOutcome {
+  /** `not-run` in dev and for releases without dbt assets. */
+  readonly status: 'passed' | 'failed' | 'not-run';
+  /** The environment's thresholds (`environments.<env>.qualityGates`). */
+  readonly thresholds: QualityGates;
+  readonly gates: readonly GateRun[];
+  /** Every finding of every gate (errors fail the Verify). */
+  readonly findings: readonly Finding[];
+  /** One line for the build log and the ledger. */
+  readonly summary: string;
+  /** The row counts the row-count gate compared, by model unique id. */
+  readonly rowCounts: RowCounts;
+}
+
+/** How the gate step runs dbt and counts rows. */
+export interface QualityGateOptions {
+  /** The release's dbt profile output for the environment. @default - the environment's name (staging, prod) */
+  readonly dbtTarget?: string;
+  /** Folder holding the profiles.yml with that output (releases never carry one). @default - $DBT_PROFILES_DIR */
+  readonly profilesDir?: string;
+  /** Extra environment of the dbt processes: the warehouse connection ({@link snowflakeDbtEnv}). @default - none */
+  readonly dbtEnv?: Readonly<Record<string, string | undefined>>;
+  /** Where dbt comes from. @default - the toolchain venvs (.venv/dbt) or PATH */
+  readonly toolchain?: Toolchain;
+  /** Counts rows after the deploy; without it the row-count gate does not run. @default - none */
+  readonly rowCounter?: RowCounter;
+  /** The Verify is of a rollback redeploy (the row-count gate does not run). @default false */
+  readonly isRollback?: boolean;
+  /** A dbt process taking longer fails its gate. @default 900000 (15 minutes) */
+  readonly timeoutMs?: number;
+}
+
+/** What the gate step needs from the orchestrator. */
+export interface QualityGateDeps {
+  readonly ledger: Ledger;
+  readonly executionId: string;
+  readonly log: (line: string) => void;
+}
+
+/** The row counter of a run's dbt deployer (the dbt/Snowflake deployer counts the way it recorded). */
+export function rowCounterOf(deployer: unknown): RowCounter | undefined {
+  return deployer instanceof DbtSnowflakeDeployer ? deployer : undefined;
+}
+
+/** The tables the dbt deployer recorded before its swap (its `DbtPrevious`, as read back from the ledger). */
+const RecordedTablesSchema = z.object({
+  tables: z.array(
+    z.object({
+      uniqueId: z.string(),
+      table: z.object({ database: z.string(), schema: z.string(), name: z.string() }),
+      before: z.object({ rowCount: z.number().nullable() }).loose(),
+    }).loose(),
+  ),
+});
+
+const notRun = (gate: GateName, detail: string): GateRun => ({ gate, status: 'not-run', detail, findings: [], durationMs: 0 });
+const lastLine = (s: string) => s.trim().split('\n').filter((l) => l.trim()).slice(-1)[0]?.replace(/\x1b\[[0-9;]*m/g, '').trim() ?? '';
+
+/**
+ * The row counts of the tables the release's dbt deploy swapped: before as the dbt deployer recorded
+ * them in the ledger (ROW_COUNT just before the swap), after counted now by `counter`.
+ */
+export async function rowCountsOfDeploy(ctx: DeployContext, deps: QualityGateDeps, counter: RowCounter): Promise<{ rowCounts: RowCounts; findings: Finding[]; recorded: boolean }> {
+  const previous = await recordedPrevious(deps.ledger, ctx, deps.executionId, 'dbt');
+  const parsed = RecordedTablesSchema.safeParse(previous);
+  if (previous === null || !parsed.success) return { rowCounts: { models: {} }, findings: [], recorded: false };
+  const models: Record<string, { before: number; after: number }> = {};
+  const findings: Finding[] = [];
+  for (const t of parsed.data.tables) {
+    if (t.before.rowCount === null) continue;
+    const after = await counter.rowCount(t.table);
+    const name = `${t.table.database}.${t.table.schema}.${t.table.name}`.toUpperCase();
+    if (after === null) {
+      findings.push({ code: 'GATE_ROW_COUNT_ERROR', severity: 'error', asset: `dbt:${t.uniqueId}`, message: `${t.uniqueId.split('.').slice(-1)[0]}: table ${name} had ${t.before.rowCount} rows before the deploy and does not exist now; the row-count gate cannot compare it` });
+      continue;
+    }
+    models[t.uniqueId] = { before: t.before.rowCount, after };
+  }
+  return { rowCounts: { models }, findings, recorded: true };
+}
+
+/** Writes the release's dbt files under `dir` and returns the dbt project folder (where its target/manifest.json sits). */
+async function extractProject(ctx: DeployContext, dir: string): Promise<string> {
+  const files = await readReleaseFiles(ctx.release, ctx.releaseDir, 'dbt');
+  let root: string | undefined;
+  for (const [rel, bytes] of files) {
+    const abs = path.join(dir, rel);
+    if (!abs.startsWith(dir + path.sep)) throw new DeployError(`the dbt tarball of release ${ctx.release.version} holds ${rel}, outside the project; re-package the release`);
+    fs.mkdirSync(path.dirname(abs), { recursive: true });
+    fs.writeFileSync(abs, bytes);
+    if ((rel === 'target/manifest.json' || rel.endsWith('/target/manifest.json')) && sha256Hex(bytes) === ctx.release.dbt?.manifestSha256) root = rel.slice(0, -'target/manifest.json'.length);
+  }
+  if (root === undefined) throw new DeployError(`the dbt tarball of release ${ctx.release.version} holds no target/manifest.json with the manifest's sha256; package the release with 'dataops package'`);
+  return path.join(dir, root);
+}
+
+interface DbtRun {
+  readonly code: number;
+  readonly output: string;
+}
+
+/**
+ * Runs the release's dbt tests and source freshness against the environment's target and returns
+ * what dbt wrote (run_results.json, sources.json, the manifest of the run); a run that wrote nothing
+ * is a GATE_DBT_ERROR naming the target and dbt's last line.
+ */
+type DbtOutcome =
+  | { readonly ok: false; readonly error: Finding }
+  | {
+      readonly ok: true;
+      readonly runResults?: RunResults;
+      readonly sources?: SourcesJson;
+      readonly testModels: Record<string, string>;
+      readonly testError?: Finding;
+      readonly freshnessError?: Finding;
+    };
+
+async function runDbt(ctx: DeployContext, opts: QualityGateOptions, work: string, log: (l: string) => void): Promise<DbtOutcome> {
+  const target = opts.dbtTarget ?? ctx.env;
+  const profilesDir = opts.profilesDir ?? process.env.DBT_PROFILES_DIR;
+  const dbtError = (message: string): Finding => ({ code: 'GATE_DBT_ERROR', severity: 'error', asset: 'dbt:project', message });
+  if (!profilesDir || !fs.existsSync(path.join(profilesDir, 'profiles.yml'))) {
+    return {
+      ok: false,
+      error: dbtError(
+        `no profiles.yml ${profilesDir ? `in ${profilesDir}` : '(DBT_PROFILES_DIR is not set)'}; releases carry no profiles.yml, so the Verify action needs one with an output '${target}' for ${ctx.env}: set DBT_PROFILES_DIR (or pass --dbt-profiles-dir)`,
+      ),
+    };
+  }
+  const tools = opts.toolchain ?? new Toolchain();
+  let dbt: string;
+  try {
+    dbt = tools.resolve('dbt', 'dbt');
+  } catch (e) {
+    return { ok: false, error: dbtError((e as Error).message) };
+  }
+  const project = await extractProject(ctx, path.join(work, 'release'));
+  const targetPath = path.join(work, 'target');
+  const env = { ...opts.dbtEnv, DBT_PROFILES_DIR: path.resolve(profilesDir), DBT_SEND_ANONYMOUS_USAGE_STATS: 'false', DBT_USE_COLORS: 'false' };
+  const common = ['--target', target, '--profiles-dir', path.resolve(profilesDir), '--log-path', path.join(work, 'logs')];
+  const run = async (args: string[]): Promise<DbtRun> => {
+    log(`dbt ${args.join(' ')} (target ${target})`);
+    const r = await tools.run(dbt, [...args, ...common, ...(args[0] === 'deps' ? [] : ['--target-path', targetPath])], { cwd: project, env, timeoutMs: opts.timeoutMs });
+    return { code: r.timedOut ? -1 : r.code, output: r.timedOut ? `timed out after ${(opts.timeoutMs ?? 900_000) / 1000} s` : r.stdout + r.stderr };
+  };
+  if (['packages.yml', 'dependencies.yml'].some((f) => fs.existsSync(path.join(project, f)))) {
+    const deps = await run(['deps']);
+    if (deps.code !== 0) return { ok: false, error: dbtError(`dbt deps of release ${ctx.release.version} failed: ${lastLine(deps.output)}`) };
+  }
+  const readJson = (file: string): unknown => (fs.existsSync(file) ? JSON.parse(fs.readFileSync(file, 'utf8')) : undefined);
+  const test = await run(['test']);
+  const rr = RunResultsSchema.safeParse(readJson(path.join(targetPath, 'run_results.json')));
+  const manifest = readJson(path.join(targetPath, 'manifest.json'));
+  const testError = rr.success ? undefined : dbtError(`dbt test against target '${target}' of ${ctx.env} wrote no run results (exit ${test.code}): ${lastLine(test.output)}`);
+  const freshness = await run(['source', 'freshness']);
+  const sj = SourcesJsonSchema.safeParse(readJson(path.join(targetPath, 'sources.json')));
+  const freshnessError = sj.success ? undefined : dbtError(`dbt source freshness against target '${target}' of ${ctx.env} wrote no sources.json (exit ${freshness.code}): ${lastLine(freshness.output)}`);
+  return {
+    ok: true,
+    runResults: rr.success ? (rr.data as RunResults) : undefined,
+    sources: sj.success ? (sj.data as SourcesJson) : undefined,
+    testModels: testedModels(manifest),
+    testError,
+    freshnessError,
+  };
+}
+
+function gateRun(gate: GateName, detail: string, findings: readonly Finding[], started: number): GateRun {
+  return { gate, status: hasBlocking(findings) ? 'failed' : 'passed', detail, findings, durationMs: Date.now() - started };
+}
+
+/**
+ * The data-quality gates of a Verify in staging and prod (docs/validation.md, "Verify: data-quality
+ * gates"): the release's dbt tests and source freshness, run with dbt against the environment's
+ * target, and the row-count change of every table the deploy swapped (before: recorded by the dbt
+ * deployer; after: counted now), each against `environments.<env>.qualityGates`. In dev, and for a
+ * release without dbt assets, nothing runs. For a rollback, the row-count gate does not run: the
+ * data was restored (or left to a person), so the replaced release's counts are no baseline.
+ */
+export async function runQualityGates(ctx: DeployContext, deps: QualityGateDeps, opts: QualityGateOptions = {}): Promise<QualityGateOutcome> {
+  const thresholds = ctx.environment.qualityGates;
+  const none = (why: string): QualityGateOutcome => ({
+    status: 'not-run',
+    thresholds,
+    gates: GATE_NAMES.map((g) => notRun(g, why)),
+    findings: [],
+    summary: `data-quality gates not run: ${why}`,
+    rowCounts: { models: {} },
+  });
+  if (!GATED_ENVIRONMENTS.includes(ctx.env)) return none(`${ctx.env} is not gated (gates run in ${GATED_ENVIRONMENTS.join(' and ')})`);
+  if (!ctx.release.dbt || !ctx.release.artifacts.some((a) => a.kind === 'dbt')) return none(`release ${ctx.release.version} has no dbt assets`);
+
+  const work = fs.mkdtempSync(path.join(os.tmpdir(), 'dataops-gates-'));
+  try {
+    const gates: GateRun[] = [];
+    let started = Date.now();
+    const dbt = await runDbt(ctx, opts, work, deps.log);
+    const threshold = `qualityGates of ${ctx.env}`;
+    if (!dbt.ok) {
+      gates.push(gateRun('dbt-tests', `dbt could not run (${threshold})`, [dbt.error], started));
+      gates.push(notRun('source-freshness', 'dbt could not run'));
+    } else {
+      const testFindings = dbt.testError ? [dbt.testError] : evaluateGates({ runResults: dbt.runResults, testModels: dbt.testModels }, thresholds);
+      const tests = dbt.runResults?.results.filter((r) => r.unique_id.startsWith('test.') || r.unique_id.startsWith('unit_test.')).length ?? 0;
+      gates.push(gateRun('dbt-tests', `${tests} dbt test(s); failOnTestWarnings ${thresholds.failOnTestWarnings} (${threshold})`, testFindings, started));
+      started = Date.now();
+      const freshnessFindings = dbt.freshnessError ? [dbt.freshnessError] : evaluateGates({ sources: dbt.sources }, thresholds);
+      gates.push(gateRun('source-freshness', `${dbt.sources?.results.length ?? 0} source(s) with freshness; maxSourceStalenessHours ${thresholds.maxSourceStalenessHours} (${threshold})`, freshnessFindings, started));
+    }
+
+    started = Date.now();
+    let rowCounts: RowCounts = { models: {} };
+    if (opts.isRollback) {
+      gates.push(notRun('row-counts', `a rollback restores data instead of rebuilding it; the replaced release's row counts are no baseline`));
+    } else if (!opts.rowCounter) {
+      gates.push(notRun('row-counts', 'no dbt deployer to count rows with'));
+    } else {
+      const counted = await rowCountsOfDeploy(ctx, deps, opts.rowCounter);
+      rowCounts = counted.rowCounts;
+      const n = Object.keys(rowCounts.models).length;
+      if (!counted.recorded) gates.push(notRun('row-counts', `the dbt deploy of execution ${deps.executionId} recorded no tables`));
+      else gates.push(gateRun('row-counts', `${n} table(s) swapped by the deploy; maxRowCountChangePct ${thresholds.maxRowCountChangePct} (${threshold})`, [...counted.findings, ...evaluateGates({ rowCounts }, thresholds)], started));
+    }
+    const findings = gates.flatMap((g) => g.findings);
+    const status = hasBlocking(findings) ? 'failed' : 'passed';
+    const summary = `data-quality gates ${status} in ${ctx.env}: ${gates.map((g) => `${g.gate} ${g.status}`).join(', ')}`;
+    return { status, thresholds, gates, findings, summary, rowCounts };
+  } finally {
+    fs.rmSync(work, { recursive: true, force: true });
+  }
+}
+
+/**
+ * Environment of the gate step's dbt processes for a Snowflake output: SNOWFLAKE_ACCOUNT,
+ * SNOWFLAKE_DATABASE, SNOWFLAKE_ROLE and SNOWFLAKE_WAREHOUSE from the environment's configuration,
+ * SNOWFLAKE_USER and SNOWFLAKE_PRIVATE_KEY_PATH (a 0600 file under `dir`) or SNOWFLAKE_PASSWORD from
+ * the environment's deploy secret, read with the deploy role's credentials. A profile output for the
+ * environment reads them with `env_var(...)`.
+ */
+export async function snowflakeDbtEnv(environment: EnvironmentConfig, region: string, credentials: AwsCredentialIdentity | undefined, dir: string): Promise<Record<string, string>> {
+  const sf = environment.snowflake;
+  const client = new SecretsManagerClient({ region, ...(credentials ? { credentials } : {}) });
+  const out = await client.send(new GetSecretValueCommand({ SecretId: sf.deploySecretArn }));
+  let json: unknown;
+  try {
+    json = JSON.parse(out.SecretString ?? '');
+  } catch (cause) {
+    throw new DeployError(`secret ${sf.deploySecretArn} is not JSON; store {"user","privateKey"} for the Snowflake deploy user`, { cause });
+  }
+  const secret = SnowflakeSecretSchema.safeParse(json);
+  if (!secret.success) throw new DeployError(`secret ${sf.deploySecretArn} lacks ${secret.error.issues.map((i) => i.path.join('.')).join(', ')}; store {"user","privateKey"} for the Snowflake deploy user`);
+  const env: Record<string, string> = { SNOWFLAKE_ACCOUNT: sf.account, SNOWFLAKE_DATABASE: sf.database, SNOWFLAKE_ROLE: sf.role, SNOWFLAKE_WAREHOUSE: sf.warehouse, SNOWFLAKE_USER: secret.data.user };
+  if (secret.data.privateKey) {
+    const key = path.join(dir, 'snowflake-deploy.p8');
+    fs.writeFileSync(key, secret.data.privateKey, { mode: 0o600 });
+    env.SNOWFLAKE_PRIVATE_KEY_PATH = key;
+    if (secret.data.privateKeyPassphrase) env.SNOWFLAKE_PRIVATE_KEY_PASSPHRASE = secret.data.privateKeyPassphrase;
+  } else if (secret.data.password) {
+    env.SNOWFLAKE_PASSWORD = secret.data.password;
+  }
+  return env;
+}
+
+/**
+ * The gate step of `verifyRelease`: runs {@link runQualityGates} (a step that cannot run is a failed
+ * gate, never a silent pass), logs its summary and each failing gate, and records a `verification`
+ * event (assetKind dbt, message starting `data-quality gates`) whose problems name each model or
+ * source and the threshold it crossed. Nothing is recorded when the gates do not run.
+ */
+export async function verifyQualityGates(ctx: DeployContext, deps: QualityGateDeps & { readonly actor: string }, opts: QualityGateOptions = {}): Promise<QualityGateOutcome> {
+  let outcome: QualityGateOutcome;
+  try {
+    outcome = await runQualityGates(ctx, deps, opts);
+  } catch (e) {
+    const finding: Finding = { code: 'GATE_DBT_ERROR', severity: 'error', asset: 'dbt:project', message: `the data-quality gates could not run: ${(e as Error).message}` };
+    outcome = {
+      status: 'failed',
+      thresholds: ctx.environment.qualityGates,
+      gates: [{ gate: 'dbt-tests', status: 'failed', detail: 'the gate step could not run', findings: [finding], durationMs: 0 }, notRun('source-freshness', 'the gate step could not run'), notRun('row-counts', 'the gate step could not run')],
+      findings: [finding],
+      summary: `data-quality gates failed in ${ctx.env}: ${finding.message}`,
+      rowCounts: { models: {} },
+    };
+  }
+  deps.log(outcome.summary);
+  const errors = outcome.findings.filter((f) => f.severity === 'error');
+  for (const f of outcome.findings) deps.log(`  ${f.severity} ${f.code} ${f.asset}: ${f.message}`);
+  if (outcome.status !== 'not-run') {
+    await deps.ledger.appendEvent({
+      kind: 'verification',
+      repo: ctx.repo,
+      env: ctx.env,
+      actor: deps.actor,
+      version: ctx.release.version,
+      executionId: deps.executionId,
+      assetKind: 'dbt',
+      result: outcome.status === 'passed' ? 'succeeded' : 'failed',
+      problems: errors.map((f) => `${f.code} ${f.asset}: ${f.message}`),
+      message: outcome.summary,
+    });
+  }
+  return outcome;
+}
