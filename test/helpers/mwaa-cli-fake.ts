@@ -7,7 +7,12 @@
  *
  * Like MWAA, the environment takes its DAG files from `<dagS3Path>/` of its DAG bucket (moto S3
  * here): before each command the fake copies the bucket's DAG folder into its own DAGs folder and
- * runs what MWAA's scheduler does with new files. Two Airflows can sit behind it:
+ * runs what MWAA's scheduler does with new files, stamping each DAG's last_parsed_time with the
+ * fake's clock. As on MWAA, that can lag: with `parseDelayMs` a change in the bucket reaches the
+ * DAGs folder (and so the CLI and the scheduler) only that long after the fake first sees it, and
+ * until then every command answers from the previous files and the previous parse. The scheduler
+ * also re-parses every file each `reparseIntervalMs` (min_file_process_interval) though nothing
+ * changed. Two Airflows can sit behind it:
  * - {@link RealAirflow}: the real `airflow` CLI of .venv/airflow (Airflow 2.10.3 under MWAA
  *   constraints) against a SQLite metadata database, kept running in one Python process;
  * - {@link ModelAirflow}: a small in-process model of the same commands, for tests that run many
@@ -31,14 +36,17 @@ export interface CliResult {
 
 /** An Airflow that runs CLI commands against a DAGs folder. */
 export interface AirflowBackend {
-  /** Replaces the DAGs folder with these files (relative path → bytes) and parses them as the scheduler would. */
-  syncDags(files: ReadonlyMap<string, Buffer>): Promise<void>;
+  /**
+   * Replaces the DAGs folder with these files (relative path → bytes) and parses them as the
+   * scheduler would, recording `parsedAt` as the last parse time of every DAG it finds.
+   */
+  syncDags(files: ReadonlyMap<string, Buffer>, parsedAt: Date): Promise<void>;
   exec(argv: readonly string[]): Promise<CliResult>;
   close(): Promise<void>;
 }
 
 /** Airflow CLI commands MWAA lets through its CLI endpoint that this fake answers. */
-const SUPPORTED = [/^dags (list|list-import-errors)( -o json)?$/, /^dags (pause|unpause) [A-Za-z0-9_.-]+( -o json)?$/, /^dags (trigger|backfill|delete) /, /^tasks (clear|run|test) /, /^version$/];
+const SUPPORTED = [/^dags list( -o json| --columns [a-z_]+(,[a-z_]+)*)*$/, /^dags list-import-errors( -o json)?$/, /^dags (pause|unpause) [A-Za-z0-9_.-]+( -o json)?$/, /^dags (trigger|backfill|delete) /, /^tasks (clear|run|test) /, /^version$/];
 
 /** A running fake. */
 export interface MwaaCliFake {
@@ -54,6 +62,8 @@ export interface MwaaCliFake {
   mwaaClient(): MWAAClient;
   /** Makes the next matching command answer HTTP `status` once (fault injection). */
   failNext(pattern: RegExp, status: number): void;
+  /** Changes {@link MwaaCliFakeProps.parseDelayMs} from the next command on (pending changes included). */
+  setParseDelay(ms: number): void;
   stop(): Promise<void>;
 }
 
@@ -65,7 +75,38 @@ export interface MwaaCliFakeProps {
   readonly dagBucket: string;
   /** @default dags */
   readonly dagS3Path?: string;
+  /**
+   * How long after the fake first sees a change in the bucket (on the next CLI command) the
+   * environment still answers from the previous files and parse (MWAA's S3 sync and parse lag). @default 0
+   */
+  readonly parseDelayMs?: number;
+  /** How often the scheduler re-parses every file though nothing changed (min_file_process_interval). @default 30000 */
+  readonly reparseIntervalMs?: number;
+  /** The environment's clock, ms since the epoch. @default Date.now */
+  readonly now?: () => number;
 }
+
+/** A clock whose sleep returns at once and moves time on, for waits that tests must not spend. */
+export interface ManualClock {
+  now(): number;
+  sleep(ms: number): Promise<void>;
+  /** Total time slept. */
+  slept(): number;
+}
+
+/** A {@link ManualClock} that starts at the system time and advances with it and with each sleep. */
+export function manualClock(): ManualClock {
+  let offset = 0;
+  return {
+    now: () => Date.now() + offset,
+    sleep: async (ms) => {
+      offset += ms;
+    },
+    slept: () => offset,
+  };
+}
+
+const sameFile = (a: Buffer | undefined, b: Buffer | undefined): boolean => (a === undefined ? b === undefined : b !== undefined && a.equals(b));
 
 async function readDagFolder(s3: S3Client, bucket: string, prefix: string, cache: Map<string, { etag: string; body: Buffer }>): Promise<Map<string, Buffer>> {
   const files = new Map<string, Buffer>();
@@ -95,7 +136,38 @@ export async function startMwaaCliFake(props: MwaaCliFakeProps): Promise<MwaaCli
   const faults: Array<{ pattern: RegExp; status: number }> = [];
   const cache = new Map<string, { etag: string; body: Buffer }>();
   const prefix = `${(props.dagS3Path ?? 'dags').replace(/\/+$/, '')}/`;
+  const now = props.now ?? Date.now;
+  let parseDelayMs = props.parseDelayMs ?? 0;
   let queue: Promise<unknown> = Promise.resolve();
+  /** The bucket's files as last seen, the files the environment holds, and when each pending change was first seen. */
+  let seen = new Map<string, Buffer>();
+  const served = new Map<string, Buffer>();
+  const changedAt = new Map<string, number>();
+  let lastPass = Number.NEGATIVE_INFINITY;
+
+  /** What MWAA does between commands: sync the bucket into the DAGs folder once the delay passed, and parse. */
+  const catchUp = async (): Promise<void> => {
+    const bucketFiles = await readDagFolder(props.s3, props.dagBucket, prefix, cache);
+    const t = now();
+    for (const rel of new Set([...seen.keys(), ...bucketFiles.keys()])) {
+      if (!sameFile(seen.get(rel), bucketFiles.get(rel))) changedAt.set(rel, t);
+    }
+    seen = bucketFiles;
+    let changed = false;
+    for (const [rel, at] of [...changedAt]) {
+      if (t - at < parseDelayMs) continue;
+      changedAt.delete(rel);
+      const body = bucketFiles.get(rel);
+      if (sameFile(served.get(rel), body)) continue;
+      if (body === undefined) served.delete(rel);
+      else served.set(rel, body);
+      changed = true;
+    }
+    if (changed || t - lastPass >= (props.reparseIntervalMs ?? 30_000)) {
+      lastPass = t;
+      await props.backend.syncDags(new Map(served), new Date(t));
+    }
+  };
 
   const json = (res: http.ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void => {
     res.writeHead(status, { 'Content-Type': 'application/json', ...headers });
@@ -132,7 +204,7 @@ export async function startMwaaCliFake(props: MwaaCliFakeProps): Promise<MwaaCli
         }
         if (!SUPPORTED.some((r) => r.test(command))) return json(res, 400, { message: `command not supported by the MWAA CLI endpoint: ${command}` });
         const run = queue.then(async () => {
-          await props.backend.syncDags(await readDagFolder(props.s3, props.dagBucket, prefix, cache));
+          await catchUp();
           return props.backend.exec(command.split(/\s+/));
         });
         queue = run.catch(() => undefined);
@@ -157,6 +229,9 @@ export async function startMwaaCliFake(props: MwaaCliFakeProps): Promise<MwaaCli
     mwaaClient: () =>
       new MWAAClient({ endpoint: apiEndpoint, region: 'us-east-1', credentials: { accessKeyId: 'testing', secretAccessKey: 'testing' }, disableHostPrefix: true }),
     failNext: (pattern, status) => faults.push({ pattern, status }),
+    setParseDelay: (ms) => {
+      parseDelayMs = ms;
+    },
     stop: async () => {
       await new Promise<void>((resolve) => server.close(() => resolve()));
       await props.backend.close();
@@ -167,6 +242,14 @@ export async function startMwaaCliFake(props: MwaaCliFakeProps): Promise<MwaaCli
 /** Where the workers see the DAGs folder on MWAA. */
 const MWAA_DAGS_FOLDER = '/usr/local/airflow/dags';
 
+/** `dags list --columns` the model answers (a subset of Airflow's DAG schema fields). */
+const MODEL_DAG_COLUMNS = ['dag_id', 'fileloc', 'owners', 'is_paused', 'last_parsed_time'];
+
+/** A time as Python's datetime.isoformat() prints an aware UTC time: 2026-11-28T15:14:41.133000+00:00. */
+function pythonIso(t: Date): string {
+  return `${t.toISOString().slice(0, 23)}000+00:00`;
+}
+
 /**
  * An in-process model of the Airflow CLI commands the deployer uses, with the rules that matter
  * to it: DAG ids come from `dag_id="…"` in a file, a file containing `raise ` at the start of a
@@ -176,6 +259,8 @@ const MWAA_DAGS_FOLDER = '/usr/local/airflow/dags';
 export class ModelAirflow implements AirflowBackend {
   private files = new Map<string, Buffer>();
   private readonly paused = new Map<string, boolean>();
+  /** Last parse time (DagModel.last_parsed_time) and file (DagModel.fileloc) the scheduler recorded per DAG. */
+  private readonly recorded = new Map<string, { at: Date; file: string }>();
   /** Commands that would touch runs (trigger, clear, backfill); a deployer must never send them. */
   readonly runCommands: string[] = [];
 
@@ -196,9 +281,12 @@ export class ModelAirflow implements AirflowBackend {
     return { dags, errors };
   }
 
-  async syncDags(files: ReadonlyMap<string, Buffer>): Promise<void> {
+  async syncDags(files: ReadonlyMap<string, Buffer>, parsedAt: Date): Promise<void> {
     this.files = new Map(files);
-    for (const d of this.parse().dags) if (!this.paused.has(d.dagId)) this.paused.set(d.dagId, true);
+    for (const d of this.parse().dags) {
+      if (!this.paused.has(d.dagId)) this.paused.set(d.dagId, true);
+      this.recorded.set(d.dagId, { at: parsedAt, file: d.file });
+    }
   }
 
   /** Sets a DAG's paused state directly, as a person in the Airflow UI would. */
@@ -215,8 +303,26 @@ export class ModelAirflow implements AirflowBackend {
     const [group, cmd, arg] = argv;
     const { dags, errors } = this.parse();
     if (group === 'dags' && cmd === 'list') {
+      // As Airflow 2.10: the DAGs are those the CLI parses; fileloc, is_paused and last_parsed_time come from the scheduler's record.
+      const at = argv.indexOf('--columns');
+      const columns = at >= 0 ? (argv[at + 1] ?? '').split(',') : ['dag_id', 'fileloc', 'owners', 'is_paused'];
+      const unknown = columns.filter((c) => !MODEL_DAG_COLUMNS.includes(c));
+      if (unknown.length > 0) return { stdout: '', stderr: `model does not implement dags list column(s) ${unknown.join(', ')}\n` };
       if (dags.length === 0) return { stdout: 'No data found\n', stderr: '' };
-      const rows = [...dags].sort((a, b) => a.dagId.localeCompare(b.dagId)).map((d) => ({ dag_id: d.dagId, fileloc: `${MWAA_DAGS_FOLDER}/${d.file}`, owners: 'airflow', is_paused: (this.paused.get(d.dagId) ?? true) ? 'True' : 'False' }));
+      const rows = [...dags]
+        .sort((a, b) => a.dagId.localeCompare(b.dagId))
+        .map((d) => {
+          const rec = this.recorded.get(d.dagId);
+          const paused = this.paused.get(d.dagId);
+          const row: Record<string, string | null> = {
+            dag_id: d.dagId,
+            fileloc: `${MWAA_DAGS_FOLDER}/${rec?.file ?? d.file}`,
+            owners: 'airflow',
+            is_paused: paused === undefined ? null : paused ? 'True' : 'False',
+            last_parsed_time: rec ? pythonIso(rec.at) : null,
+          };
+          return Object.fromEntries(columns.map((c) => [c, row[c]]));
+        });
       return { stdout: `${JSON.stringify(rows)}\n`, stderr: errors.length ? 'Error: Failed to load all files. For details, run `airflow dags list-import-errors`\n' : '' };
     }
     if (group === 'dags' && cmd === 'list-import-errors') {
@@ -238,16 +344,22 @@ export class ModelAirflow implements AirflowBackend {
 /** Python side of {@link RealAirflow}: one process keeps Airflow imported and runs CLI commands in it. */
 const RUNNER = String.raw`
 import contextlib, io, json, os, sys, traceback
+from datetime import datetime
 from airflow.cli import cli_parser
 from airflow.models.dagbag import DagBag
-from airflow.models.dag import DAG
+from airflow.models.dag import DAG, DagModel
+from airflow.utils.session import create_session
 parser = cli_parser.get_parser()
 out = sys.stdout
-def scheduler_pass():
-    # What MWAA's scheduler does with the files it synced from S3: parse them and record the DAGs.
+def scheduler_pass(at):
+    # What MWAA's scheduler does with the files it synced from S3: parse them and record the DAGs,
+    # with the environment's clock as their last parse time.
     bag = DagBag(include_examples=False)
     bag.sync_to_db()
     DAG.deactivate_unknown_dags(set(bag.dags.keys()))
+    if bag.dags:
+        with create_session() as session:
+            session.query(DagModel).filter(DagModel.dag_id.in_(list(bag.dags))).update({DagModel.last_parsed_time: datetime.fromisoformat(at)}, synchronize_session=False)
 out.write(json.dumps({"ready": True}) + "\n"); out.flush()
 for line in sys.stdin:
     req = json.loads(line)
@@ -256,7 +368,7 @@ for line in sys.stdin:
     with contextlib.redirect_stdout(o), contextlib.redirect_stderr(e):
         try:
             if req.get("sync"):
-                scheduler_pass()
+                scheduler_pass(req["at"])
             else:
                 args = parser.parse_args(req["argv"])
                 args.func(args)
@@ -344,26 +456,19 @@ export class RealAirflow implements AirflowBackend {
     return next;
   }
 
-  async syncDags(files: ReadonlyMap<string, Buffer>): Promise<void> {
+  async syncDags(files: ReadonlyMap<string, Buffer>, parsedAt: Date): Promise<void> {
     const dags = path.join(this.home, 'dags');
-    let changed = false;
     for (const rel of this.current.keys()) {
-      if (!files.has(rel)) {
-        fs.rmSync(path.join(dags, rel), { force: true });
-        changed = true;
-      }
+      if (!files.has(rel)) fs.rmSync(path.join(dags, rel), { force: true });
     }
     for (const [rel, body] of files) {
       if (this.current.get(rel)?.equals(body)) continue;
       fs.mkdirSync(path.dirname(path.join(dags, rel)), { recursive: true });
       fs.writeFileSync(path.join(dags, rel), body);
-      changed = true;
     }
     this.current = new Map(files);
-    if (changed) {
-      const r = await this.call({ sync: true });
-      if (r.code !== 0) throw new Error(`the scheduler pass over the DAGs folder failed: ${r.stderr}`);
-    }
+    const r = await this.call({ sync: true, at: parsedAt.toISOString().replace('Z', '+00:00') });
+    if (r.code !== 0) throw new Error(`the scheduler pass over the DAGs folder failed: ${r.stderr}`);
   }
 
   /** Runs an Airflow CLI command as MWAA would, also answering the paths MWAA shows. */

@@ -1,8 +1,9 @@
-import { GetObjectCommand, NoSuchKey, type S3Client } from '@aws-sdk/client-s3';
+import { GetObjectCommand, ListObjectsV2Command, NoSuchKey, type S3Client } from '@aws-sdk/client-s3';
 import { z } from 'zod';
-import { listDags, listImportErrors, setPaused, type ListedDag } from '../mwaa/airflow-commands';
+import { listDagParses, listDags, listImportErrors, setPaused, type ListedDag } from '../mwaa/airflow-commands';
 import type { AirflowCli } from '../mwaa/cli-client';
 import { dagFolderPrefix, dagPackageName } from '../mwaa/dag-package';
+import { assessParse, type ParseAssessment } from '../mwaa/parse-freshness';
 import type { ApplyResult, DeployContext, Deployer } from './contract';
 import { DeployError } from './errors';
 import { readReleaseAssets, sha256Hex } from './release-files';
@@ -31,11 +32,31 @@ export interface MwaaDagDeployerProps {
   readonly dagS3Path?: string;
   /** Where the Airflow workers see the DAG folder (MWAA: /usr/local/airflow/dags). @default /usr/local/airflow/dags */
   readonly workerDagsFolder?: string;
-  /** How long `verify` waits for the environment to parse the new files. @default 180000 */
+  /**
+   * How long `verify` waits for the environment to parse the files of the release (MWAA: S3 sync,
+   * then min_file_process_interval, and dag_dir_list_interval for new files). @default 600000 (10 minutes)
+   */
   readonly parseWaitMs?: number;
-  /** Pause between two checks while waiting for parsing. @default 5000 */
+  /** Pause between two checks while waiting for parsing. @default 15000 */
   readonly parsePollMs?: number;
+  /**
+   * How long after an object's S3 LastModified the environment's containers may still hold the
+   * previous file: a parse counts only when it is later than LastModified + 1 s + this.
+   * @default 30000 (MWAA syncs the DAG folder from S3 about every 30 seconds)
+   */
+  readonly syncLagMs?: number;
+  /** Time source and sleep of `verify`'s wait. @default - the system clock and setTimeout */
+  readonly clock?: Clock;
 }
+
+/** A clock `verify` waits with (injectable so that tests need not wait). */
+export interface Clock {
+  /** Milliseconds since the epoch. */
+  now(): number;
+  sleep(ms: number): Promise<void>;
+}
+
+const SYSTEM_CLOCK: Clock = { now: () => Date.now(), sleep: (ms) => new Promise((r) => setTimeout(r, ms)) };
 
 /** What the environment holds for one repo: its DAG objects and the DAGs parsed from them. */
 export interface MwaaState {
@@ -224,24 +245,100 @@ export class MwaaDagDeployer implements Deployer<MwaaState, MwaaPlan, MwaaPrevio
     return { bucket: state.bucket, prefix: state.prefix, objects: state.objects, paused };
   }
 
+  /**
+   * Checks that the DAG folder holds exactly the release and that the environment has parsed it:
+   * waits (bounded by `parseWaitMs`) until every DAG file is parsed after its upload (and after
+   * any change of the repo's other files), the DAGs of deleted files are gone and each release DAG
+   * is listed from its file; fails at once on an import error of a file parsed after its upload.
+   */
   async verify(ctx: DeployContext): Promise<{ ok: boolean; problems: string[] }> {
-    const deadline = Date.now() + (this.props.parseWaitMs ?? 180_000);
+    const clock = this.props.clock ?? SYSTEM_CLOCK;
+    const waitMs = this.props.parseWaitMs ?? 600_000;
+    const started = clock.now();
     for (;;) {
-      const problems: string[] = [];
-      const current = await this.readCurrent(ctx);
-      const plan = planObjectSet(current.objects, this.desired(ctx));
-      for (const u of plan.uploads) problems.push(`s3://${current.bucket}/${u.key} does not hold sha256 ${u.sha256} of release ${ctx.release.version}`);
-      for (const d of plan.deletes) problems.push(`s3://${current.bucket}/${d} is not in release ${ctx.release.version}`);
-      for (const e of await listImportErrors(this.props.airflow)) {
-        if (this.repoRelative(e.filepath, ctx) !== null) problems.push(`import error in ${e.filepath}: ${e.error.trim().split('\n').slice(-1)[0]}`);
+      const { contentProblems, assessment } = await this.parseState(ctx, clock.now());
+      const errors = assessment.importErrors.map((e) => `import error in ${this.workerPath(e.file, ctx)}: ${e.error.trim().split('\n').slice(-1)[0]}`);
+      if (contentProblems.length > 0 || errors.length > 0) return { ok: false, problems: [...contentProblems, ...errors] };
+      if (assessment.pending.length === 0) return { ok: true, problems: [] };
+      const now = clock.now();
+      const waited = now - started;
+      if (waited >= waitMs) {
+        const secs = Math.round(waited / 1000);
+        return {
+          ok: false,
+          problems: assessment.pending.map(
+            (p) =>
+              `${this.workerPath(p.file, ctx)} (s3://${ctx.environment.mwaa.dagBucket}/${this.prefix(ctx)}${p.file}) is not re-parsed by the environment after waiting ${secs}s: ${p.reasons.join('; ')}; ` +
+              `check the scheduler of MWAA environment ${ctx.environment.mwaa.environmentName} (its health and the DAG processor logs), then run the verification again`,
+          ),
+        };
       }
-      const listed = new Set(current.dags.map((d) => d.dagId));
-      const missing = ctx.release.dags.filter((d) => !listed.has(d.dagId)).map((d) => d.dagId);
-      for (const dagId of missing) problems.push(`DAG ${dagId} of release ${ctx.release.version} is not listed by the environment`);
-      const onlyWaiting = problems.length === missing.length && missing.length > 0;
-      if (problems.length === 0 || !onlyWaiting || Date.now() >= deadline) return { ok: problems.length === 0, problems };
-      await new Promise((r) => setTimeout(r, this.props.parsePollMs ?? 5_000));
+      ctx.log(`airflow: waiting for the environment to parse ${assessment.pending.length} file(s) (${assessment.pending.map((p) => p.file).join(', ')}), ${Math.round(waited / 1000)}s of ${Math.round(waitMs / 1000)}s`);
+      await clock.sleep(Math.min(this.props.parsePollMs ?? 15_000, waitMs - waited));
     }
+  }
+
+  private workerPath(rel: string, ctx: DeployContext): string {
+    return `${(this.props.workerDagsFolder ?? '/usr/local/airflow/dags').replace(/\/+$/, '')}/${dagPackageName(ctx.repo)}/${rel}`;
+  }
+
+  /** One look at S3 and the environment: objects against the release, and how far parsing got. */
+  private async parseState(ctx: DeployContext, now: number): Promise<{ contentProblems: string[]; assessment: ParseAssessment }> {
+    const bucket = ctx.environment.mwaa.dagBucket;
+    const prefix = this.prefix(ctx);
+    const ignore = (k: string): boolean => k.startsWith(`${prefix}${MARKER_DIR}`);
+    const [objects, times, dags, importErrors] = await Promise.all([
+      readObjectSet(this.props.s3, bucket, prefix, ignore),
+      this.lastModified(bucket, prefix, ignore),
+      listDagParses(this.props.airflow),
+      listImportErrors(this.props.airflow),
+    ]);
+    const plan = planObjectSet(objects, this.desired(ctx));
+    const contentProblems = [
+      ...plan.uploads.map((u) => `s3://${bucket}/${u.key} does not hold sha256 ${u.sha256} of release ${ctx.release.version}`),
+      ...plan.deletes.map((d) => `s3://${bucket}/${d} is not in release ${ctx.release.version}`),
+    ];
+    const expected = new Map<string, string[]>();
+    for (const d of ctx.release.dags) {
+      let key: string;
+      try {
+        key = this.keyOf(d.file, ctx);
+      } catch {
+        continue; // a DAG outside the Airflow folder is not deployed by this deployer
+      }
+      const rel = key.slice(prefix.length);
+      expected.set(rel, [...(expected.get(rel) ?? []), d.dagId]);
+    }
+    const errors = new Map<string, string>();
+    for (const e of importErrors) {
+      const rel = this.repoRelative(e.filepath, ctx);
+      if (rel !== null) errors.set(rel, e.error);
+    }
+    const assessment = assessParse({
+      objects: new Map([...times].map(([k, t]) => [k.slice(prefix.length), t])),
+      expected,
+      listed: dags.map((d) => ({ dagId: d.dagId, file: this.repoRelative(d.fileloc, ctx), lastParsedTime: d.lastParsedTime })),
+      importErrors: errors,
+      now,
+      syncLagMs: this.props.syncLagMs ?? 30_000,
+    });
+    return { contentProblems, assessment };
+  }
+
+  /** S3 LastModified of every object under `prefix`. */
+  private async lastModified(bucket: string, prefix: string, ignore: (key: string) => boolean): Promise<Map<string, Date>> {
+    const out = new Map<string, Date>();
+    let token: string | undefined;
+    try {
+      do {
+        const page = await this.props.s3.send(new ListObjectsV2Command({ Bucket: bucket, Prefix: prefix, ContinuationToken: token }));
+        for (const o of page.Contents ?? []) if (o.Key && o.LastModified && !ignore(o.Key)) out.set(o.Key, o.LastModified);
+        token = page.IsTruncated ? page.NextContinuationToken : undefined;
+      } while (token);
+    } catch (cause) {
+      throw new DeployError(`cannot list s3://${bucket}/${prefix}: ${(cause as Error).message}; check that the bucket exists and the deploy role may s3:ListBucket on it`, { cause });
+    }
+    return out;
   }
 
   async restore(previous: MwaaPrevious, ctx: DeployContext): Promise<ApplyResult<MwaaPrevious>> {

@@ -9,14 +9,35 @@ export interface ListedDag {
   readonly paused: boolean;
 }
 
+/** A DAG with the time the scheduler last parsed its file, as `airflow dags list --columns …` reports it. */
+export interface DagParse extends ListedDag {
+  /**
+   * When the scheduler last parsed the DAG's file successfully (DagModel.last_parsed_time); null
+   * when the metadata database has no row for the DAG yet (the CLI host parsed a file the
+   * scheduler has not).
+   */
+  readonly lastParsedTime: Date | null;
+}
+
 /** A file the environment could not import, as `airflow dags list-import-errors -o json` reports it. */
 export interface ImportError {
   readonly filepath: string;
   readonly error: string;
 }
 
-const pausedValue = z.union([z.boolean(), z.string()]).transform((v) => v === true || String(v).toLowerCase() === 'true');
+// null: the CLI parsed a DAG the metadata database has no row for yet; it is created paused (MWAA sets dags_are_paused_at_creation).
+const pausedValue = z.union([z.boolean(), z.string(), z.null()]).transform((v) => v === null || v === true || String(v).toLowerCase() === 'true');
 const DagListSchema = z.array(z.object({ dag_id: z.string(), fileloc: z.string(), is_paused: pausedValue }).loose());
+const parsedTime = z.union([z.string(), z.null()]).transform((v, ctx) => {
+  if (v === null) return null;
+  const t = new Date(v);
+  if (Number.isNaN(t.getTime())) {
+    ctx.addIssue({ code: 'custom', message: `last_parsed_time '${v}' is not an ISO time` });
+    return z.NEVER;
+  }
+  return t;
+});
+const DagParseSchema = z.array(z.object({ dag_id: z.string(), fileloc: z.string(), is_paused: pausedValue, last_parsed_time: parsedTime }).loose());
 const ImportErrorsSchema = z.array(z.object({ filepath: z.string(), error: z.string() }).loose());
 
 /** Extracts the JSON document from CLI output (the CLI may print warnings before it). */
@@ -42,7 +63,30 @@ export async function listDags(cli: AirflowCli): Promise<ListedDag[]> {
   return DagListSchema.parse(jsonOf(command, out)).map((d) => ({ dagId: d.dag_id, fileloc: d.fileloc, paused: d.is_paused }));
 }
 
-/** `airflow dags list-import-errors -o json`. */
+/** Columns {@link listDagParses} asks for (`airflow dags list --columns`, Airflow 2.x). */
+export const DAG_PARSE_COLUMNS = ['dag_id', 'fileloc', 'is_paused', 'last_parsed_time'] as const;
+
+/**
+ * `airflow dags list -o json --columns dag_id,fileloc,is_paused,last_parsed_time`. In Airflow 2.10
+ * the CLI parses its own copy of the DAG folder to find the DAGs and reads fileloc, is_paused and
+ * last_parsed_time from the metadata database (what the scheduler recorded).
+ */
+export async function listDagParses(cli: AirflowCli): Promise<DagParse[]> {
+  const command = `dags list -o json --columns ${DAG_PARSE_COLUMNS.join(',')}`;
+  const out = await cli.run(command);
+  if (out.stdout.trim() === '' || /^no data found/i.test(out.stdout.trim())) return [];
+  const parsed = DagParseSchema.safeParse(jsonOf(command, out));
+  if (!parsed.success) {
+    throw new MwaaCliError(`airflow ${command} answered rows without ${parsed.error.issues.map((i) => i.path.slice(1).join('.') || i.message).join(', ')}; the environment's Airflow must support dags list --columns (Airflow 2.x)`);
+  }
+  return parsed.data.map((d) => ({ dagId: d.dag_id, fileloc: d.fileloc, paused: d.is_paused, lastParsedTime: d.last_parsed_time }));
+}
+
+/**
+ * `airflow dags list-import-errors -o json`. In Airflow 2.10 the CLI parses its own copy of the DAG
+ * folder and reports file and traceback only, with no time (the scheduler's import_error table has
+ * one, the CLI does not show it).
+ */
 export async function listImportErrors(cli: AirflowCli): Promise<ImportError[]> {
   const command = 'dags list-import-errors -o json';
   const out = await cli.run(command);

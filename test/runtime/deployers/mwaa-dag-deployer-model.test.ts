@@ -1,23 +1,58 @@
-/** MWAA deployer rules that need many DAG layouts: against moto S3 and the MWAA CLI fake with the Airflow model. */
+/**
+ * MWAA deployer rules that need many DAG layouts or a slow environment: against moto S3 and the
+ * MWAA CLI fake with the Airflow model. Each test gets its own fake and a manual clock shared by the
+ * fake (sync delay, parse times) and verify (its wait), so waiting minutes costs no real time. As on
+ * MWAA, the fake's scheduler re-parses every file every 10 s, the old files too while a change is
+ * still on its way from S3 (which verify's 30 s sync lag covers).
+ */
 import { PutObjectCommand } from '@aws-sdk/client-s3';
-import { MwaaDagDeployer } from '../../../lib/runtime/deployers/mwaa-dag-deployer';
-import { MwaaCliClient } from '../../../lib/runtime/mwaa/cli-client';
-import { ModelAirflow, startMwaaCliFake, type MwaaCliFake } from '../../helpers/mwaa-cli-fake';
-import { createVersionedBucket, dagFile, deployContext, motoS3, writeRelease } from '../../helpers/s3-fixtures';
+import { MwaaDagDeployer, type MwaaDagDeployerProps } from '../../../lib/runtime/deployers/mwaa-dag-deployer';
+import type { DeployContext } from '../../../lib/runtime/deployers/contract';
+import { MwaaCliClient, type AirflowCli } from '../../../lib/runtime/mwaa/cli-client';
+import { ModelAirflow, manualClock, startMwaaCliFake, type ManualClock, type MwaaCliFake } from '../../helpers/mwaa-cli-fake';
+import { createVersionedBucket, dagFile, deployContext, motoS3, writeRelease, type ReleaseFile } from '../../helpers/s3-fixtures';
 
 const s3 = motoS3();
 let bucket: string;
 let fake: MwaaCliFake;
 let airflow: ModelAirflow;
-let deployer: MwaaDagDeployer;
+let cli: AirflowCli;
+let clock: ManualClock;
+let logs: string[];
 
-beforeAll(async () => {
-  bucket = await createVersionedBucket(s3);
+async function startEnvironment(reparseIntervalMs: number): Promise<void> {
   airflow = new ModelAirflow();
-  fake = await startMwaaCliFake({ environmentName: 'northstar-dev', backend: airflow, s3, dagBucket: bucket });
-  deployer = new MwaaDagDeployer({ s3, airflow: new MwaaCliClient({ mwaa: fake.mwaaClient(), environmentName: 'northstar-dev', scheme: 'http' }), parseWaitMs: 0 });
+  fake = await startMwaaCliFake({ environmentName: 'northstar-dev', backend: airflow, s3, dagBucket: bucket, now: clock.now, reparseIntervalMs });
+  cli = new MwaaCliClient({ mwaa: fake.mwaaClient(), environmentName: 'northstar-dev', scheme: 'http' });
+}
+
+beforeEach(async () => {
+  bucket = await createVersionedBucket(s3);
+  clock = manualClock();
+  logs = [];
+  await startEnvironment(10_000);
 });
-afterAll(async () => fake?.stop());
+afterEach(async () => fake?.stop());
+
+/** MWAA-like waits on the manual clock: up to 10 minutes, a look every 15 s, 30 s S3 sync lag. */
+const deployer = (over: Partial<MwaaDagDeployerProps> = {}): MwaaDagDeployer =>
+  new MwaaDagDeployer({ s3, airflow: cli, clock, parseWaitMs: 600_000, parsePollMs: 15_000, syncLagMs: 30_000, ...over });
+
+async function apply(repo: string, build: number, files: ReleaseFile[], dags: Array<{ dagId: string; file: string }> = []): Promise<DeployContext> {
+  const { release, dir } = await writeRelease({ repo, build, files, dags: dags.map((d) => ({ ...d, schedule: '@daily', startDate: null, catchup: false })) });
+  const ctx = { ...deployContext(release, dir, { dagBucket: bucket }), log: (l: string) => logs.push(l) };
+  const d = deployer();
+  await d.apply(d.plan(await d.readCurrent(ctx), ctx), ctx);
+  return ctx;
+}
+
+const dag = (path: string, dagId: string, extra = ''): ReleaseFile => ({ kind: 'airflow', path, body: `${dagFile(dagId)}${extra}` });
+
+/** Lets the environment take what the bucket holds now, with no delay (release 1 of a test). */
+async function environmentCatchesUp(): Promise<void> {
+  fake.setParseDelay(0);
+  await cli.run('dags list -o json');
+}
 
 describe('MwaaDagDeployer with many repos in one environment', () => {
   it("ignores another repo's DAGs and import errors even when their path contains this repo's name", async () => {
@@ -27,27 +62,96 @@ describe('MwaaDagDeployer with many repos in one environment', () => {
     // WHEN repo `core` deploys a release that also has a file x.py, then verifies
     const { release, dir } = await writeRelease({ repo: 'core', files: [{ kind: 'airflow', path: 'dags/x.py', body: dagFile('core_x') }] });
     const ctx = deployContext(release, dir, { dagBucket: bucket });
-    const current = await deployer.readCurrent(ctx);
+    const d = deployer();
+    const current = await d.readCurrent(ctx);
     airflow.setPausedDirectly('other_core_x', false);
-    await deployer.apply(deployer.plan(current, ctx), ctx);
+    await d.apply(d.plan(current, ctx), ctx);
     // THEN repo core saw none of repo other's DAGs, never paused them, and its verification is clean
     expect(current.dags).toEqual([]);
     expect(fake.commands.filter((c) => c.includes('other_core_x'))).toEqual([]);
-    await expect(deployer.verify(ctx)).resolves.toEqual({ ok: true, problems: [] });
+    await expect(d.verify(ctx)).resolves.toEqual({ ok: true, problems: [] });
   });
 
   it('leaves a paused DAG paused without writing a pause marker when its file changes', async () => {
     // GIVEN a deployed DAG that is paused
     const files = (schedule: string) => [{ kind: 'airflow' as const, path: 'dags/p.py', body: dagFile('stay_paused', { schedule }) }];
-    const r1 = await writeRelease({ repo: 'paused-repo', build: 1, files: files('@daily') });
-    const c1 = deployContext(r1.release, r1.dir, { dagBucket: bucket });
-    await deployer.apply(deployer.plan(await deployer.readCurrent(c1), c1), c1);
+    await apply('paused-repo', 1, files('@daily'));
     // WHEN its file changes
     const r2 = await writeRelease({ repo: 'paused-repo', build: 2, files: files('@hourly') });
     const c2 = deployContext(r2.release, r2.dir, { dagBucket: bucket });
-    const result = await deployer.apply(deployer.plan(await deployer.readCurrent(c2), c2), c2);
+    const d = deployer();
+    const result = await d.apply(d.plan(await d.readCurrent(c2), c2), c2);
     // THEN the only write is the upload, and the DAG is still paused
     expect(result.writes).toBe(1);
     expect(airflow.isPaused('stay_paused')).toBe(true);
+  });
+});
+
+describe('MwaaDagDeployer.verify while the environment is still parsing', () => {
+  it('waits until the scheduler has parsed the changed files, then passes', async () => {
+    // GIVEN release 1 parsed by the environment, then release 2 changing one file and adding one, which reach the environment 25 s after upload
+    await apply('slow', 1, [dag('dags/a.py', 'slow_a')], [{ dagId: 'slow_a', file: 'dags/a.py' }]);
+    await environmentCatchesUp();
+    fake.setParseDelay(25_000);
+    const ctx = await apply('slow', 2, [dag('dags/a.py', 'slow_a', '# v2\n'), dag('dags/b.py', 'slow_b')], [
+      { dagId: 'slow_a', file: 'dags/a.py' },
+      { dagId: 'slow_b', file: 'dags/b.py' },
+    ]);
+    // WHEN the release is verified
+    const result = await deployer().verify(ctx);
+    // THEN it passes, after waiting at least the delay, and said what it waited for
+    expect(result).toEqual({ ok: true, problems: [] });
+    expect(clock.slept()).toBeGreaterThanOrEqual(25_000);
+    expect(logs.some((l) => /waiting for the environment to parse 2 file\(s\) \(a\.py, b\.py\)/.test(l))).toBe(true);
+  });
+
+  it('fails naming each file not yet re-parsed and how long it waited when parsing takes longer than the wait', async () => {
+    // GIVEN a stalled scheduler (no periodic parse), release 1 parsed, then release 2 changing both files, which reach the environment only after an hour
+    await fake.stop();
+    await startEnvironment(Number.POSITIVE_INFINITY);
+    await apply('stuck', 1, [dag('dags/a.py', 'stuck_a'), dag('dags/b.py', 'stuck_b')]);
+    await environmentCatchesUp();
+    fake.setParseDelay(3_600_000);
+    const ctx = await apply('stuck', 2, [dag('dags/a.py', 'stuck_a', '# v2\n'), dag('dags/b.py', 'stuck_b', '# v2\n')]);
+    // WHEN the release is verified with a five-minute wait
+    const result = await deployer({ parseWaitMs: 300_000 }).verify(ctx);
+    // THEN it fails with one problem per file, naming it, the wait, the stale parse and what to check
+    expect(result.ok).toBe(false);
+    expect(result.problems).toEqual([
+      expect.stringMatching(/^\/usr\/local\/airflow\/dags\/stuck\/a\.py \(s3:\/\/[^/]+\/dags\/stuck\/a\.py\) is not re-parsed by the environment after waiting 300s: DAG stuck_a was last parsed at .*, not after its upload at .*check the scheduler of MWAA environment/),
+      expect.stringMatching(/^\/usr\/local\/airflow\/dags\/stuck\/b\.py .* after waiting 300s: DAG stuck_b was last parsed at /),
+    ]);
+  });
+
+  it('does not pass a broken file while the environment still shows the previous good version, and fails with its import error once parsed', async () => {
+    // GIVEN a good DAG file parsed by the environment, then a broken version uploaded that reaches the environment 25 s later (re-parses of the good file meanwhile)
+    await apply('stale', 1, [dag('dags/a.py', 'stale_a')], [{ dagId: 'stale_a', file: 'dags/a.py' }]);
+    await environmentCatchesUp();
+    fake.setParseDelay(25_000);
+    const ctx = await apply('stale', 2, [dag('dags/a.py', 'stale_a', 'raise ImportError("broken on purpose")\n')], [{ dagId: 'stale_a', file: 'dags/a.py' }]);
+    // WHEN it is verified at once, without waiting
+    const early = await deployer({ parseWaitMs: 0 }).verify(ctx);
+    // THEN it is not green: the listed DAG is the previous file's parse
+    expect(early.ok).toBe(false);
+    expect(early.problems).toEqual([expect.stringMatching(/stale\/a\.py .* is not re-parsed by the environment after waiting 0s: DAG stale_a was last parsed at /)]);
+    // AND WHEN verified with the usual wait, it fails with the new file's import error
+    const late = await deployer().verify(ctx);
+    expect(late).toEqual({ ok: false, problems: ['import error in /usr/local/airflow/dags/stale/a.py: ImportError("broken on purpose")'] });
+    expect(clock.slept()).toBeGreaterThanOrEqual(25_000);
+  });
+
+  it('waits until the DAGs of deleted files are no longer listed', async () => {
+    // GIVEN two parsed DAG files, then a release that deletes one, which the environment notices 25 s later
+    await apply('gone', 1, [dag('dags/a.py', 'gone_a'), dag('dags/b.py', 'gone_b')]);
+    await environmentCatchesUp();
+    fake.setParseDelay(25_000);
+    const ctx = await apply('gone', 2, [dag('dags/a.py', 'gone_a')]);
+    // WHEN it is verified at once, and then with the usual wait
+    const early = await deployer({ parseWaitMs: 0 }).verify(ctx);
+    const late = await deployer().verify(ctx);
+    // THEN the first names the deleted file whose DAG is still listed; the second passes once the DAG is gone
+    expect(early.ok).toBe(false);
+    expect(early.problems).toContainEqual(expect.stringMatching(/gone\/b\.py .*: the file is deleted, but DAG\(s\) gone_b are still listed from it/));
+    expect(late).toEqual({ ok: true, problems: [] });
   });
 });

@@ -7,7 +7,7 @@ import * as os from 'os';
 import * as path from 'path';
 import { HeadObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { packageRelease } from '../../../lib/runtime/release/package';
-import { MwaaDagDeployer } from '../../../lib/runtime/deployers/mwaa-dag-deployer';
+import { MwaaDagDeployer, type MwaaDagDeployerProps } from '../../../lib/runtime/deployers/mwaa-dag-deployer';
 import { listDags } from '../../../lib/runtime/mwaa/airflow-commands';
 import { MwaaCliClient, type AirflowCli } from '../../../lib/runtime/mwaa/cli-client';
 import { RealAirflow, startMwaaCliFake, type MwaaCliFake } from '../../helpers/mwaa-cli-fake';
@@ -33,7 +33,8 @@ beforeAll(async () => {
     { step: 'initialize', name: 'recordWrites' },
   );
   bucket = await createVersionedBucket(s3);
-  fake = await startMwaaCliFake({ environmentName: ENV_NAME, backend: await RealAirflow.start(), s3, dagBucket: bucket });
+  // The scheduler re-parses every half second, so a verify waits about a second of real time for a parse later than the upload's S3 second.
+  fake = await startMwaaCliFake({ environmentName: ENV_NAME, backend: await RealAirflow.start(), s3, dagBucket: bucket, reparseIntervalMs: 500 });
   const client = new MwaaCliClient({ mwaa: fake.mwaaClient(), environmentName: ENV_NAME, scheme: 'http' });
   cli = { run: async (c) => (events.push(`cli:${c}`), client.run(c)) };
 });
@@ -42,7 +43,8 @@ afterAll(async () => {
   await fake?.stop();
 });
 
-const deployer = (): MwaaDagDeployer => new MwaaDagDeployer({ s3, airflow: cli, sourceRoot: 'dags', parseWaitMs: 0 });
+/** Verify waits up to 60 s (real time: this file runs the real Airflow, whose parse times come from the system clock). */
+const deployer = (over: Partial<MwaaDagDeployerProps> = {}): MwaaDagDeployer => new MwaaDagDeployer({ s3, airflow: cli, sourceRoot: 'dags', parseWaitMs: 60_000, parsePollMs: 200, syncLagMs: 0, ...over });
 
 async function deploy(repo: string, build: number, files: ReleaseFile[]) {
   const { release, dir } = await writeRelease({ repo, build, files });
