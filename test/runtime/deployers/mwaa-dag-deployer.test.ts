@@ -8,7 +8,7 @@ import * as path from 'path';
 import { HeadObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { packageRelease } from '../../../lib/runtime/release/package';
 import { MwaaDagDeployer, type MwaaDagDeployerProps } from '../../../lib/runtime/deployers/mwaa-dag-deployer';
-import { listDags } from '../../../lib/runtime/mwaa/airflow-commands';
+import { listDagParses, listDags } from '../../../lib/runtime/mwaa/airflow-commands';
 import { MwaaCliClient, type AirflowCli } from '../../../lib/runtime/mwaa/cli-client';
 import { RealAirflow, startMwaaCliFake, type MwaaCliFake } from '../../helpers/mwaa-cli-fake';
 import { createVersionedBucket, dagFile, deployContext, motoS3, storedSha256s, writeRelease, type ReleaseFile } from '../../helpers/s3-fixtures';
@@ -141,6 +141,31 @@ describe('MwaaDagDeployer', () => {
     // THEN verification fails and names the file and the error
     expect(result.ok).toBe(false);
     expect(result.problems).toEqual([expect.stringMatching(/import error in \/usr\/local\/airflow\/dags\/repo_broken\/bad\.py: ModuleNotFoundError: No module named 'not_installed_anywhere'/)]);
+  });
+
+  it('does not pass a broken file while Airflow still shows the previous good version, and fails with its import error once the file is parsed', async () => {
+    // GIVEN a good DAG file deployed and parsed, with its parse time recorded by the scheduler
+    const r1 = await deploy('repo-stale', 1, [{ kind: 'airflow', path: 'dags/a.py', body: dagFile('stale_real') }]);
+    await expect(r1.d.verify(r1.ctx)).resolves.toEqual({ ok: true, problems: [] });
+    const parsed = (await listDagParses(cli)).find((d) => d.dagId === 'stale_real');
+    expect(parsed?.lastParsedTime).toBeInstanceOf(Date);
+    // AND a broken version that reaches Airflow 3 s after the fake sees it (the scheduler re-parses the good file meanwhile); verify allows a 4 s sync lag
+    fake.setParseDelay(3_000);
+    try {
+      const r2 = await deploy('repo-stale', 2, [{ kind: 'airflow', path: 'dags/a.py', body: `${dagFile('stale_real')}import not_installed_anywhere\n` }]);
+      // WHEN it is verified at once
+      const early = await deployer({ parseWaitMs: 0, syncLagMs: 4_000 }).verify(r2.ctx);
+      // THEN it is not green: Airflow still lists the DAG from the previous file's parse
+      expect(early.ok).toBe(false);
+      expect(early.problems).toEqual([expect.stringMatching(/^\/usr\/local\/airflow\/dags\/repo_stale\/a\.py .* is not re-parsed by the environment after waiting \d+s: DAG stale_real was last parsed at /)]);
+      // AND WHEN verified with a wait, it fails with the new file's import error
+      await expect(deployer({ syncLagMs: 4_000 }).verify(r2.ctx)).resolves.toEqual({
+        ok: false,
+        problems: ["import error in /usr/local/airflow/dags/repo_stale/a.py: ModuleNotFoundError: No module named 'not_installed_anywhere'"],
+      });
+    } finally {
+      fake.setParseDelay(0);
+    }
   });
 
   it('deploys what `dataops package` builds: the DAG inventory parses in Airflow, and a changed release is rolled back byte for byte', async () => {
