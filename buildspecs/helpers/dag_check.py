@@ -25,6 +25,7 @@ from __future__ import annotations
 import argparse
 import ast
 import importlib
+import inspect
 import json
 import os
 import re
@@ -254,7 +255,7 @@ def check_file(path: Path, mwaa: Mwaa, budget: float):
 
     dags = []
     for dag_id, dag in sorted(bag.dags.items()):
-        if dag.parent_dag is not None:
+        if getattr(dag, "parent_dag", None) is not None:  # Airflow 3 has no SubDAGs
             continue
         dags.append(dag_id)
         call_line, kw = 1, []
@@ -376,7 +377,9 @@ def run_checks(args, mwaa: Mwaa, linked: Path) -> dict:
         from airflow.utils.file import list_py_file_paths
 
         # safe_mode=True is MWAA's default discovery: only files that mention both "airflow" and "dag".
-        files = [Path(p) for p in list_py_file_paths(str(linked), safe_mode=True, include_examples=False)]
+        # Airflow 3 never lists example DAGs here and dropped the include_examples argument.
+        no_examples = {"include_examples": False} if "include_examples" in inspect.signature(list_py_file_paths).parameters else {}
+        files = [Path(p) for p in list_py_file_paths(str(linked), safe_mode=True, **no_examples)]
 
     report = {"airflowVersion": airflow.__version__, "files": [], "findings": []}
     for path in sorted(files):
