@@ -1,0 +1,208 @@
+import { execFileSync } from 'child_process';
+import { createHash } from 'crypto';
+import * as fs from 'fs';
+import * as os from 'os';
+import * as path from 'path';
+import { CreateBucketCommand, ListObjectsV2Command, S3Client } from '@aws-sdk/client-s3';
+import { runBuildspec, type BuildspecRunResult } from '../../lib/checks/buildspec/runner';
+import { S3Registry } from '../../lib/checks/graph/registry';
+import { PROJECT_ROOT } from '../../lib/checks/validate/toolchain';
+import { PACKAGE_EXPORTED_VARIABLES } from '../../lib/constructs/repo-pipeline';
+import { graphRegistryUrl, GRAPH_REGISTRY_ENV } from '../../lib/constructs/graph-registry';
+import { PlatformNames } from '../../lib/constructs/names';
+import { loadConfig, DEFAULT_CONFIG_PATH } from '../../lib/config/loader';
+import { ReleaseManifestSchema, type ReleaseManifest } from '../../lib/runtime/release/manifest';
+import { createTestLedger } from '../helpers/ledger';
+import { motoClientConfig, uniqueName } from '../helpers/moto';
+import { SampleRepo } from './helpers';
+
+// End-to-end: the real buildspecs/package.yml, run the way CodeBuild runs it (`dataops buildspec run`),
+// on a copy of examples/airflow-dags in a git repo, with the variables the Package project sets
+// (DATAOPS_REPO, ARTIFACT_BUCKET) and the AWS endpoint pointed at moto.
+jest.setTimeout(300_000);
+
+const sha256 = (file: string) => createHash('sha256').update(fs.readFileSync(file)).digest('hex');
+
+/** AWS settings of a build whose AWS calls go to moto (the SDK reads AWS_ENDPOINT_URL). */
+function motoEnv(): Record<string, string> {
+  const moto = motoClientConfig();
+  return { AWS_ENDPOINT_URL: moto.endpoint, AWS_REGION: moto.region, AWS_ACCESS_KEY_ID: moto.credentials.accessKeyId, AWS_SECRET_ACCESS_KEY: moto.credentials.secretAccessKey };
+}
+
+describe('buildspecs/package.yml on the Airflow sample repo, against moto', () => {
+  const repoName = 'ingest-s3-landing';
+  const s3 = new S3Client(motoClientConfig());
+  let sample: SampleRepo;
+  let bucket: string;
+  let artifactsDir: string;
+  let build: BuildspecRunResult;
+
+  // GIVEN the sample repo committed in git, and the artifact bucket in moto
+  beforeAll(async () => {
+    sample = new SampleRepo('airflow-dags');
+    bucket = uniqueName('artifacts');
+    await s3.send(new CreateBucketCommand({ Bucket: bucket }));
+    artifactsDir = fs.mkdtempSync(path.join(os.tmpdir(), 'dataops-package-artifacts-'));
+    // WHEN the Package build runs with the project's variables (and the build page CodeBuild sets)
+    build = await runBuildspec({
+      file: path.join(PROJECT_ROOT, 'buildspecs', 'package.yml'),
+      srcDir: sample.dir,
+      artifactsDir,
+      env: { ...motoEnv(), DATAOPS_REPO: repoName, ARTIFACT_BUCKET: bucket, CODEBUILD_BUILD_URL: 'https://console.aws.amazon.com/codesuite/codebuild/projects/p/build/p:1' },
+    });
+  });
+  afterAll(() => {
+    sample.remove();
+    fs.rmSync(artifactsDir, { recursive: true, force: true });
+  });
+
+  const manifest = (): ReleaseManifest => ReleaseManifestSchema.parse(JSON.parse(fs.readFileSync(path.join(artifactsDir, 'release-manifest.json'), 'utf8')));
+
+  it('succeeds and hands the release folder to CodePipeline as the artifact', () => {
+    // THEN every phase succeeded
+    expect({ succeeded: build.succeeded, log: build.succeeded ? '' : build.log.slice(-3000) }).toEqual({ succeeded: true, log: '' });
+    // AND the artifact is the manifest and one tarball per asset kind, at the root (base-directory: release)
+    const files = fs.readdirSync(artifactsDir).sort();
+    expect(files).toEqual(['release-manifest.json', ...manifest().artifacts.map((a) => a.file)].sort());
+  });
+
+  it('builds a release of the repo, named after DATAOPS_REPO and the commit, whose tarballs match the manifest', () => {
+    const m = manifest();
+    const head = execFileSync('git', ['rev-parse', 'HEAD'], { cwd: sample.dir, encoding: 'utf8' }).trim();
+    // THEN the release names the configured repo, this build and the commit
+    expect(m).toMatchObject({ repo: repoName, buildId: '1', gitSha: head });
+    expect(m.version).toMatch(new RegExp(`^\\d{8}\\.1\\+${head.slice(0, 7)}`));
+    // AND it holds the sample's DAG files and DAGs, with one tarball per asset kind
+    const dagFiles = fs.readdirSync(path.join(sample.dir, 'dags')).filter((f) => f.endsWith('.py')).map((f) => `dags/${f}`);
+    expect(m.assets.filter((a) => a.kind === 'airflow').map((a) => a.path)).toEqual(expect.arrayContaining(dagFiles));
+    expect(m.artifacts.map((a) => a.kind).sort()).toEqual([...new Set(m.assets.map((a) => a.kind))].sort());
+    expect(m.dags.map((d) => d.dagId)).toEqual(expect.arrayContaining(['clinic_report']));
+    // AND each tarball has the size and sha256 the manifest records
+    for (const a of m.artifacts) {
+      const file = path.join(artifactsDir, a.file);
+      expect({ file: a.file, sha256: sha256(file), bytes: fs.statSync(file).size }).toEqual({ file: a.file, sha256: a.sha256, bytes: a.bytes });
+    }
+  });
+
+  it('exports the release variables the approval requests show', () => {
+    const m = manifest();
+    // THEN the exported variables are exactly the ones the pipeline reads, with the release's values
+    expect(Object.keys(build.exportedVariables).sort()).toEqual([...PACKAGE_EXPORTED_VARIABLES].sort());
+    expect(build.exportedVariables).toEqual({
+      RELEASE_VERSION: m.version,
+      RELEASE_ASSETS: String(m.assets.length),
+      RELEASE_MANIFEST_SHA256: sha256(path.join(artifactsDir, 'release-manifest.json')),
+      RELEASE_SUMMARY_URL: 'https://console.aws.amazon.com/codesuite/codebuild/projects/p/build/p:1',
+    });
+  });
+
+  it('publishes the repo\'s graph fragment to s3://$ARTIFACT_BUCKET/graph/<repo>.json, and nothing else', async () => {
+    // THEN the registry holds exactly this repo's fragment
+    const listed = await s3.send(new ListObjectsV2Command({ Bucket: bucket }));
+    expect(listed.Contents?.map((o) => o.Key)).toEqual([`graph/${repoName}.json`]);
+    // AND the fragment is this repo's inventory, with the DAGs the release holds
+    const fragment = await new S3Registry(`s3://${bucket}/graph`, s3).get(repoName);
+    expect(fragment).toMatchObject({ repo: repoName, commit: execFileSync('git', ['rev-parse', 'HEAD'], { cwd: sample.dir, encoding: 'utf8' }).trim() });
+    expect(fragment?.airflow.map((d) => d.id.value).sort()).toEqual(manifest().dags.map((d) => d.dagId).sort());
+  });
+
+  it('fails when ARTIFACT_BUCKET is not set, naming the variable and where to set it', async () => {
+    // GIVEN the same repo, WHEN the build runs without ARTIFACT_BUCKET
+    const out = await runBuildspec({
+      file: path.join(PROJECT_ROOT, 'buildspecs', 'package.yml'),
+      srcDir: sample.dir,
+      env: { ...motoEnv(), DATAOPS_REPO: repoName, ARTIFACT_BUCKET: '' },
+    });
+    // THEN the build fails after packaging, at the graph publish, with the fix in the message
+    expect(out.succeeded).toBe(false);
+    expect(out.log).toMatch(/release .* assets\), manifest sha256/);
+    expect(out.log).toMatch(/ARTIFACT_BUCKET: set ARTIFACT_BUCKET on the Package project to the artifact bucket name/);
+  });
+});
+
+/** Runs the real buildspecs/package.yml on a sample repo; returns the build and the release folder it handed on. */
+async function packageRelease(sample: SampleRepo, env: Record<string, string>): Promise<{ build: BuildspecRunResult; releaseDir: string }> {
+  const releaseDir = fs.mkdtempSync(path.join(os.tmpdir(), 'dataops-release-'));
+  const build = await runBuildspec({ file: path.join(PROJECT_ROOT, 'buildspecs', 'package.yml'), srcDir: sample.dir, artifactsDir: releaseDir, env });
+  return { build, releaseDir };
+}
+
+describe('buildspecs/deploy.yml on a packaged release, against moto', () => {
+  // The Spark sample: its deployer (SSM pointers, ECR) talks only to services moto serves. The Airflow
+  // deployer cannot run here yet: `dataops deploy` builds its MWAA client with the MWAA host prefix
+  // (env.<endpoint>) and calls the web server over https, so it cannot reach test/helpers/mwaa-cli-fake.ts.
+  const repoName = 'spark-claims';
+  const config = loadConfig(DEFAULT_CONFIG_PATH);
+  const names = new PlatformNames(config);
+  const s3 = new S3Client(motoClientConfig());
+  let sample: SampleRepo;
+  let releaseDir: string;
+  let deployEnv: Record<string, string>;
+  let ledger: Awaited<ReturnType<typeof createTestLedger>>['ledger'];
+
+  // GIVEN the Spark sample packaged by the real package.yml, the artifact bucket and the ledger table in moto
+  beforeAll(async () => {
+    sample = new SampleRepo('spark-jobs');
+    const bucket = uniqueName('artifacts');
+    await s3.send(new CreateBucketCommand({ Bucket: bucket }));
+    const test = await createTestLedger();
+    ledger = test.ledger;
+    const pkg = await packageRelease(sample, { ...motoEnv(), DATAOPS_REPO: repoName, ARTIFACT_BUCKET: bucket });
+    if (!pkg.build.succeeded) throw new Error(`package.yml failed:\n${pkg.build.log.slice(-3000)}`);
+    releaseDir = pkg.releaseDir;
+    // the variables the Dev Deploy project and action set (lib/constructs/repo-pipeline.ts), the registry in this bucket
+    deployEnv = {
+      ...motoEnv(),
+      TARGET_ENV: 'dev',
+      DEPLOY_ROLE_ARN: names.deployRoleArn('dev'),
+      DATAOPS_REPO: repoName,
+      LEDGER_TABLE: test.tableName,
+      ARTIFACT_BUCKET: bucket,
+      [GRAPH_REGISTRY_ENV]: graphRegistryUrl(config).replace(names.artifactBucketName(), bucket),
+    };
+  });
+  afterAll(() => {
+    sample.remove();
+    fs.rmSync(releaseDir, { recursive: true, force: true });
+  });
+
+  const deploy = (executionId: string, ledgerTable = deployEnv.LEDGER_TABLE) =>
+    runBuildspec({ file: path.join(PROJECT_ROOT, 'buildspecs', 'deploy.yml'), srcDir: releaseDir, env: { ...deployEnv, PIPELINE_EXECUTION_ID: executionId, LEDGER_TABLE: ledgerTable } });
+
+  it('deploys the release to dev with the Deploy project\'s variables (role ARN, ledger, bucket, registry), and the ledger records it', async () => {
+    const manifest = ReleaseManifestSchema.parse(JSON.parse(fs.readFileSync(path.join(releaseDir, 'release-manifest.json'), 'utf8')));
+    // WHEN the Deploy action runs on the release (the input artifact is the release folder)
+    const build = await deploy('exec-deploy-1');
+    // THEN it succeeds and says what it deployed
+    expect({ succeeded: build.succeeded, log: build.succeeded ? '' : build.log.slice(-3000) }).toEqual({ succeeded: true, log: '' });
+    expect(build.log).toContain(`${repoName} ${manifest.version} → dev: deployed`);
+    // AND the ledger holds the release as deployed in dev by this execution, with a succeeded deployment event
+    expect(await ledger.getReleaseStatus(repoName, 'dev', manifest.version)).toMatchObject({ status: 'deployed', executionId: 'exec-deploy-1' });
+    const events = await ledger.eventsFor(repoName, 'dev', { executionId: 'exec-deploy-1' });
+    expect(events.filter((e) => e.kind === 'deployment').map((e) => e.result)).toEqual(['succeeded']);
+    // AND the execution keeps the repo/env lock for its Verify action
+    expect(await ledger.getLock(repoName, 'dev')).toMatchObject({ holder: 'exec-deploy-1' });
+  });
+
+  it('does nothing twice when CodePipeline retries the action of the same execution', async () => {
+    // GIVEN a ledger of its own, and a deploy of execution exec-retry that completed
+    const own = await createTestLedger();
+    const first = await deploy('exec-retry', own.tableName);
+    expect(first.succeeded).toBe(true);
+    // WHEN the action is retried with the same execution id
+    const retry = await deploy('exec-retry', own.tableName);
+    // THEN it succeeds as a replay and the ledger has one deployment for the execution
+    expect(retry.succeeded).toBe(true);
+    expect(retry.log).toMatch(/→ dev: replayed, 0 writes/);
+    const events = await own.ledger.eventsFor(repoName, 'dev', { executionId: 'exec-retry' });
+    expect(events.filter((e) => e.kind === 'deployment')).toHaveLength(1);
+  });
+
+  it('fails without the pipeline execution id, naming the variable the action must set', async () => {
+    // WHEN the action runs without PIPELINE_EXECUTION_ID (the buildspec's empty default)
+    const build = await deploy('');
+    // THEN the build fails and says how to set it
+    expect(build.succeeded).toBe(false);
+    expect(build.log).toMatch(/set PIPELINE_EXECUTION_ID to #\{codepipeline.PipelineExecutionId\} on the action/);
+  });
+});
