@@ -409,12 +409,13 @@ export const CI_DBT_TARGET = 'ci';
 
 /**
  * Build variables that `dataops validate` reads in the Validate and PR-validation projects:
+ * DATAOPS_REPO (the repo name, whose package the DAG import test imports the DAG folder as) and
  * DATAOPS_DBT_TARGET (lib/checks/validate/checks/dbt.ts) for repos with dbt. TF_PLAN_JSON and
  * DBT_STATE_DIR are per-build files (a start-build override), so the project leaves them to the
  * buildspec's empty defaults.
  */
 export function validationEnvironment(repo: RepoConfig): Record<string, codebuild.BuildEnvironmentVariable> {
-  return repo.kinds.includes('dbt') ? { DATAOPS_DBT_TARGET: { value: CI_DBT_TARGET } } : {};
+  return { DATAOPS_REPO: { value: repo.name }, ...(repo.kinds.includes('dbt') ? { DATAOPS_DBT_TARGET: { value: CI_DBT_TARGET } } : {}) };
 }
 
 function capitalize(s: string): string {

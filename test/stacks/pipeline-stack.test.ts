@@ -300,11 +300,12 @@ describe('the cross-repo graph registry in the pipeline stack', () => {
     }
   });
 
-  it('sets no dbt target for a repo without dbt, and leaves TF_PLAN_JSON and DBT_STATE_DIR to the build', () => {
+  it('sets no dbt target for a repo without dbt, names the repo (its DAG package), and leaves TF_PLAN_JSON and DBT_STATE_DIR to the build', () => {
     const template = synthPipelineStack(airflowRepo.name);
     for (const purpose of ['validate', 'pr-validate']) {
       const { variables } = projectOf(template, names.projectName(airflowRepo, purpose));
-      expect(Object.keys(variables).sort()).toEqual(['DATAOPS_GRAPH_REGISTRY']);
+      expect(Object.keys(variables).sort()).toEqual(['DATAOPS_GRAPH_REGISTRY', 'DATAOPS_REPO']);
+      expect(variables.DATAOPS_REPO).toBe(airflowRepo.name);
     }
   });
 });
