@@ -5,8 +5,9 @@ import { locations, SampleRepo, writePlan } from './helpers';
 // parser, checkov and the plan analysis on a copy of examples/terraform-infra.
 jest.setTimeout(300_000);
 
-// terraform is not on PyPI or in Debian: where no binary is on PATH, `terraform fmt -check` cannot run
-// and the report says so with a warning (the toolchain image has terraform; see docs/validation.md).
+// buildspecs/toolchain/ensure.sh puts the pinned terraform in .venv/terraform/bin (linked from PATH or
+// built with Go); where it could not, `terraform fmt -check` cannot run and the report says so with a
+// warning (see docs/validation.md).
 const fmtMissing = new Toolchain().has('terraform', 'terraform') ? [] : ['VAL_TOOL_MISSING@terraform:.'];
 
 describe('PR validation of the Terraform sample repo', () => {

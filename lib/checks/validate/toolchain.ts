@@ -1,6 +1,7 @@
 import { spawn } from 'child_process';
 import * as fs from 'fs';
 import * as path from 'path';
+import { AIRFLOW_VERSIONS } from '../../config/schema';
 
 /** Root of this project (where `.venv/` and `buildspecs/` live). */
 export const PROJECT_ROOT = path.resolve(__dirname, '..', '..', '..');
@@ -30,6 +31,20 @@ export interface RunOptions {
   readonly timeoutMs?: number;
 }
 
+/** Options of {@link Toolchain}. */
+export interface ToolchainOptions {
+  /** Refuse tools from PATH: every tool must come from the toolchain dir. @default - env DATAOPS_TOOLCHAIN_STRICT=1 */
+  readonly strict?: boolean;
+}
+
+/** The Airflow version whose venv is `.venv/airflow` (the platform default); the others are `.venv/airflow-<version>`. */
+export const DEFAULT_AIRFLOW_VENV_VERSION = '2.10.3';
+
+/** The toolchain venv that holds Airflow `version` under MWAA's constraints (`requirements/<venv>.txt`). */
+export function airflowVenv(version: string): string {
+  return version === DEFAULT_AIRFLOW_VENV_VERSION ? 'airflow' : `airflow-${version}`;
+}
+
 function which(bin: string): string | undefined {
   for (const dir of (process.env.PATH ?? '').split(path.delimiter)) {
     const candidate = path.join(dir, bin);
@@ -45,9 +60,11 @@ function which(bin: string): string | undefined {
  */
 export class Toolchain {
   readonly dir: string;
+  private readonly strict: boolean;
 
-  constructor(dir = process.env.DATAOPS_TOOLCHAIN_DIR ?? path.join(PROJECT_ROOT, '.venv')) {
+  constructor(dir = process.env.DATAOPS_TOOLCHAIN_DIR ?? path.join(PROJECT_ROOT, '.venv'), opts: ToolchainOptions = {}) {
     this.dir = dir;
+    this.strict = opts.strict ?? process.env.DATAOPS_TOOLCHAIN_STRICT === '1';
   }
 
   /** Absolute path of `bin` from the venv `venv`, or from PATH. @throws ToolMissingError */
@@ -55,9 +72,28 @@ export class Toolchain {
     const inVenv = path.join(this.dir, venv, 'bin', bin);
     if (fs.existsSync(inVenv)) return inVenv;
     const onPath = which(bin);
-    if (onPath && process.env.DATAOPS_TOOLCHAIN_STRICT !== '1') return onPath;
+    if (onPath && !this.strict) return onPath;
     throw new ToolMissingError(
       `tool '${bin}' is not installed: expected ${inVenv}; run 'bash buildspecs/toolchain/ensure.sh ${venv}' (or use the toolchain image)`,
+    );
+  }
+
+  /**
+   * The Python of the venv with Airflow `version` (the repo's `airflow.version`). Never a Python from
+   * PATH: it would have no Airflow, or another version than MWAA runs.
+   * @throws ToolMissingError naming the version and the command that builds its venv
+   */
+  airflowPython(version: string): string {
+    if (!(AIRFLOW_VERSIONS as readonly string[]).includes(version)) {
+      throw new ToolMissingError(
+        `airflow.version '${version}' in dataops.yaml has no toolchain: expected one of ${AIRFLOW_VERSIONS.join(', ')} (the MWAA versions with vendored constraints in buildspecs/toolchain/constraints); set it to the MWAA environment's Airflow version`,
+      );
+    }
+    const venv = airflowVenv(version);
+    const python = path.join(this.dir, venv, 'bin', 'python');
+    if (fs.existsSync(path.join(this.dir, venv, 'bin', 'airflow'))) return python;
+    throw new ToolMissingError(
+      `Airflow ${version} (airflow.version in dataops.yaml) is not installed: expected ${path.join(this.dir, venv)}; run 'bash buildspecs/toolchain/ensure.sh ${venv}' (or use the toolchain image)`,
     );
   }
 

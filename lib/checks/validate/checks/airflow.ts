@@ -69,8 +69,7 @@ export const dagImportCheck: Check = {
       return { findings: [{ code: 'VAL_CHECK_ERROR', severity: 'error', asset: `airflow:${dagDir}`, message }] };
     }
     const plugins = fs.statSync(path.join(ctx.repo.root, PLUGINS_DIR), { throwIfNoEntry: false })?.isDirectory() ? ['--plugins-folder', PLUGINS_DIR] : [];
-    const venv = ctx.repo.airflowVersion === '2.10.3' ? 'airflow' : `airflow-${ctx.repo.airflowVersion}`;
-    const python = ctx.tools.resolve(venv, 'python');
+    const python = ctx.tools.airflowPython(ctx.repo.airflowVersion);
     const out = path.join(ctx.workDir, 'dag-check.json');
     const airflowHome = fs.mkdtempSync(path.join(os.tmpdir(), 'dataops-airflow-home-'));
     const args = [

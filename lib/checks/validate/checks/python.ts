@@ -4,6 +4,7 @@ import { z } from 'zod';
 import type { Finding } from '../../findings';
 import type { Check, CheckContext, CheckResult } from '../check';
 import { changedUnder } from '../scope';
+import { airflowVenv } from '../toolchain';
 import { runPytest } from './pytest';
 
 const RuffOutput = z.array(
@@ -48,7 +49,10 @@ export const pytestCheck: Check = {
     if (!ctx.scope.full && changedUnder(ctx.scope, '.', isPy).length === 0) {
       return { findings: [], skip: { check: 'pytest', kind: 'python', reason: 'no Python file changed' } };
     }
-    const venv = ctx.repo.kinds.includes('airflow') ? 'airflow' : 'dbt';
+    // An Airflow repo's tests import Airflow: they run in the venv of the repo's Airflow version.
+    const airflowRepo = ctx.repo.kinds.includes('airflow');
+    if (airflowRepo) ctx.tools.airflowPython(ctx.repo.airflowVersion);
+    const venv = airflowRepo ? airflowVenv(ctx.repo.airflowVersion) : 'dbt';
     const findings = await runPytest(ctx, { venv, paths: [ctx.repo.pythonTestsDir], code: 'PY_TEST_FAILED', assetPrefix: 'python', tag: 'python' });
     return { findings, selection: { check: 'pytest', kind: 'python', assets: [ctx.repo.pythonTestsDir], reason: ctx.scope.reason } };
   },

@@ -94,7 +94,7 @@ export const terraformCheck: Check = {
           if (listed.length === 0) findings.push({ code: 'TF_FMT', severity: 'error', asset: `terraform:${dir}`, message: `terraform fmt -check failed: ${lastLine(res.stderr)}` });
         }
       } else {
-        findings.push({ code: 'VAL_TOOL_MISSING', severity: 'warning', asset: `terraform:${dir}`, message: "terraform is not installed, so 'terraform fmt -check' did not run; the toolchain image has it (buildspecs/toolchain/Dockerfile)" });
+        findings.push({ code: 'VAL_TOOL_MISSING', severity: 'warning', asset: `terraform:${dir}`, message: "terraform is not installed, so 'terraform fmt -check' did not run; run 'bash buildspecs/toolchain/ensure.sh terraform' (it links the pinned terraform from PATH or builds it with Go) or use the toolchain image" });
       }
       if (parse.length === 0) findings.push(...(await checkovFindings(ctx, abs)));
     }
