@@ -110,7 +110,16 @@ const MarkerSchema = z.object({ paused: z.record(z.string(), z.boolean()) });
 export class MwaaDagDeployer implements Deployer<MwaaState, MwaaPlan, MwaaPrevious> {
   readonly kind = 'airflow' as const;
 
-  constructor(private readonly props: MwaaDagDeployerProps) {}
+  constructor(private readonly props: MwaaDagDeployerProps) {
+    const bad = [
+      ['parseWaitMs', props.parseWaitMs, 0],
+      ['parsePollMs', props.parsePollMs, 1],
+      ['syncLagMs', props.syncLagMs, 0],
+    ].filter(([, v, min]) => v !== undefined && !(Number.isFinite(v) && (v as number) >= (min as number)));
+    if (bad.length > 0) {
+      throw new DeployError(`MwaaDagDeployer: ${bad.map(([name, v, min]) => `${name} is ${v}, expected a number of milliseconds >= ${min}`).join('; ')}; fix the deployer props`);
+    }
+  }
 
   private prefix(ctx: DeployContext): string {
     return dagFolderPrefix(ctx.repo, this.props.dagS3Path);
@@ -152,8 +161,13 @@ export class MwaaDagDeployer implements Deployer<MwaaState, MwaaPlan, MwaaPrevio
 
   /** A worker file path relative to the repo's folder, or null when the file is not the repo's. */
   private repoRelative(workerPath: string, ctx: DeployContext): string | null {
-    const root = `${(this.props.workerDagsFolder ?? '/usr/local/airflow/dags').replace(/\/+$/, '')}/${dagPackageName(ctx.repo)}/`;
+    const root = this.workerRoot(ctx);
     return workerPath.startsWith(root) ? workerPath.slice(root.length) : null;
+  }
+
+  /** The repo's DAG folder as the Airflow workers see it, ending in `/`. */
+  private workerRoot(ctx: DeployContext): string {
+    return `${(this.props.workerDagsFolder ?? '/usr/local/airflow/dags').replace(/\/+$/, '')}/${dagPackageName(ctx.repo)}/`;
   }
 
   async readCurrent(ctx: DeployContext): Promise<MwaaState> {
@@ -255,9 +269,11 @@ export class MwaaDagDeployer implements Deployer<MwaaState, MwaaPlan, MwaaPrevio
     const clock = this.props.clock ?? SYSTEM_CLOCK;
     const waitMs = this.props.parseWaitMs ?? 600_000;
     const started = clock.now();
-    for (;;) {
-      const { contentProblems, assessment } = await this.parseState(ctx, clock.now());
+    for (let look = 0; ; look++) {
+      const assessment = await this.parseState(ctx, clock.now());
       const errors = assessment.importErrors.map((e) => `import error in ${this.workerPath(e.file, ctx)}: ${e.error.trim().split('\n').slice(-1)[0]}`);
+      // The objects' hashes (a HEAD each) are read on the first look and again before passing, not on every poll.
+      const contentProblems = look === 0 || (errors.length === 0 && assessment.pending.length === 0) ? await this.contentProblems(ctx) : [];
       if (contentProblems.length > 0 || errors.length > 0) return { ok: false, problems: [...contentProblems, ...errors] };
       if (assessment.pending.length === 0) return { ok: true, problems: [] };
       const now = clock.now();
@@ -279,25 +295,28 @@ export class MwaaDagDeployer implements Deployer<MwaaState, MwaaPlan, MwaaPrevio
   }
 
   private workerPath(rel: string, ctx: DeployContext): string {
-    return `${(this.props.workerDagsFolder ?? '/usr/local/airflow/dags').replace(/\/+$/, '')}/${dagPackageName(ctx.repo)}/${rel}`;
+    return `${this.workerRoot(ctx)}${rel}`;
   }
 
-  /** One look at S3 and the environment: objects against the release, and how far parsing got. */
-  private async parseState(ctx: DeployContext, now: number): Promise<{ contentProblems: string[]; assessment: ParseAssessment }> {
+  /** The repo's objects that differ from the release (by the sha256 in their metadata). */
+  private async contentProblems(ctx: DeployContext): Promise<string[]> {
     const bucket = ctx.environment.mwaa.dagBucket;
     const prefix = this.prefix(ctx);
-    const ignore = (k: string): boolean => k.startsWith(`${prefix}${MARKER_DIR}`);
-    const [objects, times, dags, importErrors] = await Promise.all([
-      readObjectSet(this.props.s3, bucket, prefix, ignore),
-      this.lastModified(bucket, prefix, ignore),
-      listDagParses(this.props.airflow),
-      listImportErrors(this.props.airflow),
-    ]);
-    const plan = planObjectSet(objects, this.desired(ctx));
-    const contentProblems = [
+    const plan = planObjectSet(await readObjectSet(this.props.s3, bucket, prefix, (k) => k.startsWith(`${prefix}${MARKER_DIR}`)), this.desired(ctx));
+    return [
       ...plan.uploads.map((u) => `s3://${bucket}/${u.key} does not hold sha256 ${u.sha256} of release ${ctx.release.version}`),
       ...plan.deletes.map((d) => `s3://${bucket}/${d} is not in release ${ctx.release.version}`),
     ];
+  }
+
+  /** One look at S3 and the environment: how far parsing got. */
+  private async parseState(ctx: DeployContext, now: number): Promise<ParseAssessment> {
+    const prefix = this.prefix(ctx);
+    const [times, dags, importErrors] = await Promise.all([
+      this.lastModified(ctx.environment.mwaa.dagBucket, prefix, (k) => k.startsWith(`${prefix}${MARKER_DIR}`)),
+      listDagParses(this.props.airflow),
+      listImportErrors(this.props.airflow),
+    ]);
     const expected = new Map<string, string[]>();
     for (const d of ctx.release.dags) {
       let key: string;
@@ -314,7 +333,7 @@ export class MwaaDagDeployer implements Deployer<MwaaState, MwaaPlan, MwaaPrevio
       const rel = this.repoRelative(e.filepath, ctx);
       if (rel !== null) errors.set(rel, e.error);
     }
-    const assessment = assessParse({
+    return assessParse({
       objects: new Map([...times].map(([k, t]) => [k.slice(prefix.length), t])),
       expected,
       listed: dags.map((d) => ({ dagId: d.dagId, file: this.repoRelative(d.fileloc, ctx), lastParsedTime: d.lastParsedTime })),
@@ -322,7 +341,6 @@ export class MwaaDagDeployer implements Deployer<MwaaState, MwaaPlan, MwaaPrevio
       now,
       syncLagMs: this.props.syncLagMs ?? 30_000,
     });
-    return { contentProblems, assessment };
   }
 
   /** S3 LastModified of every object under `prefix`. */

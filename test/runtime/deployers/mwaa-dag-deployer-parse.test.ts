@@ -1,4 +1,6 @@
-/** The rule verify waits by: has the environment parsed each file of the repo since its upload? (pure) */
+/** The rule verify waits by: has the environment parsed each file of the repo since its upload? (pure), and the wait props. */
+import { S3Client } from '@aws-sdk/client-s3';
+import { MwaaDagDeployer } from '../../../lib/runtime/deployers/mwaa-dag-deployer';
 import { assessParse, type ParseInput } from '../../../lib/runtime/mwaa/parse-freshness';
 
 const T = Date.parse('2026-11-28T12:00:00Z');
@@ -82,5 +84,18 @@ describe('assessParse', () => {
     expect(got.importErrors.map((e) => e.file)).toEqual(want.errors ?? []);
     expect(got.pending.map((p) => p.file)).toEqual((want.pending ?? []).map(([f]) => f));
     for (const [file, reason] of want.pending ?? []) expect(got.pending.find((p) => p.file === file)?.reasons.join('; ')).toMatch(reason);
+  });
+});
+
+describe('MwaaDagDeployer wait props', () => {
+  it.each([
+    ['parseWaitMs', { parseWaitMs: -1 }, /parseWaitMs is -1, expected a number of milliseconds >= 0/],
+    ['parsePollMs', { parsePollMs: 0 }, /parsePollMs is 0, expected a number of milliseconds >= 1/],
+    ['syncLagMs', { syncLagMs: Number.NaN }, /syncLagMs is NaN, expected a number of milliseconds >= 0/],
+  ])('fails naming %s when it is not a usable number of milliseconds', (_name, over, message) => {
+    // GIVEN deployer props with one bad wait setting
+    const props = { s3: new S3Client({ region: 'us-east-1' }), airflow: { run: async () => ({ stdout: '', stderr: '' }) }, ...over };
+    // WHEN the deployer is built THEN it fails naming the prop, the value and what is allowed
+    expect(() => new MwaaDagDeployer(props)).toThrow(message);
   });
 });
