@@ -77,7 +77,7 @@ export interface MwaaCliFakeProps {
   readonly dagS3Path?: string;
   /**
    * How long after the fake first sees a change in the bucket (on the next CLI command) the
-   * environment still answers from the previous files and parse (MWAA's S3 sync and parse lag). @default 0
+   * environment still answers from the previous files and parse (MWAA's S3 sync to its containers). @default 0
    */
   readonly parseDelayMs?: number;
   /** How often the scheduler re-parses every file though nothing changed (min_file_process_interval). @default 30000 */
