@@ -109,7 +109,9 @@ build_terraform() {
 # .venv/terraform/bin/terraform at $TERRAFORM_VERSION: a link to that version on PATH, else a build.
 ensure_terraform() {
   local bin="$root/.venv/terraform/bin" built="$root/.cache/terraform/$TERRAFORM_VERSION/terraform"
-  [ "$(terraform_version_of "$bin/terraform")" = "$TERRAFORM_VERSION" ] && return 0
+  if [ "$(terraform_version_of "$bin/terraform")" = "$TERRAFORM_VERSION" ] && { [ -z "${DATAOPS_TERRAFORM_FROM_SOURCE:-}" ] || [ "$(readlink "$bin/terraform")" = "$built" ]; }; then
+    return 0
+  fi
   mkdir -p "$bin"
   local on_path
   on_path="$(PATH="$(printf '%s' "$PATH" | tr ':' '\n' | grep -vxF "$bin" | paste -sd: -)" command -v terraform || true)"
