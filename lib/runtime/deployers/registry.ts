@@ -51,6 +51,19 @@ function need<T>(value: T | undefined, what: string, fix: string): T {
   return value;
 }
 
+/**
+ * The MWAA CLI client of an environment. With a custom MWAA endpoint (`AWS_ENDPOINT_URL_MWAA` or
+ * `AWS_ENDPOINT_URL`: a VPC endpoint, or a local stand-in) the SDK's `env.` host prefix is turned
+ * off, as it would name a host that does not exist, and the web server is called with the
+ * endpoint's scheme.
+ */
+export function mwaaCliClient(rt: Pick<DeployerRuntime, 'region' | 'targetCredentials'>, environmentName: string, envVars: NodeJS.ProcessEnv = process.env): MwaaCliClient {
+  const custom = envVars.AWS_ENDPOINT_URL_MWAA || envVars.AWS_ENDPOINT_URL;
+  const scheme = custom?.startsWith('http://') ? 'http' : 'https';
+  const mwaa = new MWAAClient({ ...target(rt as DeployerRuntime), ...(custom ? { endpoint: custom, disableHostPrefix: true } : {}) });
+  return new MwaaCliClient({ mwaa, environmentName, scheme });
+}
+
 /** kind → deployer factory. Kinds without an entry (python, sql) ship in the release without a deployer. */
 export const DEPLOYER_FACTORIES: Readonly<Partial<Record<AssetKind, DeployerFactory>>> = {
   airflow: async (rt) => {
@@ -58,7 +71,7 @@ export const DEPLOYER_FACTORIES: Readonly<Partial<Record<AssetKind, DeployerFact
     const repo = rt.config.repos.find((r) => r.name === rt.repo);
     return new MwaaDagDeployer({
       s3: new S3Client(target(rt)),
-      airflow: new MwaaCliClient({ mwaa: new MWAAClient(target(rt)), environmentName: environment.mwaa.environmentName }),
+      airflow: mwaaCliClient(rt, environment.mwaa.environmentName),
       sourceRoot: repo?.paths.airflow ?? 'dags',
     });
   },
