@@ -3,7 +3,7 @@ import { createHash } from 'crypto';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
-import { CreateBucketCommand, ListObjectsV2Command, S3Client } from '@aws-sdk/client-s3';
+import { CreateBucketCommand, ListObjectsV2Command, PutBucketVersioningCommand, S3Client } from '@aws-sdk/client-s3';
 import { runBuildspec, type BuildspecRunResult } from '../../lib/checks/buildspec/runner';
 import { S3Registry } from '../../lib/checks/graph/registry';
 import { PROJECT_ROOT } from '../../lib/checks/validate/toolchain';
@@ -12,8 +12,11 @@ import { graphRegistryUrl, GRAPH_REGISTRY_ENV } from '../../lib/constructs/graph
 import { PlatformNames } from '../../lib/constructs/names';
 import { loadConfig, DEFAULT_CONFIG_PATH } from '../../lib/config/loader';
 import { ReleaseManifestSchema, type ReleaseManifest } from '../../lib/runtime/release/manifest';
+import { listDags, listImportErrors } from '../../lib/runtime/mwaa/airflow-commands';
+import { MwaaCliClient } from '../../lib/runtime/mwaa/cli-client';
 import { createTestLedger } from '../helpers/ledger';
 import { motoClientConfig, uniqueName } from '../helpers/moto';
+import { RealAirflow, startMwaaCliFake, type MwaaCliFake } from '../helpers/mwaa-cli-fake';
 import { SampleRepo } from './helpers';
 
 // End-to-end: the real buildspecs/package.yml, run the way CodeBuild runs it (`dataops buildspec run`),
@@ -128,9 +131,7 @@ async function packageRelease(sample: SampleRepo, env: Record<string, string>): 
 }
 
 describe('buildspecs/deploy.yml on a packaged release, against moto', () => {
-  // The Spark sample: its deployer (SSM pointers, ECR) talks only to services moto serves. The Airflow
-  // deployer cannot run here yet: `dataops deploy` builds its MWAA client with the MWAA host prefix
-  // (env.<endpoint>) and calls the web server over https, so it cannot reach test/helpers/mwaa-cli-fake.ts.
+  // The Spark sample: its deployer (SSM pointers, ECR) talks only to services moto serves.
   const repoName = 'spark-claims';
   const config = loadConfig(DEFAULT_CONFIG_PATH);
   const names = new PlatformNames(config);
@@ -204,5 +205,76 @@ describe('buildspecs/deploy.yml on a packaged release, against moto', () => {
     // THEN the build fails and says how to set it
     expect(build.succeeded).toBe(false);
     expect(build.log).toMatch(/set PIPELINE_EXECUTION_ID to #\{codepipeline.PipelineExecutionId\} on the action/);
+  });
+});
+
+describe('buildspecs/deploy.yml on an Airflow release, against moto and the MWAA CLI fake running real Airflow', () => {
+  // The Airflow sample, named as the configured repo ingest-s3-landing: its DAGs import their shared code as
+  // ingest_s3_landing.common (lib/runtime/mwaa/dag-package.ts), which resolves only when the deployer puts the
+  // files under dags/ingest_s3_landing/ as MWAA loads them.
+  const repoName = 'ingest-s3-landing';
+  const config = loadConfig(DEFAULT_CONFIG_PATH);
+  const names = new PlatformNames(config);
+  const dev = config.environments.dev;
+  const s3 = new S3Client(motoClientConfig());
+  let sample: SampleRepo;
+  let releaseDir: string;
+  let deployEnv: Record<string, string>;
+  let fake: MwaaCliFake;
+  let ledger: Awaited<ReturnType<typeof createTestLedger>>['ledger'];
+
+  // GIVEN the sample packaged by the real package.yml, dev's DAG bucket in moto and dev's MWAA environment behind the fake
+  beforeAll(async () => {
+    sample = new SampleRepo('airflow-dags');
+    for (const file of ['dataops.yaml', 'dags/dbt_daily.py', 'dags/clinic_report.py', 'dags/ingest_visits.py', 'tests/conftest.py', 'tests/test_defaults.py', 'pyproject.toml']) {
+      sample.change(file, (text) => text.replaceAll('clinic_dags', 'ingest_s3_landing').replaceAll('clinic-dags', repoName));
+    }
+    const bucket = uniqueName('artifacts');
+    await s3.send(new CreateBucketCommand({ Bucket: bucket }));
+    await s3.send(new CreateBucketCommand({ Bucket: dev.mwaa.dagBucket }));
+    await s3.send(new PutBucketVersioningCommand({ Bucket: dev.mwaa.dagBucket, VersioningConfiguration: { Status: 'Enabled' } }));
+    fake = await startMwaaCliFake({ environmentName: dev.mwaa.environmentName, backend: await RealAirflow.start(), s3, dagBucket: dev.mwaa.dagBucket });
+    const test = await createTestLedger();
+    ledger = test.ledger;
+    const pkg = await packageRelease(sample, { ...motoEnv(), DATAOPS_REPO: repoName, ARTIFACT_BUCKET: bucket });
+    if (!pkg.build.succeeded) throw new Error(`package.yml failed:\n${pkg.build.log.slice(-3000)}`);
+    releaseDir = pkg.releaseDir;
+    deployEnv = {
+      ...motoEnv(),
+      AWS_ENDPOINT_URL_MWAA: fake.apiEndpoint,
+      TARGET_ENV: 'dev',
+      DEPLOY_ROLE_ARN: names.deployRoleArn('dev'),
+      DATAOPS_REPO: repoName,
+      LEDGER_TABLE: test.tableName,
+      ARTIFACT_BUCKET: bucket,
+      [GRAPH_REGISTRY_ENV]: `s3://${bucket}/graph`,
+    };
+  });
+  afterAll(async () => {
+    await fake?.stop();
+    sample?.remove();
+    if (releaseDir) fs.rmSync(releaseDir, { recursive: true, force: true });
+  });
+
+  it('puts the DAG folder under dags/<package>/ of the environment\'s bucket, where MWAA imports it without errors', async () => {
+    const manifest = ReleaseManifestSchema.parse(JSON.parse(fs.readFileSync(path.join(releaseDir, 'release-manifest.json'), 'utf8')));
+    // WHEN the Deploy action runs on the release with the MWAA endpoint pointed at the fake
+    const build = await runBuildspec({ file: path.join(PROJECT_ROOT, 'buildspecs', 'deploy.yml'), srcDir: releaseDir, env: { ...deployEnv, PIPELINE_EXECUTION_ID: 'exec-airflow-1' } });
+    // THEN it succeeds and the ledger records the release as deployed
+    expect({ succeeded: build.succeeded, log: build.succeeded ? '' : build.log.slice(-3000) }).toEqual({ succeeded: true, log: '' });
+    expect(await ledger.getReleaseStatus(repoName, 'dev', manifest.version)).toMatchObject({ status: 'deployed', executionId: 'exec-airflow-1' });
+    // AND every DAG file of the release sits under dags/ingest_s3_landing/ and nowhere else
+    const listed = await s3.send(new ListObjectsV2Command({ Bucket: dev.mwaa.dagBucket, Prefix: 'dags/' }));
+    const keys = (listed.Contents ?? []).map((o) => o.Key!).filter((k) => !k.includes('/.dataops/'));
+    const airflowAssets = manifest.assets.filter((a) => a.kind === 'airflow').map((a) => a.path.replace(/^dags\//, 'dags/ingest_s3_landing/'));
+    expect(keys.sort()).toEqual(airflowAssets.sort());
+    // AND the environment's Airflow imports them: the sample's DAGs are listed and there is no import error
+    const cli = new MwaaCliClient({ mwaa: fake.mwaaClient(), environmentName: dev.mwaa.environmentName, scheme: 'http' });
+    expect(await listImportErrors(cli)).toEqual([]);
+    const dagIds = (await listDags(cli)).map((d) => d.dagId).sort();
+    expect(dagIds).toEqual(expect.arrayContaining(['clinic_report', 'dbt_daily', 'ingest_visits']));
+    // AND the deploy went through the MWAA CLI endpoint (it lists the DAGs it may have to pause) and never triggered or cleared a run
+    expect(fake.commands.some((c) => c.startsWith('dags list'))).toBe(true);
+    expect(fake.commands.filter((c) => /^(dags trigger|tasks clear|dags backfill)/.test(c))).toEqual([]);
   });
 });
