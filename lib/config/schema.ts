@@ -82,6 +82,12 @@ export const EnvironmentSchema = z.strictObject({
     database: z.string().regex(/^[A-Za-z_][A-Za-z0-9_$]*$/, { error: 'must be a Snowflake identifier' }),
     role: z.string().regex(/^[A-Za-z_][A-Za-z0-9_$]*$/, { error: 'must be a Snowflake identifier' }),
     warehouse: z.string().regex(/^[A-Za-z_][A-Za-z0-9_$]*$/, { error: 'must be a Snowflake identifier' }),
+    /**
+     * Target schema of the dbt profile the Verify gates write when DBT_PROFILES_DIR is not set; set it
+     * to the schema of the output the releases' manifests are compiled with (their models' schemas
+     * derive from it), so the gates test the tables the dbt deployer rebuilt. @default PUBLIC
+     */
+    schema: z.string().regex(/^[A-Za-z_][A-Za-z0-9_$]*$/, { error: 'must be a Snowflake identifier' }).optional(),
     /** Secrets Manager ARN of the deploy user's key pair. */
     deploySecretArn: arn('secretsmanager', 'arn:aws:secretsmanager:us-east-1:123456789012:secret:dataops/snowflake-AbCdEf'),
   }),
@@ -241,6 +247,24 @@ export const ConfigSchema = z.strictObject({
       toolchainImageTag: z.string().regex(/^[A-Za-z0-9_.-]+$/).default('1'),
       /** Minutes the prod stage bakes under its alarm before it succeeds. @default 10 */
       prodBakeMinutes: z.int().positive().default(10),
+      /**
+       * The CI target of dbt validation builds: a zero-copy clone of this environment's Snowflake
+       * database per build, created and dropped by `dataops ci-database` with a CI service user
+       * whose key pair is kept in the tooling account (docs/decisions.md, "CI database").
+       * @default - none; the PR and Validate builds of dbt repos cannot reach Snowflake
+       */
+      snowflake: z
+        .strictObject({
+          /** Environment whose database is cloned. @default dev */
+          environment: z.enum(ENVIRONMENT_NAMES).default('dev'),
+          /** Secrets Manager ARN, in the tooling account, of the CI user's {"user","privateKey"}. */
+          secretArn: arn('secretsmanager', 'arn:aws:secretsmanager:us-east-1:111111111111:secret:dataops/snowflake-ci-AbCdEf'),
+          /** KMS key ARN of that secret when it is encrypted with a customer-managed key. @default - the AWS-managed key */
+          kmsKeyArn: arn('kms', 'arn:aws:kms:us-east-1:111111111111:key/0f1e2d3c-...').optional(),
+          /** Role the CI user clones and builds with (needs CREATE DATABASE). @default - the environment's role */
+          role: z.string().regex(/^[A-Za-z_][A-Za-z0-9_$]*$/, { error: 'must be a Snowflake identifier' }).optional(),
+        })
+        .optional(),
     })
     .prefault({}),
   /** Terraform resource types that no plan may destroy unless the release allows it. */

@@ -8,7 +8,11 @@
  *   history travel with the object);
  * - DML and DDL move a table's LAST_ALTERED; INFORMATION_SCHEMA.TABLES shows LAST_ALTERED,
  *   ROW_COUNT and COMMENT; `DROP` keeps the object for `UNDROP`.
- * It implements exactly the statements lib/runtime/snowflake/statements.ts generates and fails
+ * - `CREATE OR REPLACE DATABASE … CLONE` makes a database holding a new object per table of the
+ *   source (same rows; the source's later changes do not show in the clone nor the other way);
+ *   `DROP DATABASE IF EXISTS` removes a database and its tables; INFORMATION_SCHEMA.DATABASES
+ *   shows every database with its CREATED time and COMMENT.
+ * It implements exactly the statements lib/runtime/snowflake/statements.ts and ci-database.ts generate and fails
  * loudly on anything else, so a change in the generated SQL cannot pass unnoticed.
  */
 import type { Row, SqlClient } from '../../lib/runtime/snowflake/sql-client';
@@ -33,6 +37,8 @@ export class SnowflakeModel implements SqlClient {
   private readonly dropped = new Map<string, number>();
   private readonly objects = new Map<number, TableObject>();
   private readonly queries = new Map<string, Row[]>();
+  /** Databases by upper-case name; a database holds the tables whose names start with `<name>.`. */
+  private readonly dbs = new Map<string, { created: string; comment: string | null }>();
   private seq = 0;
   private tick = 0;
   /** Every statement received, in order. */
@@ -61,6 +67,27 @@ export class SnowflakeModel implements SqlClient {
     return this.objects.get(id)!;
   }
 
+  /** Lets hours pass on the model's clock (a build that crashed and was forgotten). */
+  elapse(hours: number): void {
+    this.tick += Math.round(hours * 3600);
+  }
+
+  /** Creates an empty database, as an administrator would. */
+  createDatabase(name: string, comment: string | null = null): void {
+    this.dbs.set(name.toUpperCase(), { created: this.advance(), comment });
+  }
+
+  /** Names of the databases, sorted. */
+  databases(): string[] {
+    return [...this.dbs.keys()].sort();
+  }
+
+  /** Qualified names of the tables of a database, sorted. */
+  tablesOf(database: string): string[] {
+    const prefix = `${database.toUpperCase()}.`;
+    return [...this.names.keys()].filter((k) => k.startsWith(prefix)).sort();
+  }
+
   private record(o: TableObject): void {
     o.lastAltered = this.now();
     o.history.push({ at: o.lastAltered, rows: [...o.rows], comment: o.comment });
@@ -73,6 +100,8 @@ export class SnowflakeModel implements SqlClient {
     this.record(o);
     this.objects.set(o.id, o);
     this.names.set(qualifiedName.toUpperCase(), o.id);
+    const db = qualifiedName.split('.')[0].toUpperCase();
+    if (!this.dbs.has(db)) this.dbs.set(db, { created: at, comment: null });
   }
 
   /** A load lands: rows are appended to the table behind the name. */
@@ -141,6 +170,35 @@ export class SnowflakeModel implements SqlClient {
       this.objects.set(o.id, o);
       this.names.set(target, o.id);
       return [{ status: `Table ${m[3]} successfully created.` }];
+    }
+    if ((m = new RegExp(`^CREATE OR REPLACE DATABASE ${IDENT} CLONE ${IDENT} DATA_RETENTION_TIME_IN_DAYS = 0 COMMENT = '((?:[^']|'')*)'$`).exec(sql))) {
+      const target = unquote(m[1]).toUpperCase();
+      const source = unquote(m[2]).toUpperCase();
+      if (!this.dbs.has(source)) throw new Error(`SQL compilation error: Database '${source}' does not exist or not authorized.`);
+      for (const key of this.tablesOf(target)) this.names.delete(key);
+      const now = this.advance();
+      for (const key of this.tablesOf(source)) {
+        const src = this.objects.get(this.names.get(key)!)!;
+        const o: TableObject = { id: ++this.seq, rows: [...src.rows], comment: src.comment, lastAltered: src.lastAltered, createdAt: now, history: [] };
+        o.history.push({ at: now, rows: [...o.rows], comment: o.comment });
+        this.objects.set(o.id, o);
+        this.names.set(`${target}${key.slice(source.length)}`, o.id);
+      }
+      this.dbs.set(target, { created: now, comment: m[3].replace(/''/g, "'") });
+      return [{ status: `Database ${target} successfully created.` }];
+    }
+    if ((m = new RegExp(`^DROP DATABASE IF EXISTS ${IDENT}$`).exec(sql))) {
+      const name = unquote(m[1]).toUpperCase();
+      if (!this.dbs.has(name)) return [{ status: `Drop statement executed successfully (${name} already dropped).` }];
+      this.advance();
+      for (const key of this.tablesOf(name)) this.drop(key);
+      this.dbs.delete(name);
+      return [{ status: `${name} successfully dropped.` }];
+    }
+    if ((m = new RegExp(`^SELECT "DATABASE_NAME", TO_VARCHAR\\(CONVERT_TIMEZONE\\('UTC', "CREATED"\\), '[^']+'\\) AS "CREATED", "COMMENT" FROM ${IDENT}\\."INFORMATION_SCHEMA"\\."DATABASES" WHERE STARTSWITH\\("DATABASE_NAME", \\?\\)$`).exec(sql))) {
+      if (!this.dbs.has(unquote(m[1]).toUpperCase())) throw new Error(`SQL compilation error: Database '${unquote(m[1])}' does not exist or not authorized.`);
+      const prefix = String(binds[0]);
+      return [...this.dbs.entries()].filter(([n]) => n.startsWith(prefix)).map(([n, d]) => ({ DATABASE_NAME: n, CREATED: d.created, COMMENT: d.comment }));
     }
     if ((m = new RegExp(`^ALTER TABLE ${QUALIFIED} SWAP WITH ${QUALIFIED}$`).exec(sql))) {
       const a = this.key(unquote(m[1]), unquote(m[2]), unquote(m[3]));

@@ -2,6 +2,7 @@ import type { Command } from 'commander';
 import { registerCheck } from './check';
 import { registerAudit } from './audit';
 import { registerBuildspec } from './buildspec';
+import { registerCiDatabase } from './ci-database';
 import { registerConfig } from './config';
 import { registerCost } from './cost';
 import { registerDeploy } from './deploy';
@@ -16,4 +17,4 @@ import { registerValidate } from './validate';
 import { registerVerify } from './verify';
 
 /** Each command module adds its command to the program. Keep the list sorted. */
-export const COMMANDS: ReadonlyArray<(program: Command) => void> = [registerAudit, registerBuildspec, registerCheck, registerConfig, registerCost, registerDeploy, registerDora, registerGates, registerGraph, registerImpact, registerPackage, registerRollback, registerStatus, registerValidate, registerVerify];
+export const COMMANDS: ReadonlyArray<(program: Command) => void> = [registerAudit, registerBuildspec, registerCheck, registerCiDatabase, registerConfig, registerCost, registerDeploy, registerDora, registerGates, registerGraph, registerImpact, registerPackage, registerRollback, registerStatus, registerValidate, registerVerify];

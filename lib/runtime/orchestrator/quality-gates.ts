@@ -1,9 +1,8 @@
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
-import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { z } from 'zod';
-import type { EnvironmentConfig, EnvironmentName } from '../../config/schema';
+import type { EnvironmentName } from '../../config/schema';
 import type { Finding } from '../../checks/findings';
 import { hasBlocking } from '../../checks/findings';
 import { evaluateGates, SourcesJsonSchema, testedModels, type QualityGates, type RowCounts, type SourcesJson } from '../../checks/gates/gates';
@@ -14,10 +13,12 @@ import { DbtSnowflakeDeployer } from '../deployers/dbt-snowflake-deployer';
 import { DeployError } from '../deployers/errors';
 import { readReleaseFiles, sha256Hex } from '../deployers/release-files';
 import { recordedPrevious } from '../deployers/step';
-import type { AwsCredentialIdentity } from '../deployers/registry';
 import type { Ledger } from '../ledger/ledger';
-import { SnowflakeSecretSchema } from '../snowflake/sql-client';
+import { DbtProfileError, dbtProjectProfile, DEFAULT_DBT_SCHEMA, schemaMismatches, snowflakeDbtAuth, suggestedSchema, writeSnowflakeDbtProfile } from '../snowflake/dbt-profile';
 import type { TableRef } from '../snowflake/statements';
+
+/** Moved to lib/runtime/snowflake/dbt-env.ts, shared with the CI database of validation builds. */
+export { snowflakeDbtEnv } from '../snowflake/dbt-env';
 
 /** The environments whose Verify runs the data-quality gates; dev only deploys and checks the deployment. */
 export const GATED_ENVIRONMENTS: readonly EnvironmentName[] = ['staging', 'prod'];
@@ -61,7 +62,10 @@ export interface QualityGateOutcome {
 export interface QualityGateOptions {
   /** The release's dbt profile output for the environment. @default - the environment's name (staging, prod) */
   readonly dbtTarget?: string;
-  /** Folder holding the profiles.yml with that output (releases never carry one). @default - $DBT_PROFILES_DIR */
+  /**
+   * Folder holding the profiles.yml with that output (releases never carry one).
+   * @default - $DBT_PROFILES_DIR; when that is unset too, the step writes a Snowflake profile from the environment's configuration ({@link writeSnowflakeDbtProfile})
+   */
   readonly profilesDir?: string;
   /** Extra environment of the dbt processes: the warehouse connection ({@link snowflakeDbtEnv}). @default - none */
   readonly dbtEnv?: Readonly<Record<string, string | undefined>>;
@@ -158,17 +162,20 @@ type DbtOutcome =
       readonly testModels: Record<string, string>;
       readonly testError?: Finding;
       readonly freshnessError?: Finding;
+      /** The run placed models in other schemas than the release's manifest: the gates tested other tables. */
+      readonly schemaError?: Finding;
     };
 
 async function runDbt(ctx: DeployContext, opts: QualityGateOptions, work: string, log: (l: string) => void): Promise<DbtOutcome> {
   const target = opts.dbtTarget ?? ctx.env;
-  const profilesDir = opts.profilesDir ?? process.env.DBT_PROFILES_DIR;
+  // An empty DBT_PROFILES_DIR (the buildspec's default) counts as unset.
+  const givenDir = opts.profilesDir || process.env.DBT_PROFILES_DIR || undefined;
   const dbtError = (message: string): Finding => ({ code: 'GATE_DBT_ERROR', severity: 'error', asset: 'dbt:project', message });
-  if (!profilesDir || !fs.existsSync(path.join(profilesDir, 'profiles.yml'))) {
+  if (givenDir && !fs.existsSync(path.join(givenDir, 'profiles.yml'))) {
     return {
       ok: false,
       error: dbtError(
-        `no profiles.yml ${profilesDir ? `in ${profilesDir}` : '(DBT_PROFILES_DIR is not set)'}; releases carry no profiles.yml, so the Verify action needs one with an output '${target}' for ${ctx.env}: set DBT_PROFILES_DIR (or pass --dbt-profiles-dir)`,
+        `no profiles.yml in ${givenDir}; releases carry no profiles.yml, so the Verify action needs one with an output '${target}' for ${ctx.env}: set DBT_PROFILES_DIR (or pass --dbt-profiles-dir) to a folder that has one, or leave it unset to have the step write a Snowflake profile from the configuration`,
       ),
     };
   }
@@ -180,9 +187,25 @@ async function runDbt(ctx: DeployContext, opts: QualityGateOptions, work: string
     return { ok: false, error: dbtError((e as Error).message) };
   }
   const project = await extractProject(ctx, path.join(work, 'release'));
+  let profilesDir: string;
+  if (givenDir) {
+    profilesDir = path.resolve(givenDir);
+    log(`dbt profile: ${path.join(profilesDir, 'profiles.yml')} (DBT_PROFILES_DIR), output '${target}'`);
+  } else {
+    profilesDir = path.join(work, 'profile');
+    const sf = ctx.environment.snowflake;
+    try {
+      const profile = dbtProjectProfile(project, `dbt_project.yml of release ${ctx.release.version}`);
+      writeSnowflakeDbtProfile(profilesDir, { profile, target, snowflake: sf, auth: snowflakeDbtAuth({ ...process.env, ...opts.dbtEnv }, sf.deploySecretArn) });
+      log(`dbt profile: written from the configuration of ${ctx.env} (profile '${profile}', output '${target}', ${sf.account} ${sf.database}.${sf.schema ?? DEFAULT_DBT_SCHEMA}; DBT_PROFILES_DIR is not set)`);
+    } catch (e) {
+      if (e instanceof DbtProfileError) return { ok: false, error: dbtError(e.message) };
+      throw e;
+    }
+  }
   const targetPath = path.join(work, 'target');
-  const env = { ...opts.dbtEnv, DBT_PROFILES_DIR: path.resolve(profilesDir), DBT_SEND_ANONYMOUS_USAGE_STATS: 'false', DBT_USE_COLORS: 'false' };
-  const common = ['--target', target, '--profiles-dir', path.resolve(profilesDir), '--log-path', path.join(work, 'logs')];
+  const env = { ...opts.dbtEnv, DBT_PROFILES_DIR: profilesDir, DBT_SEND_ANONYMOUS_USAGE_STATS: 'false', DBT_USE_COLORS: 'false' };
+  const common = ['--target', target, '--profiles-dir', profilesDir, '--log-path', path.join(work, 'logs')];
   const run = async (args: string[]): Promise<DbtRun> => {
     log(`dbt ${args.join(' ')} (target ${target})`);
     const r = await tools.run(dbt, [...args, ...common, ...(args[0] === 'deps' ? [] : ['--target-path', targetPath])], { cwd: project, env, timeoutMs: opts.timeoutMs });
@@ -197,6 +220,7 @@ async function runDbt(ctx: DeployContext, opts: QualityGateOptions, work: string
   const rr = RunResultsSchema.safeParse(readJson(path.join(targetPath, 'run_results.json')));
   const manifest = readJson(path.join(targetPath, 'manifest.json'));
   const testError = rr.success ? undefined : dbtError(`dbt test against target '${target}' of ${ctx.env} wrote no run results (exit ${test.code}): ${lastLine(test.output)}`);
+  const schemaError = schemaErrorOf(ctx, readJson(path.join(project, 'target', 'manifest.json')), manifest, target, givenDir);
   const freshness = await run(['source', 'freshness']);
   const sj = SourcesJsonSchema.safeParse(readJson(path.join(targetPath, 'sources.json')));
   const freshnessError = sj.success ? undefined : dbtError(`dbt source freshness against target '${target}' of ${ctx.env} wrote no sources.json (exit ${freshness.code}): ${lastLine(freshness.output)}`);
@@ -207,6 +231,28 @@ async function runDbt(ctx: DeployContext, opts: QualityGateOptions, work: string
     testModels: testedModels(manifest),
     testError,
     freshnessError,
+    schemaError,
+  };
+}
+
+/**
+ * A GATE_DBT_ERROR when the gates' run resolved a model to another schema than the release's
+ * manifest, whose schemas the dbt deployer rebuilt: the tests then checked other tables.
+ */
+function schemaErrorOf(ctx: DeployContext, releaseManifest: unknown, runManifest: unknown, target: string, givenDir: string | undefined): Finding | undefined {
+  const mismatches = schemaMismatches(releaseManifest, runManifest);
+  if (mismatches.length === 0) return undefined;
+  const first = mismatches[0];
+  const schema = ctx.environment.snowflake.schema ?? DEFAULT_DBT_SCHEMA;
+  const fix = givenDir
+    ? `set the schema of output '${target}' in ${path.join(givenDir, 'profiles.yml')} to the one the release was compiled with`
+    : `set environments.${ctx.env}.snowflake.schema (now ${schema}) to ${suggestedSchema(first, schema) ?? 'the schema of the output the release was compiled with'}`;
+  const more = mismatches.length > 1 ? ` (and ${mismatches.length - 1} more model(s))` : '';
+  return {
+    code: 'GATE_DBT_ERROR',
+    severity: 'error',
+    asset: `dbt:${first.uniqueId}`,
+    message: `the gates' dbt run puts ${first.uniqueId} in schema ${first.run}, but release ${ctx.release.version} (what the deploy rebuilt) has it in ${first.release}${more}, so the tests checked other tables; ${fix}`,
   };
 }
 
@@ -245,7 +291,7 @@ export async function runQualityGates(ctx: DeployContext, deps: QualityGateDeps,
       gates.push(gateRun('dbt-tests', `dbt could not run (${threshold})`, [dbt.error], started));
       gates.push(notRun('source-freshness', 'dbt could not run'));
     } else {
-      const testFindings = dbt.testError ? [dbt.testError] : evaluateGates({ runResults: dbt.runResults, testModels: dbt.testModels }, thresholds);
+      const testFindings = [...(dbt.schemaError ? [dbt.schemaError] : []), ...(dbt.testError ? [dbt.testError] : evaluateGates({ runResults: dbt.runResults, testModels: dbt.testModels }, thresholds))];
       const tests = dbt.runResults?.results.filter((r) => r.unique_id.startsWith('test.') || r.unique_id.startsWith('unit_test.')).length ?? 0;
       gates.push(gateRun('dbt-tests', `${tests} dbt test(s); failOnTestWarnings ${thresholds.failOnTestWarnings} (${threshold})`, testFindings, started));
       started = Date.now();
@@ -273,37 +319,6 @@ export async function runQualityGates(ctx: DeployContext, deps: QualityGateDeps,
   } finally {
     fs.rmSync(work, { recursive: true, force: true });
   }
-}
-
-/**
- * Environment of the gate step's dbt processes for a Snowflake output: SNOWFLAKE_ACCOUNT,
- * SNOWFLAKE_DATABASE, SNOWFLAKE_ROLE and SNOWFLAKE_WAREHOUSE from the environment's configuration,
- * SNOWFLAKE_USER and SNOWFLAKE_PRIVATE_KEY_PATH (a 0600 file under `dir`) or SNOWFLAKE_PASSWORD from
- * the environment's deploy secret, read with the deploy role's credentials. A profile output for the
- * environment reads them with `env_var(...)`.
- */
-export async function snowflakeDbtEnv(environment: EnvironmentConfig, region: string, credentials: AwsCredentialIdentity | undefined, dir: string): Promise<Record<string, string>> {
-  const sf = environment.snowflake;
-  const client = new SecretsManagerClient({ region, ...(credentials ? { credentials } : {}) });
-  const out = await client.send(new GetSecretValueCommand({ SecretId: sf.deploySecretArn }));
-  let json: unknown;
-  try {
-    json = JSON.parse(out.SecretString ?? '');
-  } catch (cause) {
-    throw new DeployError(`secret ${sf.deploySecretArn} is not JSON; store {"user","privateKey"} for the Snowflake deploy user`, { cause });
-  }
-  const secret = SnowflakeSecretSchema.safeParse(json);
-  if (!secret.success) throw new DeployError(`secret ${sf.deploySecretArn} lacks ${secret.error.issues.map((i) => i.path.join('.')).join(', ')}; store {"user","privateKey"} for the Snowflake deploy user`);
-  const env: Record<string, string> = { SNOWFLAKE_ACCOUNT: sf.account, SNOWFLAKE_DATABASE: sf.database, SNOWFLAKE_ROLE: sf.role, SNOWFLAKE_WAREHOUSE: sf.warehouse, SNOWFLAKE_USER: secret.data.user };
-  if (secret.data.privateKey) {
-    const key = path.join(dir, 'snowflake-deploy.p8');
-    fs.writeFileSync(key, secret.data.privateKey, { mode: 0o600 });
-    env.SNOWFLAKE_PRIVATE_KEY_PATH = key;
-    if (secret.data.privateKeyPassphrase) env.SNOWFLAKE_PRIVATE_KEY_PASSPHRASE = secret.data.privateKeyPassphrase;
-  } else if (secret.data.password) {
-    env.SNOWFLAKE_PASSWORD = secret.data.password;
-  }
-  return env;
 }
 
 /**
