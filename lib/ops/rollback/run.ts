@@ -130,7 +130,9 @@ export function renderRollback(o: RollbackOutcome): string {
   lines.push(`  release going back: ${r.fromVersion ?? 'unknown'} → ${r.toVersion} (target execution ${r.targetExecutionId})`);
   const plan = r.plan;
   if (plan) {
-    lines.push(`  DAGs to pause first: ${plan.pauseDags.length ? plan.pauseDags.join(', ') : 'none'}`);
+    lines.push(`  DAGs to pause first: ${plan.pauseDags.length ? `${plan.pauseDags.length} (each put back to its prior paused state after the data restore)` : 'none'}`);
+    for (const d of plan.pauseDags) lines.push(`    ${d.repo}/${d.dagId}: ${d.reasons.join('; ')}`);
+    if (plan.pauseNote) lines.push(`    ${plan.pauseNote}`);
     lines.push(`  assets: restore ${Object.keys(plan.putAssets).length}, remove ${plan.deleteAssets.length}`);
     for (const [file] of Object.entries(plan.putAssets).slice(0, 10)) lines.push(`    restore ${file}`);
     for (const file of plan.deleteAssets.slice(0, 10)) lines.push(`    remove ${file}`);

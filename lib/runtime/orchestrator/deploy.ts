@@ -4,13 +4,15 @@ import * as path from 'path';
 import type { AssetKind, EnvironmentConfig, EnvironmentName } from '../../config/schema';
 import type { DeployContext, Deployer } from '../deployers/contract';
 import { DeployError, DeployRefusedError } from '../deployers/errors';
-import { recordedPrevious, runDeployStep, runRestoreStep } from '../deployers/step';
+import { recordedPrevious, runDeployStep } from '../deployers/step';
 import type { Ledger } from '../ledger/ledger';
 import type { DeploymentEvent } from '../ledger/model';
 import { checkRelease, RELEASE_MANIFEST_FILE } from '../release/checksums';
 import type { ReleaseManifest } from '../release/manifest';
 import { verifyQualityGates, rowCounterOf, type QualityGateOptions, type QualityGateOutcome } from './quality-gates';
-import { planRollback, type ReleaseState, type RollbackPlan } from '../rollback-plan/logic';
+import { planRollback, type DataDagFacts, type ReleaseState, type RollbackPlan } from '../rollback-plan/logic';
+import { restoreTargetsOf, type RestoreTarget } from '../rollback/dag-guard';
+import { dagFactsFor, restoreWithDagsPaused, type RollbackDataDeps } from '../rollback/data-restore';
 
 /** Any deployer, whatever its state types. */
 export type AnyDeployer = Deployer<unknown, unknown, unknown>;
@@ -61,6 +63,11 @@ export interface OrchestratorDeps {
   /** IAM principal or person, as recorded in the ledger. */
   readonly actor: string;
   readonly log: (line: string) => void;
+  /**
+   * The cross-repo asset graph registry and the MWAA DAG guard a rollback's data restore needs.
+   * @default - none: a rollback that would restore data skips the restore and reports it for a person
+   */
+  readonly rollbackData?: RollbackDataDeps;
 }
 
 /** One kind's part of a deployment. */
@@ -161,12 +168,19 @@ export async function deployRelease(release: ReleaseOnDisk, env: EnvironmentName
 
     let rollbackPlan: RollbackPlan | null = null;
     let replaced: DeploymentEvent | null = null;
+    // The tables the replaced release swapped in (what the data restore may swap back) and the DAGs, in any repo, that touch them.
+    let restoreTargets: RestoreTarget[] = [];
+    let dagFacts: DataDagFacts = { repo: m.repo, touches: [] };
     if (isRollback) {
       replaced = await releaseBeingReplaced(deps, m.repo, env, m.version);
       const replacedExec = replaced?.executionId ? await deps.ledger.getExecution(replaced.executionId, env) : null;
+      if (replaced?.executionId) {
+        restoreTargets = restoreTargetsOf(await recordedPrevious(deps.ledger, ctx, replaced.executionId, 'dbt'));
+        dagFacts = await dagFactsFor(m.repo, restoreTargets, deps.rollbackData?.registry);
+      }
       if (replaced && replacedExec) {
         const from: ReleaseState = { version: replacedExec.version, executionId: replacedExec.executionId, assets: replacedExec.assets, dags: replacedExec.dags };
-        const decision = planRollback(from, stateOfManifest(m, deps.executionId), []);
+        const decision = planRollback(from, stateOfManifest(m, deps.executionId), [], dagFacts);
         if (!decision.ok) {
           await deps.ledger.appendEvent({ ...base, kind: 'rollback-step', result: 'refused', step: 'plan', target: m.version, message: decision.message });
           throw new DeployRefusedError(decision.message);
@@ -178,7 +192,7 @@ export async function deployRelease(release: ReleaseOnDisk, env: EnvironmentName
           result: 'succeeded',
           step: 'plan',
           target: m.version,
-          message: `redeploy of ${m.version} replaces ${replacedExec.version}: pause ${rollbackPlan.pauseDags.join(', ') || 'no DAGs'}, restore ${Object.keys(rollbackPlan.putAssets).length} and remove ${rollbackPlan.deleteAssets.length} assets`,
+          message: `redeploy of ${m.version} replaces ${replacedExec.version}: pause ${rollbackPlan.pauseDags.map((d) => `${d.repo}/${d.dagId}`).join(', ') || 'no DAGs'}, restore ${Object.keys(rollbackPlan.putAssets).length} and remove ${rollbackPlan.deleteAssets.length} assets${rollbackPlan.pauseNote ? `; ${rollbackPlan.pauseNote}` : ''}`,
         });
       }
     }
@@ -201,7 +215,8 @@ export async function deployRelease(release: ReleaseOnDisk, env: EnvironmentName
       if (isRollback && replaced?.executionId) {
         const previous = await recordedPrevious(deps.ledger, ctx, replaced.executionId, kind);
         if (previous !== null && kind === 'dbt') {
-          const r = await runRestoreStep(deployer, previous, ctx, stepDeps);
+          // Every DAG that touches the restored tables, in any repo, is paused around the restore (or, when they cannot be known, the data is not restored).
+          const r = await restoreWithDagsPaused({ deployer, previous, ctx, stepDeps, ledger: deps.ledger, base, targets: restoreTargets, facts: dagFacts, pauseDags: rollbackPlan?.pauseDags ?? [], data: deps.rollbackData });
           steps.push({ kind, step: 'restore', writes: r.writes, summary: r.summary, replayed: r.replayed });
           for (const line of r.forPerson) {
             forPerson.push(line);

@@ -8,6 +8,7 @@ import { DeployError } from '../deployers/errors';
 import { Ledger } from '../ledger/ledger';
 import { HANDLER_ENV } from '../ledger/table';
 import type { AssetKind, EnvironmentConfig } from '../../config/schema';
+import { createRollbackDataDeps } from '../rollback/data-restore';
 import { loadRelease, type OrchestratorDeps, type ReleaseOnDisk } from './deploy';
 
 /** Options shared by `dataops deploy` and `dataops verify`. */
@@ -20,6 +21,8 @@ export interface RunOptions {
   readonly ledgerTable?: string;
   readonly artifactBucket?: string;
   readonly region?: string;
+  /** Cross-repo asset graph registry (folder or s3://bucket/prefix) for a rollback's DAG guard. @default - $DATAOPS_GRAPH_REGISTRY */
+  readonly registry?: string;
 }
 
 /** Everything an orchestrated run needs, built from options and the CodeBuild environment. */
@@ -99,6 +102,13 @@ export async function buildOrchestration(
     environment: config.environments[env],
     targetCredentials,
     region,
-    deps: { ledger: Ledger.fromClient(new DynamoDBClient({ region }), table), deployers, executionId, actor, log },
+    deps: {
+      ledger: Ledger.fromClient(new DynamoDBClient({ region }), table),
+      deployers,
+      executionId,
+      actor,
+      log,
+      rollbackData: createRollbackDataDeps({ config, env, region, targetCredentials, registry: opts.registry, processEnv }),
+    },
   };
 }

@@ -180,13 +180,53 @@ export interface DataForPerson {
   readonly lastLoadAt: string | null;
 }
 
+/**
+ * A DAG, in any repo, that reads or writes (or runs dbt on) a data object, as the cross-repo asset
+ * graph links them (lib/runtime/rollback/dag-guard.ts `dagsTouching`).
+ */
+export interface DagTouch {
+  readonly dagId: string;
+  /** The repo whose DAG folder declares it. */
+  readonly repo: string;
+  /** Fully qualified name of the data object, upper case (e.g. ANALYTICS.CORE.STG_CLAIMS). */
+  readonly object: string;
+  readonly how: 'reads' | 'writes';
+  /** The graph edge that links them, for people (e.g. `dataset snowflake://analytics/core/stg_claims`). */
+  readonly via: string;
+}
+
+/**
+ * Which DAGs touch the data a rollback may restore. `touches: null` when the cross-repo asset graph
+ * could not be read (`unavailable` says why): then no data is restored (it goes to a person instead),
+ * because DAGs of other repos could run during the restore.
+ */
+export type DataDagFacts =
+  | { readonly repo: string; readonly touches: readonly DagTouch[]; readonly candidates?: readonly string[] }
+  | { readonly repo: string; readonly touches: null; readonly unavailable: string; readonly candidates?: readonly string[] };
+
+/** One DAG a rollback pauses before it restores anything, with its repo and why. */
+export interface DagPause {
+  readonly dagId: string;
+  readonly repo: string;
+  readonly reasons: readonly string[];
+}
+
+/** Why a DAG of the rolled-back repo is paused. */
+export const OWN_DAG_REASON = 'its file or definition changes in the rollback';
+
 /** What a rollback does, in order. There is no step that clears or triggers DAG runs. */
 export interface RollbackPlan {
   readonly fromVersion: string;
   readonly toVersion: string;
   readonly targetExecutionId: string;
-  /** 1. DAGs paused before anything moves (their files change, appear or disappear). */
-  readonly pauseDags: readonly string[];
+  /**
+   * 1. DAGs paused before anything moves, each put back to its own prior paused state after the data
+   * restore: the repo's DAGs whose files change, appear or disappear, and every DAG in any repo that
+   * reads or writes an object the rollback restores (or may restore).
+   */
+  readonly pauseDags: readonly DagPause[];
+  /** Why DAGs of other repos are not known (the asset graph could not be read); null when they are. */
+  readonly pauseNote: string | null;
   /** 2. Code: the exact object set of the target release. */
   readonly putAssets: Readonly<Record<string, string>>;
   readonly deleteAssets: readonly string[];
@@ -231,10 +271,34 @@ export function decideData(objects: readonly DataObjectFact[]): { restores: Data
 }
 
 /**
- * Plans a rollback from `current` to `target`: refuses catch-up hazards, pauses the DAGs whose files
- * or definitions change, puts back the target's exact object set, and restores data only where safe.
+ * The DAGs to pause around a data restore: `own` (DAG ids of the rolled-back repo whose files or
+ * definitions change) and every DAG that touches one of `restored` (names, any case). Sorted by
+ * repo then DAG id; a DAG listed twice gets every reason.
  */
-export function planRollback(current: ReleaseState, target: ReleaseState, data: readonly DataObjectFact[]): RollbackDecision {
+export function dagsToPause(repo: string, own: readonly string[], restored: readonly string[], touches: readonly DagTouch[]): DagPause[] {
+  const byId = new Map<string, { dagId: string; repo: string; reasons: string[] }>();
+  const add = (dagId: string, r: string, reason: string): void => {
+    const e = byId.get(dagId) ?? { dagId, repo: r, reasons: [] };
+    if (!e.reasons.includes(reason)) e.reasons.push(reason);
+    byId.set(dagId, e);
+  };
+  for (const id of own) add(id, repo, OWN_DAG_REASON);
+  const names = new Set(restored.map((n) => n.toUpperCase()));
+  for (const t of touches) if (names.has(t.object.toUpperCase())) add(t.dagId, t.repo, `${t.how} ${t.object.toUpperCase()}, which the rollback restores (${t.via})`);
+  return [...byId.values()].sort((a, b) => a.repo.localeCompare(b.repo) || a.dagId.localeCompare(b.dagId));
+}
+
+/** The reason a restore is handed to a person when the DAGs that use the object cannot be known. */
+export function graphUnavailableReason(why: string): string {
+  return `the cross-repo asset graph is unavailable (${why}), so the DAGs in other repos that read or write it cannot be paused first; code rolled back, data left as it is`;
+}
+
+/**
+ * Plans a rollback from `current` to `target`: refuses catch-up hazards, pauses the DAGs whose files
+ * or definitions change and every DAG (in any repo) that touches restored data, puts back the
+ * target's exact object set, and restores data only where safe: never without the asset graph.
+ */
+export function planRollback(current: ReleaseState, target: ReleaseState, data: readonly DataObjectFact[], dags: DataDagFacts): RollbackDecision {
   const hazards = catchUpHazards(current.dags, target.dags);
   if (hazards.length > 0) {
     return {
@@ -252,8 +316,18 @@ export function planRollback(current: ReleaseState, target: ReleaseState, data: 
   const changedDefs = current.dags.filter((d) => !targetDags.has(d.dagId) || !sameDag(d, targetDags.get(d.dagId) as DagEntry)).map((d) => d.dagId);
   // Only DAGs the scheduler knows now can be paused; DAGs the target brings back are caught by catchUpHazards.
   const currentIds = new Set(current.dags.map((d) => d.dagId));
-  const pauseDags = [...new Set([...dagsOfFiles(current.dags, touched), ...dagsOfFiles(target.dags, touched).filter((id) => currentIds.has(id)), ...changedDefs])].sort();
-  const { restores, forPerson } = decideData(data);
+  const own = [...new Set([...dagsOfFiles(current.dags, touched), ...dagsOfFiles(target.dags, touched).filter((id) => currentIds.has(id)), ...changedDefs])].sort();
+  const decided = decideData(data);
+  let restores = decided.restores;
+  const forPerson = decided.forPerson;
+  if (dags.touches === null && restores.length > 0) {
+    const byName = new Map(data.map((o) => [o.name, o]));
+    for (const r of restores) forPerson.push({ name: r.name, reason: graphUnavailableReason(dags.unavailable), watermarkAt: r.toTimestamp, lastLoadAt: byName.get(r.name)?.lastLoadAt ?? null });
+    forPerson.sort((a, b) => a.name.localeCompare(b.name));
+    restores = [];
+  }
+  const restored = [...restores.map((r) => r.name), ...(dags.candidates ?? [])];
+  const pauseDags = dagsToPause(dags.repo, own, restored, dags.touches ?? []);
   return {
     ok: true,
     plan: {
@@ -261,6 +335,7 @@ export function planRollback(current: ReleaseState, target: ReleaseState, data: 
       toVersion: target.version,
       targetExecutionId: target.executionId,
       pauseDags,
+      pauseNote: dags.touches === null ? `DAGs of other repos that use the restored data are not known: ${graphUnavailableReason(dags.unavailable).replace(/^the /, '')}` : null,
       putAssets,
       deleteAssets,
       dataRestores: restores,
@@ -284,6 +359,10 @@ export interface RollbackFacts extends TargetFacts {
   /** Looks up the state of a candidate execution; null when the ledger has none. */
   readonly stateOf: (executionId: string) => ReleaseState | null;
   readonly data: readonly DataObjectFact[];
+  /** DAGs (in any repo) that touch data objects, from the asset graph; null when it is unavailable. */
+  readonly dagTouches: readonly DagTouch[] | null;
+  /** Why the asset graph is unavailable, when `dagTouches` is null. @default - "not given" */
+  readonly graphProblem?: string;
 }
 
 /** The whole decision: choose a target, then plan to it. */
@@ -299,5 +378,58 @@ export function decideRollback(f: RollbackFacts): RollbackDecision {
       message: `the ledger holds no asset inventory for ${missing} of ${f.repo}/${f.env}, so the rollback cannot be planned safely; roll back by re-running that release's pipeline execution`,
     };
   }
-  return planRollback(f.currentState, targetState, f.data);
+  const dags: DataDagFacts = f.dagTouches === null ? { repo: f.repo, touches: null, unavailable: f.graphProblem ?? 'not given' } : { repo: f.repo, touches: f.dagTouches };
+  return planRollback(f.currentState, targetState, f.data, dags);
+}
+
+/** A DAG's paused state as the environment reports it (`airflow dags list`). */
+export interface DagState {
+  readonly dagId: string;
+  readonly paused: boolean;
+}
+
+/** What to do before the data restore: the prior states to record (first), then the DAGs to pause. */
+export interface PauseDecision {
+  /**
+   * DAG id → paused state before any rollback touched it. Written (crash-safely) before the first
+   * pause; a marker left by an earlier attempt wins, so a retry never takes its own pause for a
+   * person's.
+   */
+  readonly priors: Readonly<Record<string, boolean>>;
+  /** DAGs to pause now (in `priors` and not paused). */
+  readonly pause: readonly string[];
+  /** Wanted DAGs the environment does not list (not deployed there); nothing to pause. */
+  readonly missing: readonly string[];
+}
+
+/**
+ * Pause step of the DAG guard: records the prior state of every wanted DAG the environment lists
+ * (keeping the marker's states from an attempt that crashed) and pauses those not paused.
+ */
+export function decidePause(listed: readonly DagState[], marker: Readonly<Record<string, boolean>> | null, wanted: readonly string[]): PauseDecision {
+  const now = new Map(listed.map((d) => [d.dagId, d.paused]));
+  const priors: Record<string, boolean> = { ...(marker ?? {}) };
+  const missing: string[] = [];
+  for (const id of [...new Set(wanted)].sort()) {
+    if (id in priors) continue;
+    const p = now.get(id);
+    if (p === undefined) missing.push(id);
+    else priors[id] = p;
+  }
+  const pause = Object.keys(priors)
+    .filter((id) => now.get(id) === false)
+    .sort();
+  return { priors, pause, missing };
+}
+
+/**
+ * Resume step of the DAG guard: each DAG back to its recorded prior state. A DAG that was paused
+ * before (by a person) stays paused; only DAGs the rollback paused are unpaused. Never a run.
+ */
+export function decideResume(listed: readonly DagState[], priors: Readonly<Record<string, boolean>>): Array<{ readonly dagId: string; readonly paused: boolean }> {
+  const now = new Map(listed.map((d) => [d.dagId, d.paused]));
+  return Object.entries(priors)
+    .filter(([id, prior]) => now.has(id) && now.get(id) !== prior)
+    .map(([dagId, paused]) => ({ dagId, paused }))
+    .sort((a, b) => a.dagId.localeCompare(b.dagId));
 }

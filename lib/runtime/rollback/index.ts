@@ -5,6 +5,8 @@ import { Logger } from '@aws-lambda-powertools/logger';
 import { pipelinesFromEnv, requireEnv } from '../aws/handler-env';
 import { Ledger } from '../ledger/ledger';
 import { HANDLER_ENV } from '../ledger/table';
+import { openRegistry } from '../../checks/graph/registry';
+import { GRAPH_REGISTRY_ENV } from './data-restore';
 import { rollback, type RollbackDeps, type RollbackResponse } from './rollback';
 
 export { RollbackRequestSchema, RollbackResponseSchema, type RollbackRequest, type RollbackResponse } from './rollback';
@@ -13,7 +15,10 @@ const logger = new Logger({ serviceName: 'dataops-rollback' });
 let deps: RollbackDeps | undefined;
 
 function defaultDeps(): RollbackDeps {
+  const registry = process.env[GRAPH_REGISTRY_ENV];
   deps ??= {
+    // The asset graph registry, when the function is given one, to list other repos' DAGs in the plan.
+    ...(registry ? { registry: openRegistry(registry) } : {}),
     codepipeline: new CodePipelineClient({}),
     ledger: Ledger.fromClient(new DynamoDBClient({}), requireEnv(HANDLER_ENV.ledgerTable)),
     pipelines: pipelinesFromEnv(),

@@ -8,7 +8,10 @@ import { metricDataFor } from '../../ops/metrics';
 import type { RuntimeLog } from '../aws/handler-env';
 import type { Ledger } from '../ledger/ledger';
 import { STAGE_NAME_BY_ENV } from '../ledger/model';
+import type { FragmentRegistry } from '../../checks/graph/registry';
 import { chooseRollbackTarget, planRollback, type CatchUpHazard, type PipelineExecutionFact, type RollbackPlan, type ReleaseState } from '../rollback-plan/logic';
+import { restoreTargetsOf } from './dag-guard';
+import { dagFactsFor, GRAPH_REGISTRY_ENV } from './data-restore';
 
 /** A rollback request, as `dataops rollback` or an alarm sends it to Rollback(λ). */
 export const RollbackRequestSchema = z.strictObject({
@@ -30,7 +33,10 @@ const PlanSchema = z.strictObject({
   fromVersion: z.string(),
   toVersion: z.string(),
   targetExecutionId: z.string(),
-  pauseDags: z.array(z.string()),
+  /** DAGs paused before anything moves, with their repo and why (their file changes, or which restored table they read or write). */
+  pauseDags: z.array(z.strictObject({ dagId: z.string(), repo: z.string(), reasons: z.array(z.string()) })),
+  /** Why DAGs of other repos are not known (no or unreadable asset graph registry); null when they are. */
+  pauseNote: z.string().nullable(),
   putAssets: z.record(z.string(), z.string()),
   deleteAssets: z.array(z.string()),
   dataRestores: z.array(z.strictObject({ name: z.string(), method: z.enum(['swap-back', 'time-travel-clone']), toTimestamp: z.string() })),
@@ -69,6 +75,19 @@ export interface RollbackDeps {
   readonly now?: () => Date;
   /** Publishes RollbackStarted / RollbackStartSeconds when given. @default - no metrics */
   readonly cloudwatch?: CloudWatchClient;
+  /**
+   * The cross-repo asset graph registry, to list the DAGs of every repo that touch the tables the
+   * rollback may restore. @default - none: the plan says those DAGs are not known here
+   */
+  readonly registry?: FragmentRegistry;
+}
+
+/** The tables the execution's dbt apply swapped in (from its recorded previous state). */
+async function swappedTables(ledger: Ledger, repo: string, env: string, executionId: string) {
+  const events = await ledger.eventsFor(repo, env, { executionId });
+  const applies = events.filter((e) => e.kind === 'deploy-step' && e.assetKind === 'dbt' && e.step === 'apply');
+  const done = applies.filter((e) => e.result === 'succeeded').at(-1) ?? applies.filter((e) => e.result === 'started').at(0);
+  return restoreTargetsOf(done && 'previous' in done ? done.previous : null);
 }
 
 const EMPTY = {
@@ -166,17 +185,27 @@ export async function rollback(raw: unknown, deps: RollbackDeps): Promise<Rollba
     assets: e?.assets ?? {},
     dags: e?.dags ?? [],
   });
-  const decision = planRollback(toState(currentExec, { version: fromVersion ?? '', executionId: current?.executionId ?? '' }), toState(targetExec, target), []);
+  // The data restore itself is decided by the Deploy action (it reads the tables' load times); here the
+  // tables it may restore, and every DAG in any repo that reads or writes them, are listed.
+  const targets = current ? await swappedTables(deps.ledger, req.repo, req.env, current.executionId) : [];
+  const facts = await dagFactsFor(
+    req.repo,
+    targets,
+    deps.registry,
+    `Rollback(λ) has no asset graph registry (${GRAPH_REGISTRY_ENV}); the rollback execution's Deploy action finds them, or skips the data restore if it cannot`,
+  );
+  const decision = planRollback(toState(currentExec, { version: fromVersion ?? '', executionId: current?.executionId ?? '' }), toState(targetExec, target), [], facts);
   const targetInfo = { toVersion: target.version, targetExecutionId: target.executionId };
   if (!decision.ok) {
     const ev = await record('refused', decision.message, targetInfo);
     return { ...withPipeline, ...targetInfo, status: 'refused', message: decision.message, fromVersion, hazards: [...(decision.hazards ?? [])], eventId: ev.eventId };
   }
   const plan: RollbackPlan = decision.plan;
-  const planText = `roll ${req.repo}/${req.env} back from ${fromVersion} to ${target.version} (execution ${target.executionId}); pause ${plan.pauseDags.length} DAGs, restore ${Object.keys(plan.putAssets).length} and remove ${plan.deleteAssets.length} assets; data decisions are made by the rollback execution's Deploy action`;
+  const crossRepo = plan.pauseDags.filter((d) => d.repo !== req.repo).length;
+  const planText = `roll ${req.repo}/${req.env} back from ${fromVersion} to ${target.version} (execution ${target.executionId}); pause ${plan.pauseDags.length} DAGs (${crossRepo} of other repos), restore ${Object.keys(plan.putAssets).length} and remove ${plan.deleteAssets.length} assets; data decisions are made by the rollback execution's Deploy action`;
   if (req.dryRun) {
     const ev = await record('skipped', `dry run: ${planText}`, targetInfo);
-    return { ...withPipeline, ...targetInfo, status: 'planned', message: `dry run: would ${planText}`, fromVersion, plan: { ...plan, deleteAssets: [...plan.deleteAssets], pauseDags: [...plan.pauseDags], dataRestores: [...plan.dataRestores], dataForPerson: [...plan.dataForPerson] }, eventId: ev.eventId };
+    return { ...withPipeline, ...targetInfo, status: 'planned', message: `dry run: would ${planText}`, fromVersion, plan: { ...plan, deleteAssets: [...plan.deleteAssets], pauseDags: plan.pauseDags.map((d) => ({ ...d, reasons: [...d.reasons] })), dataRestores: [...plan.dataRestores], dataForPerson: [...plan.dataForPerson] }, eventId: ev.eventId };
   }
 
   // One rollback per deployed execution: a repeated alarm or a double-click finds the first one.
@@ -220,7 +249,7 @@ export async function rollback(raw: unknown, deps: RollbackDeps): Promise<Rollba
       message: `rollback started: ${planText}; follow pipeline execution ${rollbackExecutionId}`,
       fromVersion,
       rollbackExecutionId,
-      plan: { ...plan, deleteAssets: [...plan.deleteAssets], pauseDags: [...plan.pauseDags], dataRestores: [...plan.dataRestores], dataForPerson: [...plan.dataForPerson] },
+      plan: { ...plan, deleteAssets: [...plan.deleteAssets], pauseDags: plan.pauseDags.map((d) => ({ ...d, reasons: [...d.reasons] })), dataRestores: [...plan.dataRestores], dataForPerson: [...plan.dataForPerson] },
       eventId: ev.eventId,
       calledAt,
     };

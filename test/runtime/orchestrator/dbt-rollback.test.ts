@@ -2,7 +2,10 @@
  * Data safety of a rollback redeploy with dbt models marked for rebuild: the orchestrator with the
  * real dbt/Snowflake deployer, the behavioural Snowflake model, moto S3 and the ledger on moto.
  */
+import * as fs from 'fs';
+import * as os from 'os';
 import * as path from 'path';
+import { DirRegistry } from '../../../lib/checks/graph/registry';
 import type { AssetKind } from '../../../lib/config/schema';
 import { DbtSnowflakeDeployer } from '../../../lib/runtime/deployers/dbt-snowflake-deployer';
 import { sha256Hex } from '../../../lib/runtime/deployers/release-files';
@@ -57,7 +60,9 @@ describe('rollback redeploy of a release that marks dbt models for rebuild', () 
     const deployer = new DbtSnowflakeDeployer({ sql: sf, s3, artifactBucket: bucket });
     const { ledger } = await createTestLedger();
     const lines: string[] = [];
-    const deps = (executionId: string): OrchestratorDeps => ({ ledger, deployers: new Map<AssetKind, AnyDeployer>([['dbt', deployer as AnyDeployer]]), executionId, actor: 'codebuild:test', log: (l) => lines.push(l) });
+    // An asset graph in which no DAG of any repo uses these tables: the restore needs nothing paused.
+    const rollbackData = { registry: new DirRegistry(fs.mkdtempSync(path.join(os.tmpdir(), 'graph-'))), guard: null };
+    const deps = (executionId: string): OrchestratorDeps => ({ ledger, deployers: new Map<AssetKind, AnyDeployer>([['dbt', deployer as AnyDeployer]]), executionId, actor: 'codebuild:test', log: (l) => lines.push(l), rollbackData });
     const v1 = await release(repo, 1);
     const v2 = await release(repo, 2);
     for (const [exec, r] of [['exec-1', v1], ['exec-2', v2]] as const) {

@@ -169,7 +169,7 @@ describe('deployRelease and verifyRelease (ledger on moto, in-memory target)', (
     // WHEN the rollback execution redeploys r1
     const out = await deployRelease(r1, 'prod', environment, deps('exec-rb'));
     // THEN it is a rollback, every object is r1's again (same sha256), and the plan is in the ledger
-    expect(out).toMatchObject({ isRollback: true, rollbackPlan: { fromVersion: r2.manifest.version, toVersion: r1.manifest.version, pauseDags: ['a', 'c'] } });
+    expect(out).toMatchObject({ isRollback: true, rollbackPlan: { fromVersion: r2.manifest.version, toVersion: r1.manifest.version, pauseDags: [{ dagId: 'a', repo: r1.manifest.repo }, { dagId: 'c', repo: r1.manifest.repo }] } });
     expect(Object.fromEntries(airflow.target)).toEqual(r1Objects);
     const events = await ledger.eventsFor('orchestration', 'prod', { executionId: 'exec-rb' });
     expect(events.map((e) => `${e.kind}:${e.result}`)).toEqual(['rollback-step:succeeded', 'deploy-step:started', 'deploy-step:succeeded', 'deployment:succeeded']);

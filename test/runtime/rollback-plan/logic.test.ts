@@ -1,4 +1,6 @@
-import { chooseRollbackTarget, decideData, planRollback, type ReleaseState, type TargetFacts } from '../../../lib/runtime/rollback-plan/logic';
+import { chooseRollbackTarget, decideData, decidePause, decideResume, planRollback, type DagTouch, type DataDagFacts, type DataObjectFact, type ReleaseState, type TargetFacts } from '../../../lib/runtime/rollback-plan/logic';
+
+const noTouches: DataDagFacts = { repo: 'orchestration', touches: [] };
 
 const dag = (dagId: string, over: Partial<{ file: string; schedule: string | null; startDate: string | null; catchup: boolean | null }> = {}) => ({
   dagId,
@@ -55,9 +57,9 @@ describe('planRollback', () => {
 
   it('pauses the changed DAGs, puts back changed objects and removes added ones', () => {
     // GIVEN v3 changed a.py and added new.py WHEN planned back to v2
-    const d = planRollback(current, target, []);
+    const d = planRollback(current, target, [], noTouches);
     // THEN a and new are paused, a.py restored, new.py removed, b untouched
-    expect(d).toMatchObject({ ok: true, plan: { pauseDags: ['a', 'new'], putAssets: { 'dags/a.py': 'a2' }, deleteAssets: ['dags/new.py'] } });
+    expect(d).toMatchObject({ ok: true, plan: { pauseDags: [{ dagId: 'a', repo: 'orchestration' }, { dagId: 'new', repo: 'orchestration' }], pauseNote: null, putAssets: { 'dags/a.py': 'a2' }, deleteAssets: ['dags/new.py'] } });
   });
 
   it.each<[string, Partial<ReturnType<typeof dag>>, RegExp]>([
@@ -68,7 +70,7 @@ describe('planRollback', () => {
     // GIVEN the current release changed DAG a (one field) and the target catches up
     const cur = { ...current, dags: [dag('a', currentChange), dag('b'), dag('new')] };
     // WHEN planned THEN refused, naming the DAG, the change and the fix
-    const d = planRollback(cur, target, []);
+    const d = planRollback(cur, target, [], noTouches);
     expect(d).toMatchObject({ ok: false, refusal: 'catch-up-hazard' });
     expect(!d.ok && d.message).toMatch(message);
     expect(!d.ok && d.message).toMatch(/set catchup=False on these DAGs first/);
@@ -78,7 +80,55 @@ describe('planRollback', () => {
     // GIVEN a schedule change whose target does not catch up WHEN planned THEN allowed
     const cur = { ...current, dags: [dag('a', { schedule: '@hourly' }), dag('b'), dag('new')] };
     const tgt = { ...target, dags: [dag('a', { catchup: false }), dag('b')] };
-    expect(planRollback(cur, tgt, []).ok).toBe(true);
+    expect(planRollback(cur, tgt, [], noTouches).ok).toBe(true);
+  });
+
+  const restorable: DataObjectFact = { name: 'ANALYTICS.CORE.STG_CLAIMS', changedByFailedRelease: true, watermarkAt: '2026-03-02T10:00:00.000Z', lastLoadAt: null, restoreMethod: 'swap-back' };
+  const reader: DagTouch = { dagId: 'claims_report', repo: 'reporting', object: 'ANALYTICS.CORE.STG_CLAIMS', how: 'reads', via: 'dataset snowflake://analytics/core/stg_claims → dataset' };
+
+  it('pauses a DAG of another repo that reads a restored table, naming its repo and the table', () => {
+    // GIVEN stg_claims can be restored and a DAG of repo reporting is scheduled on it
+    const d = planRollback(current, target, [restorable], { repo: 'orchestration', touches: [reader, { ...reader, dagId: 'unrelated', object: 'ANALYTICS.CORE.OTHER' }] });
+    // THEN the plan restores it and pauses that DAG with the reason, beside the repo's own changed DAGs; a DAG of another table is not paused
+    expect(d.ok && d.plan.dataRestores.map((r) => r.name)).toEqual(['ANALYTICS.CORE.STG_CLAIMS']);
+    expect(d.ok && d.plan.pauseDags).toEqual([
+      { dagId: 'a', repo: 'orchestration', reasons: ['its file or definition changes in the rollback'] },
+      { dagId: 'new', repo: 'orchestration', reasons: ['its file or definition changes in the rollback'] },
+      { dagId: 'claims_report', repo: 'reporting', reasons: [expect.stringMatching(/^reads ANALYTICS\.CORE\.STG_CLAIMS, which the rollback restores \(dataset snowflake:/)] },
+    ].sort((x, y) => x.repo.localeCompare(y.repo) || x.dagId.localeCompare(y.dagId)));
+  });
+
+  it('fails to restore data without the asset graph: the table goes to a person with its watermark', () => {
+    // GIVEN the same restorable table WHEN the graph is unavailable
+    const d = planRollback(current, target, [restorable], { repo: 'orchestration', touches: null, unavailable: 'no asset graph registry is configured' });
+    // THEN nothing is restored, the person gets the table, the reason and the watermark, and the plan says why other repos' DAGs are unknown
+    expect(d.ok && d.plan.dataRestores).toEqual([]);
+    expect(d.ok && d.plan.dataForPerson).toEqual([
+      { name: 'ANALYTICS.CORE.STG_CLAIMS', reason: expect.stringContaining('the cross-repo asset graph is unavailable (no asset graph registry is configured)'), watermarkAt: '2026-03-02T10:00:00.000Z', lastLoadAt: null },
+    ]);
+    expect(d.ok && d.plan.pauseNote).toMatch(/DAGs of other repos that use the restored data are not known/);
+  });
+});
+
+describe('decidePause and decideResume (the DAG guard)', () => {
+  const before = [
+    { dagId: 'reader', paused: false },
+    { dagId: 'by_person', paused: true },
+  ];
+  it.each<[string, Array<{ dagId: string; paused: boolean }>, Record<string, boolean> | null, string[], Record<string, boolean>, string[], string[]]>([
+    ['records prior states and pauses the unpaused ones', before, null, ['reader', 'by_person'], { reader: false, by_person: true }, ['reader'], []],
+    ["keeps a crashed attempt's marker, so its own pause is not taken for a person's", [{ dagId: 'reader', paused: true }, { dagId: 'by_person', paused: true }], { reader: false }, ['reader'], { reader: false }, [], []],
+    ['lists a wanted DAG the environment does not know as missing', before, null, ['gone'], {}, [], ['gone']],
+  ])('%s', (_n, listed, marker, wanted, priors, pause, missing) => {
+    // GIVEN the listed states and a marker WHEN deciding the pause THEN priors, pauses and missing are as expected
+    expect(decidePause(listed, marker, wanted)).toEqual({ priors, pause, missing });
+  });
+
+  it('puts back only what the rollback changed; a DAG a person paused stays paused', () => {
+    // GIVEN both DAGs paused now, reader unpaused and by_person paused before
+    const now = [{ dagId: 'reader', paused: true }, { dagId: 'by_person', paused: true }];
+    // WHEN resuming THEN only reader is unpaused
+    expect(decideResume(now, { reader: false, by_person: true })).toEqual([{ dagId: 'reader', paused: false }]);
   });
 });
 

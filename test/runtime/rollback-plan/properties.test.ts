@@ -2,7 +2,10 @@ import fc from 'fast-check';
 import {
   applyCodeSteps,
   catchUpHazards,
+  decidePause,
+  decideResume,
   decideRollback,
+  type DagTouch,
   type DataObjectFact,
   type PipelineExecutionFact,
   type ReleaseState,
@@ -35,6 +38,16 @@ const dataArb: fc.Arbitrary<DataObjectFact> = fc.record({
   lastLoadAt: fc.option(isoArb, { nil: null }),
   restoreMethod: fc.constantFrom('swap-back' as const, 'time-travel-clone' as const),
 });
+const otherRepoDags = ['claims_report', 'finance_sync', 'ml_features'];
+const touchArb: fc.Arbitrary<DagTouch> = fc.record({
+  dagId: fc.constantFrom(...otherRepoDags, ...dagIds),
+  repo: fc.constantFrom('reporting', 'finance', 'orchestration'),
+  object: fc.constantFrom('ANALYTICS.CORE.STG_CLAIMS', 'ANALYTICS.CORE.FCT_PAYMENTS', 'ANALYTICS.MARTS.MEMBERS'),
+  how: fc.constantFrom('reads' as const, 'writes' as const),
+  via: fc.constant('dataset snowflake://analytics/core/x → dataset'),
+});
+/** What the asset graph says (null: it could not be read, one time in five). */
+const touchesArb = fc.option(fc.array(touchArb, { maxLength: 6 }), { nil: null, freq: 4 });
 const candidateArb: fc.Arbitrary<RollbackCandidate> = fc.record({ version: versionArb, executionId: execIdArb, wasRollback: fc.boolean() });
 const executionArb: fc.Arbitrary<PipelineExecutionFact> = fc.record({
   executionId: execIdArb,
@@ -51,6 +64,7 @@ const factsArb: fc.Arbitrary<RollbackFacts & { states: Record<string, ReleaseSta
     toVersion: fc.option(versionArb, { nil: undefined }),
     stateByExec: fc.dictionary(execIdArb, fc.record({ assets: assetsArb, dags: dagsArb })),
     data: fc.uniqueArray(dataArb, { selector: (d) => d.name, maxLength: 3 }),
+    dagTouches: touchesArb,
   })
   .map((raw) => {
     // One execution deploys one version: the current execution keeps its candidate's version.
@@ -69,6 +83,8 @@ const factsArb: fc.Arbitrary<RollbackFacts & { states: Record<string, ReleaseSta
       currentState: r.current ? (states[r.current.executionId] ?? null) : null,
       stateOf: (id: string) => states[id] ?? null,
       data: r.data,
+      dagTouches: r.dagTouches,
+      graphProblem: 'the registry cannot be read',
       states,
     };
   });
@@ -85,6 +101,7 @@ const plannableArb: fc.Arbitrary<RollbackFacts & { states: Record<string, Releas
     perExec: fc.array(fc.record({ assets: assetsArb, dagChange: fc.oneof({ arbitrary: fc.constant(null), weight: 5 }, { arbitrary: dagArb, weight: 1 }) }), { minLength: 5, maxLength: 5 }),
     pickIndex: fc.oneof({ arbitrary: fc.constant(undefined), weight: 2 }, { arbitrary: fc.nat(), weight: 1 }),
     data: fc.uniqueArray(dataArb, { selector: (d) => d.name, maxLength: 3 }),
+    dagTouches: touchesArb,
   })
   .map((r) => {
     const older = [...r.older].sort((a, b) => b.n - a.n);
@@ -105,6 +122,8 @@ const plannableArb: fc.Arbitrary<RollbackFacts & { states: Record<string, Releas
       currentState: states.e5,
       stateOf: (id: string) => states[id] ?? null,
       data: r.data,
+      dagTouches: r.dagTouches,
+      graphProblem: 'the registry cannot be read',
       states,
     };
   });
@@ -205,10 +224,50 @@ describe('data-safe rollback decisions (fast-check, 1000 runs each)', () => {
         const d = decideRollback(f);
         if (!d.ok || !f.currentState) return;
         const touched = new Set([...Object.keys(d.plan.putAssets), ...d.plan.deleteAssets]);
-        for (const dag of f.currentState.dags.filter((x) => touched.has(x.file))) expect(d.plan.pauseDags).toContain(dag.dagId);
-        // AND it pauses only DAGs the scheduler knows now
+        const own = d.plan.pauseDags.filter((p) => p.reasons.includes('its file or definition changes in the rollback')).map((p) => p.dagId);
+        for (const dag of f.currentState.dags.filter((x) => touched.has(x.file))) expect(own).toContain(dag.dagId);
+        // AND of its own DAGs it pauses only those the scheduler knows now
         const known = new Set(f.currentState.dags.map((x) => x.dagId));
-        for (const id of d.plan.pauseDags) expect(known.has(id)).toBe(true);
+        for (const id of own) expect(known.has(id)).toBe(true);
+      }),
+      RUNS,
+    );
+  });
+
+  it('pauses every DAG, in any repo, that touches a restored object before the restore, and leaves each in its prior state after, across a crash and retry', () => {
+    const allIds = [...dagIds, ...otherRepoDags];
+    const envArb = fc.record({
+      // the paused state of each DAG before the rollback (true: a person paused it), for DAGs the environment lists
+      prior: fc.dictionary(fc.constantFrom(...allIds), fc.boolean()),
+      // how many pauses the first attempt does before it crashes (before the restore)
+      crashAfter: fc.nat({ max: 8 }),
+    });
+    fc.assert(
+      fc.property(anyFactsArb, envArb, (f, e) => {
+        const d = decideRollback(f);
+        if (!d.ok) return;
+        const restored = new Set(d.plan.dataRestores.map((r) => r.name));
+        // THEN nothing is restored without the asset graph
+        if (f.dagTouches === null) expect(restored.size).toBe(0);
+        const touching = (f.dagTouches ?? []).filter((t) => restored.has(t.object));
+        const wanted = d.plan.pauseDags.map((p) => p.dagId);
+        // AND every DAG that touches a restored object is in the plan, with its repo and the object as the reason
+        for (const t of touching) expect(d.plan.pauseDags.find((p) => p.dagId === t.dagId)?.reasons.some((r) => r.includes(t.object))).toBe(true);
+        // WHEN the guard runs: attempt 1 records the marker and crashes after some pauses, the retry pauses the rest
+        const env = new Map(Object.entries(e.prior));
+        const listed = () => [...env].map(([dagId, paused]) => ({ dagId, paused }));
+        let marker: Record<string, boolean> | null = null;
+        const first = decidePause(listed(), marker, wanted);
+        marker = { ...first.priors };
+        for (const id of first.pause.slice(0, e.crashAfter)) env.set(id, true);
+        const retry = decidePause(listed(), marker, wanted);
+        marker = { ...retry.priors };
+        for (const id of retry.pause) env.set(id, true);
+        // THEN at the restore every listed DAG that touches a restored object is paused
+        for (const t of touching) if (env.has(t.dagId)) expect(env.get(t.dagId)).toBe(true);
+        // AND after the resume every DAG is in its prior state (a DAG a person paused stays paused)
+        for (const r of decideResume(listed(), marker)) env.set(r.dagId, r.paused);
+        expect(Object.fromEntries(env)).toEqual(e.prior);
       }),
       RUNS,
     );

@@ -1,4 +1,8 @@
 import { CloudWatchClient, ListMetricsCommand } from '@aws-sdk/client-cloudwatch';
+import { CreateBucketCommand, S3Client } from '@aws-sdk/client-s3';
+import { S3Registry } from '../../../lib/checks/graph/registry';
+import { INVENTORY_SCHEMA } from '../../../lib/checks/inventory/types';
+import { uniqueName } from '../../helpers/moto';
 import { rollback, RollbackResponseSchema, type RollbackDeps } from '../../../lib/runtime/rollback/rollback';
 import { motoClientConfig } from '../../helpers/moto';
 import type { DagEntry } from '../../../lib/runtime/release/manifest';
@@ -42,7 +46,7 @@ describe('Rollback(λ) against moto DynamoDB and the CodePipeline fake', () => {
     // THEN RollbackStage was called with v1's execution, and the answer carries the plan and the new execution
     expect(RollbackResponseSchema.parse(out)).toMatchObject({ status: 'started', fromVersion: 'v2', toVersion: 'v1', targetExecutionId: good, stage: 'Prod', pipeline });
     expect(fake.callsOf('RollbackStage').at(-1)?.input).toEqual({ pipelineName: pipeline, stageName: 'Prod', targetPipelineExecutionId: good });
-    expect(out.plan).toMatchObject({ pauseDags: ['claims_daily'], putAssets: { 'dags/claims.py': 'a'.repeat(64) }, deleteAssets: ['dags/new.py'] });
+    expect(out.plan).toMatchObject({ pauseDags: [{ dagId: 'claims_daily', repo: 'orchestration', reasons: ['its file or definition changes in the rollback'] }], putAssets: { 'dags/claims.py': 'a'.repeat(64) }, deleteAssets: ['dags/new.py'] });
     // AND the ledger holds the rollback and knows the new execution is a rollback of v1
     const events = await ledger.eventsFor('orchestration', 'prod');
     expect(events).toEqual([expect.objectContaining({ kind: 'rollback', result: 'started', requestedBy: 'oncall@northstar', toVersion: 'v1', targetExecutionId: good })]);
@@ -127,6 +131,52 @@ describe('Rollback(λ) against moto DynamoDB and the CodePipeline fake', () => {
     expect(out.status).toBe('started');
     const names = (await cloudwatch.send(new ListMetricsCommand({ Namespace: 'DataOps' }))).Metrics?.map((m) => m.MetricName);
     expect(names).toEqual(expect.arrayContaining(['RollbackStarted', 'RollbackStartSeconds']));
+  });
+
+  /** v2's dbt apply swapped in ANALYTICS.CORE.STG_CLAIMS (as the dbt deployer records it). */
+  async function swappedByCurrent(ledger: Awaited<ReturnType<typeof setup>>['ledger'], current: string) {
+    const t = { database: 'ANALYTICS', schema: 'CORE', name: 'STG_CLAIMS' };
+    await ledger.appendEvent({
+      kind: 'deploy-step', repo: 'orchestration', env: 'prod', actor: 'codebuild', version: 'v2', executionId: current, assetKind: 'dbt', step: 'apply', result: 'succeeded', writes: 4, summary: 'swapped', message: 'swapped',
+      previous: { releaseVersion: 'v2', bucket: 'b', prefix: 'dbt/orchestration/', objects: {}, preDeployAt: '2026-03-02T00:00:00Z', tables: [{ uniqueId: 'model.core.stg_claims', table: t, keptAs: { ...t, name: 'STG_CLAIMS__DATAOPS_V2' }, before: { lastAltered: '2026-03-01T23:00:00Z', rowCount: 2, comment: null }, lastAlteredAfterSwap: '2026-03-02T00:00:05Z' }] },
+    });
+  }
+
+  it('lists in a dry run the DAGs of other repos that read a table the rollback may restore, from the registry', async () => {
+    // GIVEN v2 swapped stg_claims in, and repo reporting has a DAG scheduled on its Dataset (registry in moto S3)
+    const { ledger, deps, current } = await setup();
+    await swappedByCurrent(ledger, current);
+    const s3 = new S3Client(motoClientConfig());
+    const bucket = uniqueName('graph');
+    await s3.send(new CreateBucketCommand({ Bucket: bucket }));
+    const registry = new S3Registry(`s3://${bucket}/graph`, s3);
+    await registry.publish({
+      schema: INVENTORY_SCHEMA, repo: 'reporting', commit: null, generatedAt: '2026-03-02T00:00:00Z', dbt: [], spark: [], terraform: [], problems: [],
+      airflow: [{
+        id: { value: 'claims_report', expr: null }, declaredBy: 'with', file: 'dags/claims_report.py', line: 1, tasks: [], hasUnresolvedTasks: false, refs: [], outlets: [],
+        schedule: { kind: 'datasets', text: null, datasets: { op: 'uri', uri: 'snowflake://analytics/core/stg_claims', expr: null }, arg: 'schedule' },
+        startDate: { iso: null, expr: null, setIn: 'none' }, catchup: { value: false, expr: null, setIn: 'dag', line: null },
+      }],
+    });
+    // WHEN a dry run is requested of a Rollback(λ) that has the registry
+    const out = await rollback({ ...request, dryRun: true }, { ...deps, registry });
+    // THEN the plan pauses that DAG, with its repo and the table, beside the repo's own changed DAG
+    expect(out.plan?.pauseDags).toEqual([
+      { dagId: 'claims_daily', repo: 'orchestration', reasons: ['its file or definition changes in the rollback'] },
+      { dagId: 'claims_report', repo: 'reporting', reasons: [expect.stringMatching(/^reads ANALYTICS\.CORE\.STG_CLAIMS, which the rollback restores/)] },
+    ]);
+    expect(out.plan?.pauseNote).toBeNull();
+    expect(out.message).toMatch(/pause 2 DAGs \(1 of other repos\)/);
+  });
+
+  it('says in a dry run without a registry that the DAGs of other repos are found by the Deploy action', async () => {
+    // GIVEN v2 swapped stg_claims in WHEN a dry run is requested of a Rollback(λ) without a registry
+    const { ledger, deps, current } = await setup();
+    await swappedByCurrent(ledger, current);
+    const out = await rollback({ ...request, dryRun: true }, deps);
+    // THEN only the repo's own DAG is listed and the note says why the others are not
+    expect(out.plan?.pauseDags.map((d) => d.dagId)).toEqual(['claims_daily']);
+    expect(out.plan?.pauseNote).toMatch(/Rollback\(λ\) has no asset graph registry \(DATAOPS_GRAPH_REGISTRY\)/);
   });
 
   it('rolls back to a requested version', async () => {

@@ -1,0 +1,269 @@
+/**
+ * A rollback's data restore with the DAGs that use the data paused, in this repo and in other repos:
+ * the orchestrator with the real dbt/Snowflake deployer on the behavioural Snowflake model, the
+ * cross-repo asset graph registry in moto S3, the MWAA CLI fake with the Airflow model (one
+ * environment runs every repo's DAGs), and the ledger on moto DynamoDB.
+ */
+import * as path from 'path';
+import { CreateBucketCommand, GetObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';
+import type { AssetKind } from '../../../lib/config/schema';
+import { S3Registry } from '../../../lib/checks/graph/registry';
+import { INVENTORY_SCHEMA, type AirflowDag, type DbtNode, type RepoInventory } from '../../../lib/checks/inventory/types';
+import { DbtSnowflakeDeployer } from '../../../lib/runtime/deployers/dbt-snowflake-deployer';
+import { sha256Hex } from '../../../lib/runtime/deployers/release-files';
+import { MwaaCliClient } from '../../../lib/runtime/mwaa/cli-client';
+import { deployRelease, loadRelease, type AnyDeployer, type OrchestratorDeps } from '../../../lib/runtime/orchestrator/deploy';
+import { DagGuard } from '../../../lib/runtime/rollback/dag-guard';
+import type { RollbackDataDeps } from '../../../lib/runtime/rollback/data-restore';
+import type { Row, SqlClient } from '../../../lib/runtime/snowflake/sql-client';
+import { makeTestConfig } from '../../helpers/config';
+import { createTestLedger } from '../../helpers/ledger';
+import { uniqueName } from '../../helpers/moto';
+import { ModelAirflow, startMwaaCliFake, type MwaaCliFake } from '../../helpers/mwaa-cli-fake';
+import { createVersionedBucket, dagFile, motoS3, writeRelease } from '../../helpers/s3-fixtures';
+import { SnowflakeModel } from '../../helpers/snowflake-model';
+
+const CLAIMS = 'ANALYTICS_DEV.CORE.STG_CLAIMS';
+const CLAIMS_URI = 'snowflake://analytics_dev/core/stg_claims';
+const environment = makeTestConfig().environments.dev;
+const s3 = motoS3();
+
+function manifest(v: string): string {
+  return JSON.stringify({
+    metadata: { dbt_schema_version: 'https://schemas.getdbt.com/dbt/manifest/v12.json', invocation_id: v },
+    nodes: {
+      'model.core.stg_claims': { unique_id: 'model.core.stg_claims', resource_type: 'model', name: 'stg_claims', schema: 'core', compiled_code: `select id from raw.claims -- ${v}`, config: { materialized: 'table' } },
+    },
+  });
+}
+
+async function release(repo: string, build: number) {
+  const m = manifest(`v${build}`);
+  const { dir } = await writeRelease({
+    repo,
+    build,
+    files: [
+      { kind: 'dbt', path: 'dbt_project.yml', body: `name: core\nversion: "${build}"\n` },
+      { kind: 'dbt', path: 'target/manifest.json', body: m },
+    ],
+    dbt: { manifestSha256: sha256Hex(m), modelsToRebuild: ['model.core.stg_claims'] },
+  });
+  return loadRelease(path.join(dir, 'release-manifest.json'));
+}
+
+/** A registry fragment as a repo's Package step publishes it. */
+const fragment = (repo: string, parts: Partial<RepoInventory>): RepoInventory => ({
+  schema: INVENTORY_SCHEMA,
+  repo,
+  commit: null,
+  generatedAt: '2026-11-28T00:00:00.000Z',
+  dbt: [],
+  airflow: [],
+  spark: [],
+  terraform: [],
+  problems: [],
+  ...parts,
+});
+const model = (id: string, relation: string): DbtNode => ({
+  id,
+  kind: 'model',
+  name: id.split('.').at(-1) as string,
+  package: 'core',
+  file: 'models/stg_claims.sql',
+  patchFile: null,
+  relation,
+  columns: [],
+  dependsOn: [],
+  refs: [],
+  sourceRefs: [],
+  contractEnforced: false,
+  access: null,
+  version: null,
+  checksum: null,
+  identifiers: [],
+  selectStar: false,
+});
+/** A DAG scheduled on a Dataset (reads it) or with a Dataset outlet (writes it). */
+const dagOf = (dagId: string, io: { readsUri?: string; writesUri?: string }): AirflowDag => ({
+  id: { value: dagId, expr: null },
+  declaredBy: 'with',
+  file: `dags/${dagId}.py`,
+  line: 1,
+  tasks: [],
+  hasUnresolvedTasks: false,
+  refs: [],
+  outlets: io.writesUri ? [{ uri: io.writesUri, expr: null, taskId: 'load', line: 3 }] : [],
+  schedule: io.readsUri ? { kind: 'datasets', text: null, datasets: { op: 'uri', uri: io.readsUri, expr: null }, arg: 'schedule' } : { kind: 'cron', text: '@daily', datasets: null, arg: 'schedule' },
+  startDate: { iso: null, expr: null, setIn: 'none' },
+  catchup: { value: false, expr: null, setIn: 'dag', line: null },
+});
+
+interface World {
+  repo: string;
+  sf: SnowflakeModel;
+  airflow: ModelAirflow;
+  fake: MwaaCliFake;
+  dagBucket: string;
+  guard: DagGuard;
+  registry: S3Registry;
+  /** Paused state of each other-repo DAG at each SWAP the rollback issued. */
+  atSwap: Array<Record<string, boolean | undefined>>;
+  deps: (executionId: string, rollbackData?: RollbackDataDeps) => OrchestratorDeps;
+  v1: Awaited<ReturnType<typeof release>>;
+  v2: Awaited<ReturnType<typeof release>>;
+}
+
+const OTHER_DAGS = ['claims_report', 'claims_audit', 'unrelated_report'];
+const fakes: MwaaCliFake[] = [];
+afterEach(async () => {
+  for (const f of fakes.splice(0)) await f.stop();
+});
+
+/**
+ * The dbt repo deployed v1 then v2 (which rebuilt stg_claims in a clone and swapped it in); repo
+ * `reporting` has claims_report scheduled on stg_claims' Dataset (unpaused) and unrelated_report on
+ * another one (unpaused); repo `audit` has claims_audit writing stg_claims, paused by a person.
+ */
+async function setup(): Promise<World> {
+  const repo = uniqueName('core').replace(/[^a-z0-9]/g, '');
+  const sf = new SnowflakeModel();
+  sf.createTable(CLAIMS, [{ ID: 1 }, { ID: 2 }]);
+  for (const v of ['v1', 'v2']) sf.defineQuery(`select id from raw.claims -- ${v}`, v === 'v1' ? [{ ID: 10 }] : [{ ID: 20 }]);
+  const atSwap: World['atSwap'] = [];
+  let watching = false;
+  const airflow = new ModelAirflow();
+  // Observes, at each SWAP of the rollback, whether the other repos' DAGs are paused; the SQL goes to the model unchanged.
+  const sql: SqlClient = {
+    query: async (q: string, binds?: ReadonlyArray<string | number>): Promise<Row[]> => {
+      if (watching && /SWAP WITH/.test(q)) atSwap.push(Object.fromEntries(OTHER_DAGS.map((d) => [d, airflow.isPaused(d)])));
+      return sf.query(q, binds);
+    },
+    close: () => sf.close(),
+  };
+  const dagBucket = await createVersionedBucket(s3, 'dags');
+  for (const [folder, dagId] of [['reporting', 'claims_report'], ['audit', 'claims_audit'], ['reporting', 'unrelated_report']]) {
+    await s3.send(new PutObjectCommand({ Bucket: dagBucket, Key: `dags/${folder}/${dagId}.py`, Body: dagFile(dagId) }));
+  }
+  const fake = await startMwaaCliFake({ environmentName: 'northstar-dev', backend: airflow, s3, dagBucket });
+  fakes.push(fake);
+  const cli = new MwaaCliClient({ mwaa: fake.mwaaClient(), environmentName: 'northstar-dev', scheme: 'http' });
+  await cli.run('dags list -o json');
+  airflow.setPausedDirectly('claims_report', false);
+  airflow.setPausedDirectly('unrelated_report', false);
+  airflow.setPausedDirectly('claims_audit', true);
+
+  const registryBucket = uniqueName('graph');
+  await s3.send(new CreateBucketCommand({ Bucket: registryBucket }));
+  const registry = new S3Registry(`s3://${registryBucket}/graph`, s3);
+  await registry.publish(fragment(repo, { dbt: [{ name: 'core', manifestFile: 'target/manifest.json', schemaVersion: 'v12', dbtVersion: null, nodes: [model('model.core.stg_claims', 'analytics_dev.core.stg_claims')], packages: [], projectDependencies: [] }] }));
+  await registry.publish(fragment('reporting', { airflow: [dagOf('claims_report', { readsUri: CLAIMS_URI }), dagOf('unrelated_report', { readsUri: 'snowflake://analytics_dev/core/other' })] }));
+  await registry.publish(fragment('audit', { airflow: [dagOf('claims_audit', { writesUri: CLAIMS_URI })] }));
+
+  const deployer = new DbtSnowflakeDeployer({ sql, s3, artifactBucket: await createVersionedBucket(s3, 'dbt') });
+  const { ledger } = await createTestLedger();
+  const deps = (executionId: string, rollbackData?: RollbackDataDeps): OrchestratorDeps => ({
+    ledger,
+    deployers: new Map<AssetKind, AnyDeployer>([['dbt', deployer as AnyDeployer]]),
+    executionId,
+    actor: 'codebuild:deploy',
+    log: () => undefined,
+    ...(rollbackData ? { rollbackData } : {}),
+  });
+  const v1 = await release(repo, 1);
+  const v2 = await release(repo, 2);
+  for (const [exec, r] of [['exec-1', v1], ['exec-2', v2]] as const) {
+    await ledger.putExecution({ executionId: exec, repo, env: 'dev', version: r.manifest.version, manifestSha256: r.manifestSha256, isRollback: false });
+    await deployRelease(r, 'dev', environment, deps(exec));
+    await ledger.releaseLock(repo, 'dev', exec); // what dataops verify does at the end
+    await ledger.recordSuccess({ repo, env: 'dev', version: r.manifest.version, executionId: exec, manifestSha256: r.manifestSha256, wasRollback: false });
+  }
+  await ledger.putExecution({ executionId: 'exec-rb', repo, env: 'dev', version: v1.manifest.version, manifestSha256: v1.manifestSha256, isRollback: true });
+  watching = true;
+  const guard = new DagGuard({ airflow: cli, s3, bucket: dagBucket });
+  return { repo, sf, airflow, fake, dagBucket, guard, registry, atSwap, deps, v1, v2 };
+}
+
+async function markerExists(w: World): Promise<boolean> {
+  try {
+    await s3.send(new GetObjectCommand({ Bucket: w.dagBucket, Key: w.guard.markerKey(w.repo) }));
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+describe('rollback data restore with the DAGs that use the data paused', () => {
+  it("pauses another repo's DAG that reads the swapped-back table before the swap and puts it back after; a DAG a person paused stays paused", async () => {
+    // GIVEN v2 swapped stg_claims in and no load landed since
+    const w = await setup();
+    // WHEN the rollback execution redeploys v1 with the registry and the environment's MWAA
+    const out = await deployRelease(w.v1, 'dev', environment, w.deps('exec-rb', { registry: w.registry, guard: w.guard }));
+
+    // THEN the data was swapped back to v1's
+    expect(w.sf.table(CLAIMS)?.rows).toEqual([{ ID: 10 }]);
+    // AND at the swap both DAGs that touch stg_claims were paused, in other repos; the unrelated DAG was not touched
+    expect(w.atSwap).toEqual([{ claims_report: true, claims_audit: true, unrelated_report: false }]);
+    // AND afterwards each is in its prior state: claims_report running again, claims_audit still paused by the person
+    expect(OTHER_DAGS.map((d) => w.airflow.isPaused(d))).toEqual([false, true, false]);
+    expect(w.fake.commands.filter((c) => /pause/.test(c))).toEqual(['dags pause claims_report -o json', 'dags unpause claims_report -o json']);
+    // AND no run was cleared or triggered, and the marker is gone
+    expect(w.airflow.runCommands).toEqual([]);
+    expect(await markerExists(w)).toBe(false);
+    // AND the plan lists them with their repo and the table
+    expect(out.rollbackPlan?.pauseDags).toEqual([
+      { dagId: 'claims_audit', repo: 'audit', reasons: [expect.stringMatching(/^writes ANALYTICS_DEV\.CORE\.STG_CLAIMS, which the rollback restores/)] },
+      { dagId: 'claims_report', repo: 'reporting', reasons: [expect.stringMatching(/^reads ANALYTICS_DEV\.CORE\.STG_CLAIMS, which the rollback restores \(dataset snowflake:\/\/analytics_dev\/core\/stg_claims → dataset\)/)] },
+    ]);
+    // AND the ledger has each pause and resume as a rollback step of the rollback execution, by the deploy actor
+    const events = await (w.deps('x').ledger).eventsFor(w.repo, 'dev', { executionId: 'exec-rb' });
+    const steps = events.filter((e) => e.kind === 'rollback-step' && /^dag-/.test(e.kind === 'rollback-step' ? e.step : '')).map((e) => (e.kind === 'rollback-step' ? [e.step, e.target, e.actor] : []));
+    expect(steps).toEqual([
+      ['dag-paused', 'claims_audit', 'codebuild:deploy'],
+      ['dag-paused', 'claims_report', 'codebuild:deploy'],
+      ['dag-resumed', 'claims_audit', 'codebuild:deploy'],
+      ['dag-resumed', 'claims_report', 'codebuild:deploy'],
+    ]);
+    expect(events.find((e) => e.kind === 'rollback-step' && e.step === 'dag-paused' && e.target === 'claims_report')?.message).toMatch(/paused DAG claims_report of reporting before the data restore \(prior state: unpaused\)/);
+  });
+
+  it('keeps prior states through a failure after the pause and before the restore, and the retry finishes the restore', async () => {
+    // GIVEN the same environment, and the swap back fails once (the job dies after pausing)
+    const w = await setup();
+    w.sf.failNext(/SWAP WITH/);
+    const rollbackData = { registry: w.registry, guard: w.guard };
+    await expect(deployRelease(w.v1, 'dev', environment, w.deps('exec-rb', rollbackData))).rejects.toThrow();
+    // THEN the DAGs stay paused (nothing runs on half-restored data) and the marker keeps their prior states
+    expect(OTHER_DAGS.map((d) => w.airflow.isPaused(d))).toEqual([true, true, false]);
+    expect(await markerExists(w)).toBe(true);
+    expect(w.sf.table(CLAIMS)?.rows).toEqual([{ ID: 20 }]);
+
+    // WHEN CodePipeline retries the Deploy action of the same execution
+    await deployRelease(w.v1, 'dev', environment, w.deps('exec-rb', rollbackData));
+    // THEN the data is restored with the DAGs paused, and each DAG ends in its state from before the first attempt
+    expect(w.sf.table(CLAIMS)?.rows).toEqual([{ ID: 10 }]);
+    expect(w.atSwap.at(-1)).toEqual({ claims_report: true, claims_audit: true, unrelated_report: false });
+    expect(OTHER_DAGS.map((d) => w.airflow.isPaused(d))).toEqual([false, true, false]);
+    expect(await markerExists(w)).toBe(false);
+  });
+
+  it.each<[string, (w: World) => RollbackDataDeps | undefined, RegExp]>([
+    ['no registry is configured', () => undefined, /no asset graph registry is configured; pass dataops deploy --registry or set DATAOPS_GRAPH_REGISTRY/],
+    ['the registry cannot be read', (w) => ({ registry: new S3Registry(`s3://${uniqueName('missing')}/graph`, s3), guard: w.guard }), /the registry s3:\/\/missing-.* cannot be read/],
+  ])('fails safe when %s: no data restore, no DAG paused, the table is reported for a person with its times', async (_n, data, why) => {
+    // GIVEN v2 swapped stg_claims in WHEN the rollback runs without a readable asset graph
+    const w = await setup();
+    const out = await deployRelease(w.v1, 'dev', environment, w.deps('exec-rb', data(w)));
+    // THEN the table keeps v2's data and no DAG was paused
+    expect(w.atSwap).toEqual([]);
+    expect(w.sf.table(CLAIMS)?.rows).toEqual([{ ID: 20 }]);
+    expect(w.fake.commands.filter((c) => /pause/.test(c))).toEqual([]);
+    // AND a person gets the table, why, when it was swapped in, where the old data is and the exact statement
+    const line = out.forPerson.find((l) => l.startsWith(`${CLAIMS}: `));
+    expect(line).toMatch(why);
+    expect(line).toMatch(new RegExp(`swapped it in at \\d{4}-\\d{2}-\\d{2}T[\\d:.]+\\+00:00 \\(watermark before it \\d{4}-\\d{2}-\\d{2}T`));
+    expect(line).toContain('ALTER TABLE "ANALYTICS_DEV"."CORE"."STG_CLAIMS" SWAP WITH "ANALYTICS_DEV"."CORE"."STG_CLAIMS__DATAOPS_');
+    // AND the ledger records the skipped restore as a rollback step naming the table
+    const events = await w.deps('x').ledger.eventsFor(w.repo, 'dev', { executionId: 'exec-rb' });
+    expect(events.find((e) => e.kind === 'rollback-step' && e.step === 'data-restore-skipped')).toMatchObject({ result: 'skipped', target: CLAIMS });
+  });
+});
