@@ -130,7 +130,10 @@ export async function restoreWithDagsPaused(i: GuardedRestoreInput): Promise<Gua
     return runRestoreStep(i.deployer, i.previous, ctx, i.stepDeps);
   }
   const why = new Map(pauses.map((p) => [p.dagId, p]));
-  const { guarded, missing } = await guard.pause(base.repo, base.executionId, pauses, ctx.log);
+  // A retry after the restore completed only has the resume left: pausing again would stop DAGs for nothing.
+  const own = await ledger.eventsFor(base.repo, base.env, { executionId: base.executionId });
+  const restored = own.some((e) => e.kind === 'deploy-step' && e.assetKind === i.deployer.kind && e.step === 'restore' && e.result === 'succeeded');
+  const { guarded, missing } = restored ? { guarded: [], missing: [] } : await guard.pause(base.repo, base.executionId, pauses, ctx.log);
   let writes = 0;
   for (const g of guarded) {
     const p = why.get(g.dagId);

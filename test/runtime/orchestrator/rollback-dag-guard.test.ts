@@ -246,6 +246,23 @@ describe('rollback data restore with the DAGs that use the data paused', () => {
     expect(await markerExists(w)).toBe(false);
   });
 
+  it('puts the DAGs back on the retry when the job failed after the restore, without pausing them again', async () => {
+    // GIVEN the restore succeeds but putting claims_report back fails once (the MWAA CLI answers 500)
+    const w = await setup();
+    w.fake.failNext(/^dags unpause claims_report/, 500);
+    const rollbackData = { registry: w.registry, guard: w.guard };
+    await expect(deployRelease(w.v1, 'dev', environment, w.deps('exec-rb', rollbackData))).rejects.toThrow(/HTTP 500/);
+    expect(w.sf.table(CLAIMS)?.rows).toEqual([{ ID: 10 }]);
+    expect(w.airflow.isPaused('claims_report')).toBe(true);
+    // WHEN the Deploy action is retried
+    await deployRelease(w.v1, 'dev', environment, w.deps('exec-rb', rollbackData));
+    // THEN the DAGs are back in their prior states, the data was swapped once, and no DAG was paused a second time
+    expect(OTHER_DAGS.map((d) => w.airflow.isPaused(d))).toEqual([false, true, false]);
+    expect(w.atSwap).toHaveLength(1);
+    expect(w.fake.commands.filter((c) => /^dags pause/.test(c))).toEqual(['dags pause claims_report -o json']);
+    expect(await markerExists(w)).toBe(false);
+  });
+
   it.each<[string, (w: World) => RollbackDataDeps | undefined, RegExp]>([
     ['no registry is configured', () => undefined, /no asset graph registry is configured; pass dataops deploy --registry or set DATAOPS_GRAPH_REGISTRY/],
     ['the registry cannot be read', (w) => ({ registry: new S3Registry(`s3://${uniqueName('missing')}/graph`, s3), guard: w.guard }), /the registry s3:\/\/missing-.* cannot be read/],
