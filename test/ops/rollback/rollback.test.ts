@@ -1,4 +1,8 @@
+import { CreateBucketCommand, S3Client } from '@aws-sdk/client-s3';
+import { S3Registry } from '../../../lib/checks/graph/registry';
+import { INVENTORY_SCHEMA } from '../../../lib/checks/inventory/types';
 import { rollback } from '../../../lib/runtime/rollback/rollback';
+import { motoClientConfig, uniqueName } from '../../helpers/moto';
 import type { RollbackOutcome } from '../../../lib/ops/rollback/run';
 import { helpOf, runDataops } from '../../cli/run-command';
 import { CodePipelineFake } from '../../helpers/codepipeline-fake';
@@ -16,8 +20,21 @@ describe('dataops rollback through the Rollback handler (Lambda Invoke shim), mo
   beforeAll(async () => {
     await fake.start();
     h = await PlatformHistory.create(fake, REPOS);
+    // The asset graph registry the function reads (moto S3): repo reporting has a DAG scheduled on stg_claims' Dataset.
+    const s3 = new S3Client(motoClientConfig());
+    const bucket = uniqueName('graph');
+    await s3.send(new CreateBucketCommand({ Bucket: bucket }));
+    const registry = new S3Registry(`s3://${bucket}/graph`, s3);
+    await registry.publish({
+      schema: INVENTORY_SCHEMA, repo: 'reporting', commit: null, generatedAt: '2026-03-02T00:00:00Z', dbt: [], spark: [], terraform: [], problems: [],
+      airflow: [{
+        id: { value: 'claims_report', expr: null }, declaredBy: 'with', file: 'dags/claims_report.py', line: 1, tasks: [], hasUnresolvedTasks: false, refs: [], outlets: [],
+        schedule: { kind: 'datasets', text: null, datasets: { op: 'uri', uri: 'snowflake://analytics/core/stg_claims', expr: null }, arg: 'schedule' },
+        startDate: { iso: null, expr: null, setIn: 'none' }, catchup: { value: false, expr: null, setIn: 'dag', line: null },
+      }],
+    });
     shim = new LambdaInvokeShim({
-      'northstar-rollback': (event) => rollback(event, { codepipeline: fake.client(), ledger: h.ledger, pipelines: h.pipelines, log: memoryLog() }),
+      'northstar-rollback': (event) => rollback(event, { codepipeline: fake.client(), ledger: h.ledger, pipelines: h.pipelines, log: memoryLog(), registry }),
     });
     await shim.start();
     // GIVEN each repo ran two good releases in prod (spark-claims only one)
@@ -51,13 +68,23 @@ describe('dataops rollback through the Rollback handler (Lambda Invoke shim), mo
     setTimeout(() => clearInterval(timer), 20_000).unref();
   }
 
-  it('prints the plan and changes nothing with --dry-run', async () => {
+  it('prints the plan, with the DAGs of other repos that use the data it may restore, and changes nothing with --dry-run', async () => {
+    // GIVEN the current prod release of dbt-core-models swapped ANALYTICS.CORE.STG_CLAIMS in (its dbt apply record)
+    const current = await h.ledger.getCurrent('dbt-core-models', 'prod');
+    const t = { database: 'ANALYTICS', schema: 'CORE', name: 'STG_CLAIMS' };
+    await h.ledger.appendEvent({
+      kind: 'deploy-step', repo: 'dbt-core-models', env: 'prod', actor: 'codebuild', version: current!.version, executionId: current!.executionId, assetKind: 'dbt', step: 'apply', result: 'succeeded', writes: 4, summary: 'swapped', message: 'swapped',
+      previous: { releaseVersion: current!.version, bucket: 'b', prefix: 'dbt/dbt-core-models/', objects: {}, preDeployAt: '2026-03-03T10:00:00Z', tables: [{ uniqueId: 'model.core.stg_claims', table: t, keptAs: { ...t, name: 'STG_CLAIMS__DATAOPS_V2' }, before: { lastAltered: '2026-03-03T09:00:00Z', rowCount: 2, comment: null }, lastAlteredAfterSwap: '2026-03-03T10:00:05Z' }] },
+    });
     const before = fake.callsOf('RollbackStage').length;
+    // WHEN on-call asks for a dry run
     const r = await runDataops(args('dbt-core-models', '--dry-run'));
+    // THEN the plan is printed, naming the other repo's DAG, its repo and the table, and nothing was started
     expect(r.exitCode).toBe(0);
     expect(r.stdout).toContain('Dry run: nothing was changed. Rolling back dbt-core-models/prod would:');
     expect(r.stdout).toContain('release going back: 20260303.2+bbb2222 → 20260302.1+aaa1111');
-    expect(r.stdout).toMatch(/DAGs to pause first: /);
+    expect(r.stdout).toMatch(/DAGs to pause first: 1 \(each put back to its prior paused state after the data restore\)/);
+    expect(r.stdout).toMatch(/\n {4}reporting\/claims_report: reads ANALYTICS\.CORE\.STG_CLAIMS, which the rollback restores \(dataset snowflake:\/\/analytics\/core\/stg_claims → dataset\)\n/);
     expect(r.stdout).toMatch(/assets: restore 2, remove 0/);
     expect(r.stdout).toMatch(/data actions: /);
     expect(r.stdout).toMatch(/needs a person: /);
