@@ -1,14 +1,14 @@
 #!/usr/bin/env node
 import { App } from 'aws-cdk-lib';
-import { ConfigError, DEFAULT_CONFIG_PATH, loadConfig } from '../lib/config/loader';
+import { ConfigError, ConfigMismatchError, loadPlatformConfig } from '../lib/config/loader';
 import { buildPlatform } from '../lib/stacks/platform';
 
 const app = new App();
-const configPath = (app.node.tryGetContext('config') as string | undefined) ?? DEFAULT_CONFIG_PATH;
 try {
-  buildPlatform(app, loadConfig(configPath));
+  // the rule every dataops command follows: -c config=PATH, else $DATAOPS_CONFIG, else the embedded default
+  buildPlatform(app, loadPlatformConfig(app.node.tryGetContext('config') as string | undefined));
 } catch (err) {
-  if (!(err instanceof ConfigError)) throw err;
+  if (!(err instanceof ConfigError || err instanceof ConfigMismatchError)) throw err;
   process.stderr.write(`${err.message}\n`);
   process.exit(1);
 }

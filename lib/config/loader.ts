@@ -1,3 +1,4 @@
+import { createHash } from 'crypto';
 import * as fs from 'fs';
 import * as path from 'path';
 import { LineCounter, isNode, parseDocument } from 'yaml';
@@ -6,6 +7,49 @@ import { ASSET_KINDS, ConfigSchema, ENVIRONMENT_NAMES, type PlatformConfig } fro
 
 /** The embedded default configuration (Northstar Health). */
 export const DEFAULT_CONFIG_PATH = path.join(__dirname, '..', '..', 'config', 'northstar.yaml');
+
+/**
+ * Environment variables that choose the platform configuration of a `dataops` run. The pipeline's
+ * CodeBuild projects set both (lib/constructs/toolchain-project.ts), so that Package, Deploy, Verify
+ * and Validate read the configuration the pipeline was synthesized with.
+ */
+export const CONFIG_ENV = {
+  /** Path of the configuration file, used when no `--config` is given. */
+  path: 'DATAOPS_CONFIG',
+  /** sha256 (hex) the loaded file must have; unset means any file is accepted. */
+  sha256: 'DATAOPS_CONFIG_SHA256',
+} as const;
+
+/** The file a configuration was loaded from. */
+export interface ConfigSource {
+  /** Absolute path of the file. */
+  readonly file: string;
+  /** sha256 of the file's bytes, lowercase hex. */
+  readonly sha256: string;
+}
+
+/** The runtime was given a different configuration file than the one the pipeline was synthesized with. */
+export class ConfigMismatchError extends Error {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'ConfigMismatchError';
+  }
+}
+
+const sources = new WeakMap<PlatformConfig, ConfigSource>();
+
+/** The file a configuration was loaded from by {@link loadConfig}; undefined for one parsed from text. */
+export function configSourceOf(config: PlatformConfig): ConfigSource | undefined {
+  return sources.get(config);
+}
+
+/** sha256 of bytes as lowercase hex. */
+export function sha256Of(bytes: Buffer | string): string {
+  return createHash('sha256').update(bytes).digest('hex');
+}
+
+/** Help text of every command's `-c, --config` option. */
+export const CONFIG_OPTION_HELP = `platform configuration file (default: $${CONFIG_ENV.path}, else the embedded config/northstar.yaml; also accepts config=PATH, as cdk does)`;
 
 /** One problem in a configuration file. */
 export interface ConfigProblem {
@@ -153,12 +197,54 @@ function describeIssue(issue: z.core.$ZodIssue): string {
 
 /** Loads and validates a configuration file; throws ConfigError naming the file and every problem. */
 export function loadConfig(file: string = DEFAULT_CONFIG_PATH): PlatformConfig {
-  let text: string;
-  try {
-    text = fs.readFileSync(file, 'utf8');
-  } catch (cause) {
-    throw new ConfigError(file, [{ path: '', message: `cannot read the file (${(cause as NodeJS.ErrnoException).code ?? String(cause)}); pass an existing file with -c config=PATH` }], { cause });
+  return readConfigFile(file, 'pass an existing file with -c config=PATH');
+}
+
+/**
+ * The platform configuration of a `dataops` command, chosen by the one rule every command follows:
+ * `--config PATH` (also CDK-style `config=PATH`), else the file named by $DATAOPS_CONFIG, else the
+ * embedded default. When $DATAOPS_CONFIG_SHA256 is set (the pipeline's CodeBuild projects set it
+ * to the sha256 of the file the pipeline was synthesized with), a file with other bytes is refused
+ * with a {@link ConfigMismatchError} before it is parsed.
+ */
+export function loadPlatformConfig(flag?: string, env: NodeJS.ProcessEnv = process.env): PlatformConfig {
+  const fromFlag = flag ? (flag.startsWith('config=') ? flag.slice('config='.length) : flag) : undefined;
+  const fromEnv = env[CONFIG_ENV.path] || undefined;
+  const file = path.resolve(fromFlag ?? fromEnv ?? DEFAULT_CONFIG_PATH);
+  const expected = env[CONFIG_ENV.sha256] || undefined;
+  if (expected !== undefined && !/^[0-9a-f]{64}$/i.test(expected)) {
+    throw new ConfigMismatchError(
+      `${CONFIG_ENV.sha256} '${expected}' is not a sha256, expected 64 hex digits; the pipeline sets it at synthesis, so unset it or set it to the sha256 of the configuration file`,
+    );
   }
+  const hint =
+    fromFlag !== undefined
+      ? 'pass an existing file with --config PATH'
+      : fromEnv !== undefined
+        ? `the file is named by ${CONFIG_ENV.path}; in a pipeline build the toolchain image does not hold it: keep the configuration under config/ (the image copies only that folder), rebuild the toolchain image (README, "Deploy", step 5) and deploy again; elsewhere set ${CONFIG_ENV.path} to an existing file or pass --config PATH`
+        : 'the embedded default is missing from this installation; reinstall it or pass --config PATH';
+  return readConfigFile(file, hint, (actual) => {
+    if (expected === undefined || actual === expected.toLowerCase()) return;
+    throw new ConfigMismatchError(
+      `${file}: sha256 ${actual}, but ${CONFIG_ENV.sha256} is ${expected.toLowerCase()}: the toolchain image holds a different configuration than the pipeline was synthesized with ` +
+        "(this build would target that configuration's accounts, buckets and environments); rebuild the toolchain image from the synthesized configuration " +
+        '(raise ci.toolchainImageTag, `npx cdk deploy DataOpsTooling`, `aws codebuild start-build --project-name <name>-toolchain-image`: README, "Deploy", step 5) ' +
+        'and deploy the pipelines, or re-synthesize and deploy the pipelines from the configuration the image holds',
+    );
+  });
+}
+
+function readConfigFile(file: string, hint: string, checkSha256?: (actual: string) => void): PlatformConfig {
+  let bytes: Buffer;
+  try {
+    bytes = fs.readFileSync(file);
+  } catch (cause) {
+    throw new ConfigError(file, [{ path: '', message: `cannot read the file (${(cause as NodeJS.ErrnoException).code ?? String(cause)}); ${hint}` }], { cause });
+  }
+  const sha256 = sha256Of(bytes);
+  checkSha256?.(sha256);
   const relative = path.relative(process.cwd(), file);
-  return parseConfig(text, relative && !relative.startsWith('..') ? relative : file);
+  const config = parseConfig(bytes.toString('utf8'), relative && !relative.startsWith('..') ? relative : file);
+  sources.set(config, { file: path.resolve(file), sha256 });
+  return config;
 }

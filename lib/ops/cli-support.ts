@@ -1,16 +1,11 @@
 import type { Command } from 'commander';
-import { DEFAULT_CONFIG_PATH, loadConfig } from '../config/loader';
+import { CONFIG_OPTION_HELP, loadPlatformConfig } from '../config/loader';
 import type { PlatformConfig } from '../config/schema';
 import { LOCATION_ENV, opsContext, type OpsContext } from './context';
 
-/** Accepts `-c path` and the CDK-style `-c config=path`. */
-export function configPathOf(value: string): string {
-  return value.startsWith('config=') ? value.slice('config='.length) : value;
-}
-
 /** Options every operations command takes. */
 export interface OpsCommandOptions {
-  readonly config: string;
+  readonly config?: string;
   readonly ledgerTable?: string;
   readonly auditBucket?: string;
   readonly json?: boolean;
@@ -19,7 +14,7 @@ export interface OpsCommandOptions {
 /** Adds the options that locate the platform: config, ledger table (and audit bucket when asked). */
 export function addLocationOptions(cmd: Command, withAuditBucket = false): Command {
   cmd
-    .option('-c, --config <path>', 'platform configuration file (also accepts config=PATH, as cdk does)', DEFAULT_CONFIG_PATH)
+    .option('-c, --config <path>', CONFIG_OPTION_HELP)
     .option('--ledger-table <name>', `the deployment ledger table (default: $${LOCATION_ENV.ledgerTable}, else read from the Recorder function)`);
   if (withAuditBucket) cmd.option('--audit-bucket <name>', `the Object Lock audit bucket (default: $${LOCATION_ENV.auditBucket}, else read from the Recorder function)`);
   return cmd;
@@ -27,7 +22,7 @@ export function addLocationOptions(cmd: Command, withAuditBucket = false): Comma
 
 /** Loads the config and locates the deployed platform for an operations command. */
 export async function contextFor(opts: OpsCommandOptions, needAuditBucket = false): Promise<OpsContext> {
-  const config: PlatformConfig = loadConfig(configPathOf(opts.config));
+  const config: PlatformConfig = loadPlatformConfig(opts.config);
   return opsContext(config, { ledgerTable: opts.ledgerTable, auditBucket: opts.auditBucket, needAuditBucket });
 }
 

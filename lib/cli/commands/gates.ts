@@ -2,7 +2,7 @@ import * as fs from 'fs';
 import * as path from 'path';
 import type { Command } from 'commander';
 import type { z } from 'zod';
-import { DEFAULT_CONFIG_PATH, loadConfig } from '../../config/loader';
+import { CONFIG_OPTION_HELP, loadPlatformConfig } from '../../config/loader';
 import { ENVIRONMENT_NAMES, type EnvironmentName } from '../../config/schema';
 import { hasBlocking } from '../../checks/findings';
 import { evaluateGates, RowCountsSchema, SourcesJsonSchema } from '../../checks/gates/gates';
@@ -34,7 +34,7 @@ function readJson<T extends z.ZodType>(file: string, schema: T, what: string): z
 
 interface GatesCliOptions {
   env: string;
-  config: string;
+  config?: string;
   runResults?: string;
   sources?: string;
   rowCounts?: string;
@@ -48,7 +48,7 @@ export function registerGates(program: Command): void {
     .command('gates')
     .description("check dbt test results, source freshness and row-count change against the environment's qualityGates; exit 1 when a gate fails")
     .requiredOption('--env <env>', `environment whose thresholds apply (${ENVIRONMENT_NAMES.join(', ')})`)
-    .option('-c, --config <path>', 'platform configuration file', DEFAULT_CONFIG_PATH)
+    .option('-c, --config <path>', CONFIG_OPTION_HELP)
     .option('--run-results <file>', "dbt's target/run_results.json of the post-deploy dbt test/build")
     .option('--sources <file>', "dbt's target/sources.json from dbt source freshness")
     .option('--row-counts <file>', 'JSON {"models": {"<model>": {"before": n, "after": n}}}')
@@ -65,7 +65,7 @@ export function registerGates(program: Command): void {
         throw new GateInputError('no gate input given; pass at least one of --run-results, --sources, --row-counts');
       }
       const started = Date.now();
-      const gates = loadConfig(opts.config).environments[opts.env as EnvironmentName].qualityGates;
+      const gates = loadPlatformConfig(opts.config).environments[opts.env as EnvironmentName].qualityGates;
       const findings = evaluateGates(
         {
           runResults: opts.runResults ? readJson(opts.runResults, RunResultsSchema, 'dbt run_results.json') : undefined,

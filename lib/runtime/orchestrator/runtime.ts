@@ -1,7 +1,7 @@
 import { randomUUID } from 'crypto';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { AssumeRoleCommand, STSClient } from '@aws-sdk/client-sts';
-import { DEFAULT_CONFIG_PATH, loadConfig } from '../../config/loader';
+import { loadPlatformConfig } from '../../config/loader';
 import { ENVIRONMENT_NAMES, type EnvironmentName } from '../../config/schema';
 import { createDeployers, type AwsCredentialIdentity, type DeployerFactory } from '../deployers/registry';
 import { DeployError } from '../deployers/errors';
@@ -71,7 +71,7 @@ export async function buildOrchestration(
     throw new DeployError(`--env '${opts.env}' is not an environment; use one of ${ENVIRONMENT_NAMES.join(', ')}`);
   }
   const env = opts.env as EnvironmentName;
-  const config = loadConfig(opts.config ?? DEFAULT_CONFIG_PATH);
+  const config = loadPlatformConfig(opts.config, processEnv);
   const release = loadRelease(opts.release);
   const region = opts.region ?? processEnv.AWS_REGION ?? config.region;
   const table = opts.ledgerTable ?? processEnv[HANDLER_ENV.ledgerTable];
