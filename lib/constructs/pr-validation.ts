@@ -4,6 +4,7 @@ import * as iam from 'aws-cdk-lib/aws-iam';
 import type * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
 import type { PlatformConfig, RepoConfig } from '../config/schema';
+import { ciDatabaseEnvironment, grantCiDatabaseSecret } from './ci-database-access';
 import { GRAPH_REGISTRY_ENV, grantReadGraphRegistry, graphRegistryUrl } from './graph-registry';
 import { PlatformNames } from './names';
 import { validationEnvironment } from './repo-pipeline';
@@ -54,7 +55,7 @@ export class PrValidation extends Construct {
       logGroup: props.logGroup,
       timeout: Duration.minutes(Math.ceil(config.ci.prTimeBudgetMinutes * 2)),
       // the dependency-graph check compares the change with the other repos' published fragments
-      environmentVariables: { [GRAPH_REGISTRY_ENV]: { value: graphRegistryUrl(config) }, ...validationEnvironment(repo) },
+      environmentVariables: { [GRAPH_REGISTRY_ENV]: { value: graphRegistryUrl(config) }, ...validationEnvironment(repo), ...ciDatabaseEnvironment(config, repo) },
       source: codebuild.Source.gitHub({
         owner,
         repo: repoName,
@@ -75,5 +76,6 @@ export class PrValidation extends Construct {
       }),
     );
     grantReadGraphRegistry(this.project, config, shared.encryptionKey);
+    grantCiDatabaseSecret(this.project, config, repo);
   }
 }

@@ -11,6 +11,7 @@ import { approverLabel, ENVIRONMENT_NAMES, type EnvironmentName, type PlatformCo
 import { HANDLER_ENV, LEDGER_TABLE } from '../runtime/ledger/table';
 import { DATAOPS_METRICS } from '../ops/metrics';
 import { type Acknowledgement, acknowledge } from './acknowledge';
+import { ciDatabaseEnvironment, grantCiDatabaseSecret } from './ci-database-access';
 import { GRAPH_REGISTRY_ENV, grantPublishGraphFragment, grantReadGraphRegistry, graphRegistryUrl } from './graph-registry';
 import { PlatformNames } from './names';
 import type { SharedServices } from './shared-services';
@@ -127,9 +128,10 @@ export class RepoPipeline extends Construct {
     const graphRegistry = { [GRAPH_REGISTRY_ENV]: { value: graphRegistryUrl(config) } };
     const validateProject = project('Validate', 'validate', 'validate', {
       timeout: Duration.minutes(20),
-      environmentVariables: { ...graphRegistry, ...validationEnvironment(repo) },
+      environmentVariables: { ...graphRegistry, ...validationEnvironment(repo), ...ciDatabaseEnvironment(config, repo) },
     });
     grantReadGraphRegistry(validateProject, config, shared.encryptionKey);
+    grantCiDatabaseSecret(validateProject, config, repo);
     // DATAOPS_REPO: the release is named after the configured repo (Promote checks it); buildspecs/package.yml refuses to guess.
     // ARTIFACT_BUCKET: the Package build publishes the repo's graph fragment to s3://<bucket>/graph/<repo>.json
     const packageProject = project('Package', 'package', 'package', {

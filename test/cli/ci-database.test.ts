@@ -52,6 +52,7 @@ describe('dataops ci-database', () => {
     Object.assign(process.env, { AWS_ENDPOINT_URL: moto.endpoint, AWS_REGION: moto.region, AWS_ACCESS_KEY_ID: 'testing', AWS_SECRET_ACCESS_KEY: 'testing' });
     delete process.env.DATAOPS_CONFIG;
     delete process.env.DATAOPS_CONFIG_SHA256;
+    delete process.env.DATAOPS_CI_SNOWFLAKE_SECRET_ARN;
     model = new SnowflakeModel();
     model.createTable('ANALYTICS_DEV.ANALYTICS.FCT_VISITS', [{ ID: 1 }]);
     connections = [];
@@ -128,6 +129,16 @@ describe('dataops ci-database', () => {
     const run = await runDataops(['ci-database', 'create', '--name', BUILD, '--out-dir', path.join(work, 'env')]);
     expect(run.exitCode).toBe(0);
     expect(model.databases()).toContain(CLONE);
+  });
+
+  it('reads the secret the CodeBuild project names in DATAOPS_CI_SNOWFLAKE_SECRET_ARN', async () => {
+    // GIVEN another CI secret named by the project's build variable
+    const out = await new SecretsManagerClient(motoClientConfig()).send(new CreateSecretCommand({ Name: uniqueName('dataops/snowflake-ci-project'), SecretString: JSON.stringify({ user: 'DATAOPS_CI_PROJECT', password: 'pw' }) }));
+    process.env.DATAOPS_CI_SNOWFLAKE_SECRET_ARN = out.ARN;
+    // WHEN create runs THEN it connects as that secret's user
+    const run = await runDataops(['ci-database', 'create', '--config', configFile, '--name', BUILD, '--out-dir', path.join(work, 'project-secret')]);
+    expect(run.exitCode).toBe(0);
+    expect(connections.map((c) => c.secret.user)).toEqual(['DATAOPS_CI_PROJECT']);
   });
 
   it('fails for a build id with an injection attempt before connecting to Snowflake', async () => {

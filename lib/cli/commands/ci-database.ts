@@ -5,7 +5,7 @@ import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import type { Command } from 'commander';
 import { CONFIG_OPTION_HELP, loadPlatformConfig } from '../../config/loader';
 import { ENVIRONMENT_NAMES, type EnvironmentName, type PlatformConfig } from '../../config/schema';
-import { CiDatabaseError, createCiDatabase, dropCiDatabase, dropStaleCiDatabases, writeEnvFile } from '../../runtime/snowflake/ci-database';
+import { CI_SNOWFLAKE_SECRET_ENV, CiDatabaseError, createCiDatabase, dropCiDatabase, dropStaleCiDatabases, writeEnvFile } from '../../runtime/snowflake/ci-database';
 import { dbtEnvOf, readSnowflakeSecret, type SnowflakeTarget } from '../../runtime/snowflake/dbt-env';
 import { SnowflakeSqlClient, type SnowflakeSecret } from '../../runtime/snowflake/sql-client';
 
@@ -39,7 +39,10 @@ async function open(opts: CommonOptions): Promise<Session> {
   const sf = config.environments[env as EnvironmentName].snowflake;
   const target: SnowflakeTarget = { account: sf.account, database: sf.database, role: ci.role ?? sf.role, warehouse: sf.warehouse };
   const region = opts.region ?? process.env.AWS_REGION ?? config.region;
-  const secret = await readSnowflakeSecret(new SecretsManagerClient({ region }), ci.secretArn, 'CI', (m, o) => new CiDatabaseError(`ci.snowflake.secretArn: ${m}`, o));
+  // the project passes the secret it grants access to; a local run reads the configuration's
+  const fromEnv = process.env[CI_SNOWFLAKE_SECRET_ENV] || undefined;
+  const origin = fromEnv ? CI_SNOWFLAKE_SECRET_ENV : 'ci.snowflake.secretArn';
+  const secret = await readSnowflakeSecret(new SecretsManagerClient({ region }), fromEnv ?? ci.secretArn, 'CI', (m, o) => new CiDatabaseError(`${origin}: ${m}`, o));
   const sql = await SnowflakeSqlClient.connect({ ...target, secret });
   return { env: env as EnvironmentName, target, secret, sql };
 }

@@ -9,6 +9,9 @@ import * as path from 'path';
 import type { SqlClient } from './sql-client';
 import { currentTimestampSql, quoteIdent, stringLiteral, TIMESTAMP_FORMAT } from './statements';
 
+/** Build variable with the ARN of the CI user's secret (set by the PR and Validate projects of dbt repos). */
+export const CI_SNOWFLAKE_SECRET_ENV = 'DATAOPS_CI_SNOWFLAKE_SECRET_ARN';
+
 /** A CI database request or name was refused; the message names the input and how to fix it. */
 export class CiDatabaseError extends Error {
   constructor(message: string, options?: { cause?: unknown }) {
