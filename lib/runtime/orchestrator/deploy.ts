@@ -26,7 +26,8 @@ export type DeployerSet = ReadonlyMap<AssetKind, AnyDeployer>;
 export const DEPLOY_ORDER: readonly AssetKind[] = ['terraform', 'spark', 'dbt', 'airflow', 'python', 'sql'];
 /**
  * Order in a rollback: DAGs first (their deployer pauses the DAGs whose files change while it puts the
- * earlier files back), then the data side, then the rest.
+ * earlier files back), then the data side (restored with every DAG that uses the data paused, in any
+ * repo: lib/runtime/rollback/data-restore.ts), then the rest.
  */
 export const ROLLBACK_ORDER: readonly AssetKind[] = ['airflow', 'dbt', 'spark', 'terraform', 'python', 'sql'];
 

@@ -54,10 +54,11 @@ export function createRollbackDataDeps(rt: {
  */
 export async function dagFactsFor(repo: string, targets: readonly RestoreTarget[], registry: FragmentRegistry | null | undefined, noRegistry?: string): Promise<DataDagFacts> {
   const candidates = targets.map((t) => t.name);
+  // Nothing to restore: no DAG of another repo needs finding.
+  if (targets.length === 0) return { repo, touches: [], candidates };
   if (!registry) {
     return { repo, touches: null, candidates, unavailable: noRegistry ?? `no asset graph registry is configured; pass dataops deploy --registry or set ${GRAPH_REGISTRY_ENV} to the registry the Package steps publish to` };
   }
-  if (targets.length === 0) return { repo, touches: [], candidates };
   try {
     const graph = buildAssetGraph(await registry.list());
     return { repo, touches: dagsTouching(graph, targets), candidates };

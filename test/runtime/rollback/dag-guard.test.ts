@@ -1,0 +1,75 @@
+import { buildAssetGraph } from '../../../lib/checks/graph/graph';
+import { INVENTORY_SCHEMA, type AirflowDag, type RepoInventory } from '../../../lib/checks/inventory/types';
+import { dagsTouching, restoreTargetsOf } from '../../../lib/runtime/rollback/dag-guard';
+
+const fragment = (repo: string, parts: Partial<RepoInventory>): RepoInventory => ({
+  schema: INVENTORY_SCHEMA,
+  repo,
+  commit: null,
+  generatedAt: '2026-11-28T00:00:00.000Z',
+  dbt: [],
+  airflow: [],
+  spark: [],
+  terraform: [],
+  problems: [],
+  ...parts,
+});
+const dag = (dagId: string, io: { readsUri?: string; writesUri?: string }): AirflowDag => ({
+  id: { value: dagId, expr: null },
+  declaredBy: 'with',
+  file: `dags/${dagId}.py`,
+  line: 1,
+  tasks: [],
+  hasUnresolvedTasks: false,
+  refs: [],
+  outlets: io.writesUri ? [{ uri: io.writesUri, expr: null, taskId: 'load', line: 3 }] : [],
+  schedule: io.readsUri ? { kind: 'datasets', text: null, datasets: { op: 'uri', uri: io.readsUri, expr: null }, arg: 'schedule' } : { kind: 'cron', text: '@daily', datasets: null, arg: 'schedule' },
+  startDate: { iso: null, expr: null, setIn: 'none' },
+  catchup: { value: false, expr: null, setIn: 'dag', line: null },
+});
+const TABLE = { name: 'ANALYTICS.CORE.STG_CLAIMS', uniqueId: 'model.core.stg_claims' };
+
+describe('dagsTouching (the cross-repo asset graph decides which DAGs use a restored table)', () => {
+  it.each<[string, AirflowDag, Array<{ how: string; via: RegExp }>]>([
+    ["a DAG scheduled on the table's Dataset reads it", dag('r', { readsUri: 'snowflake://analytics/core/stg_claims' }), [{ how: 'reads', via: /^dataset snowflake:\/\/analytics\/core\/stg_claims → dataset$/ }]],
+    ['a DAG with the Dataset as outlet writes it', dag('w', { writesUri: 'snowflake://analytics/core/stg_claims' }), [{ how: 'writes', via: /^dataset → dataset snowflake:/ }]],
+    ['the table URI matches in any case, and as table://', dag('r', { readsUri: 'table://ANALYTICS/core/Stg_Claims' }), [{ how: 'reads', via: /table:\/\/ANALYTICS/ }]],
+    ['a DAG on a path Dataset does not touch it', dag('p', { readsUri: 's3://lake/core/stg_claims' }), []],
+    ['a DAG on another table does not touch it', dag('o', { readsUri: 'snowflake://analytics/core/stg_members' }), []],
+  ])('%s', (_n, d, expected) => {
+    // GIVEN one DAG in repo reporting WHEN the graph is asked about stg_claims
+    const graph = buildAssetGraph([fragment('reporting', { airflow: [d] })]);
+    const touches = dagsTouching(graph, [TABLE]);
+    // THEN exactly the expected touches, each naming the DAG's repo and the table
+    expect(touches.map((t) => ({ how: t.how, via: t.via }))).toEqual(expected.map((e) => ({ how: e.how, via: expect.stringMatching(e.via) })));
+    for (const t of touches) expect(t).toMatchObject({ dagId: d.id.value, repo: 'reporting', object: TABLE.name });
+  });
+});
+
+describe('restoreTargetsOf', () => {
+  it('reads the swapped tables of a dbt apply record, with the statement that swaps one back', () => {
+    // GIVEN what the dbt deployer records as previous after swapping a table
+    const t = { database: 'analytics', schema: 'core', name: 'stg_claims' };
+    const previous = { releaseVersion: 'v2', bucket: 'b', prefix: 'dbt/core/', objects: {}, preDeployAt: '2026-03-02T00:00:00Z', tables: [{ uniqueId: 'model.core.stg_claims', table: t, keptAs: { ...t, name: 'stg_claims__dataops_v2' }, before: { lastAltered: '2026-03-01T23:00:00Z', rowCount: 2, comment: null }, lastAlteredAfterSwap: '2026-03-02T00:00:05Z' }] };
+    // WHEN read THEN the target names the table, the kept table, the times and the SWAP
+    expect(restoreTargetsOf(previous)).toEqual([
+      {
+        name: 'ANALYTICS.CORE.STG_CLAIMS',
+        uniqueId: 'model.core.stg_claims',
+        keptAs: 'ANALYTICS.CORE.STG_CLAIMS__DATAOPS_V2',
+        watermarkAt: '2026-03-01T23:00:00Z',
+        swappedAt: '2026-03-02T00:00:05Z',
+        preDeployAt: '2026-03-02T00:00:00Z',
+        failedVersion: 'v2',
+        swapStatement: 'ALTER TABLE "ANALYTICS"."CORE"."STG_CLAIMS" SWAP WITH "ANALYTICS"."CORE"."STG_CLAIMS__DATAOPS_V2"',
+      },
+    ]);
+  });
+
+  it.each([
+    ['nothing recorded', null],
+    ["another kind's record", { bucket: 'b', prefix: 'dags/x/', objects: {}, paused: {} }],
+  ])('finds no table in %s', (_n, previous) => {
+    expect(restoreTargetsOf(previous)).toEqual([]);
+  });
+});
