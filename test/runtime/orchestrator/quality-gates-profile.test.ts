@@ -23,14 +23,15 @@ afterAll(() => {
   else process.env.DBT_PROFILES_DIR = saved;
 });
 
-/** A staging context for a dbt release whose dbt_project.yml is `dbtProject`. */
-async function gateRun(dbtProject: string) {
-  const manifest = JSON.stringify({ metadata: {}, nodes: {} });
+/** A staging context for a dbt release whose dbt_project.yml is `dbtProject` (plus `files`, and `nodes` in its manifest). */
+async function gateRun(dbtProject: string, extra: { files?: Record<string, string>; nodes?: Record<string, unknown> } = {}) {
+  const manifest = JSON.stringify({ metadata: {}, nodes: extra.nodes ?? {} });
   const { release, dir } = await writeRelease({
     repo: 'core',
     files: [
       { kind: 'dbt', path: 'dbt_project.yml', body: dbtProject },
       { kind: 'dbt', path: 'target/manifest.json', body: manifest },
+      ...Object.entries(extra.files ?? {}).map(([p, body]) => ({ kind: 'dbt' as const, path: p, body })),
     ],
     dbt: { manifestSha256: sha256Hex(manifest), modelsToRebuild: [] },
   });
@@ -49,11 +50,11 @@ describe('the dbt profile of the gate step', () => {
   ])('is written from the configuration when DBT_PROFILES_DIR is %s, and dbt runs with it', async (_, value) => {
     // GIVEN a release whose dbt project uses profile core, DBT_PROFILES_DIR unset or empty, and the deploy secret's variables
     if (value !== undefined) process.env.DBT_PROFILES_DIR = value;
-    const { ctx, deps, lines } = await gateRun('name: core\nversion: "1"\nconfig-version: 2\nprofile: core\n');
+    const { ctx, deps, lines } = await gateRun('name: core\nversion: "1.0.0"\nconfig-version: 2\nprofile: core\n');
     // WHEN the gate step runs
     const out = await runQualityGates(ctx, deps, { dbtEnv: KEY_ENV });
     // THEN it says it wrote the profile from staging's configuration, and dbt took profile core, output staging, as Snowflake
-    expect(lines).toContain("dbt profile: written from the configuration of staging (profile 'core', output 'staging', northstar-staging ANALYTICS_STAGING.PUBLIC; DBT_PROFILES_DIR is not set)");
+    expect(lines).toContain("dbt profile: written from the configuration of staging (profile 'core', output 'staging', northstar-staging ANALYTICS_STAGING.ANALYTICS; DBT_PROFILES_DIR is not set)");
     expect(dbtGate(out)?.findings).toEqual([
       expect.objectContaining({ code: 'GATE_DBT_ERROR', message: "dbt test against target 'staging' of staging wrote no run results (exit 2): Could not find adapter type snowflake!" }),
     ]);
@@ -88,12 +89,39 @@ describe('the dbt profile of the gate step', () => {
     const profile = 'core:\n  target: staging\n  outputs:\n    staging: { type: postgres, host: localhost, user: u, password: p, port: 5432, dbname: d, schema: s, threads: 1 }\n';
     fs.writeFileSync(path.join(own, 'profiles.yml'), profile);
     process.env.DBT_PROFILES_DIR = own;
-    const { ctx, deps, lines } = await gateRun('name: core\nversion: "1"\nconfig-version: 2\nprofile: core\n');
+    const { ctx, deps, lines } = await gateRun('name: core\nversion: "1.0.0"\nconfig-version: 2\nprofile: core\n');
     // WHEN the gate step runs
     const out = await runQualityGates(ctx, deps, { dbtEnv: KEY_ENV });
     // THEN dbt ran with that profile (postgres, which .venv/dbt lacks), and the file is untouched
     expect(lines).toContain(`dbt profile: ${path.join(own, 'profiles.yml')} (DBT_PROFILES_DIR), output 'staging'`);
     expect(dbtGate(out)?.findings).toEqual([expect.objectContaining({ code: 'GATE_DBT_ERROR', message: expect.stringContaining('Could not find adapter type postgres!') })]);
     expect(fs.readFileSync(path.join(own, 'profiles.yml'), 'utf8')).toBe(profile);
+  });
+
+  it.each([
+    ['fails the dbt gate naming the model, both schemas and the fix when', 'analytics', 1],
+    ['passes the schema check when', 'main', 0],
+  ])("%s the run resolves the release's model to schema main and the release has it in %s", async (_, releaseSchema, findings) => {
+    // GIVEN a DuckDB profile (schema main) in DBT_PROFILES_DIR and a release whose manifest puts model m in `releaseSchema`
+    const own = fs.mkdtempSync(path.join(os.tmpdir(), 'own-profiles-'));
+    fs.writeFileSync(path.join(own, 'profiles.yml'), `core:\n  target: staging\n  outputs:\n    staging: { type: duckdb, path: ${JSON.stringify(path.join(own, 'env.duckdb'))}, schema: main, threads: 1 }\n`);
+    process.env.DBT_PROFILES_DIR = own;
+    const { ctx, deps, version } = await gateRun('name: core\nversion: "1.0.0"\nconfig-version: 2\nprofile: core\n', {
+      files: { 'models/m.sql': 'select 1 as id\n' },
+      nodes: { 'model.core.m': { unique_id: 'model.core.m', resource_type: 'model', name: 'm', schema: releaseSchema } },
+    });
+    // WHEN the gate step runs
+    const out = await runQualityGates(ctx, deps);
+    // THEN the dbt gate has a schema finding only when the schemas differ, saying what to change
+    const schema = dbtGate(out)?.findings.filter((f) => f.asset === 'dbt:model.core.m') ?? [];
+    expect(schema).toHaveLength(findings);
+    if (findings) {
+      expect(schema[0]).toMatchObject({
+        code: 'GATE_DBT_ERROR',
+        severity: 'error',
+        message: `the gates' dbt run puts model.core.m in schema main, but release ${version} (what the deploy rebuilt) has it in analytics, so the tests checked other tables; set the schema of output 'staging' in ${path.join(own, 'profiles.yml')} to the one the release was compiled with`,
+      });
+    }
+    expect(dbtGate(out)?.status).toBe(findings ? 'failed' : 'passed');
   });
 });

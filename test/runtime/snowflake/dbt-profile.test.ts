@@ -23,7 +23,8 @@ import {
 import { configErrorOf, defaultConfigData, makeTestConfig } from '../../helpers/config';
 import { stringify } from 'yaml';
 
-const staging = makeTestConfig().environments.staging.snowflake;
+/** Staging's Snowflake block without `schema` (the default case); tests that need one set it. */
+const { schema: _configured, ...staging } = makeTestConfig().environments.staging.snowflake;
 const KEY_PAIR: SnowflakeDbtAuth = { kind: 'key-pair', passphrase: false };
 
 /** Fields dbt-snowflake documents for a profile output (docs.getdbt.com, "Snowflake setup"). */
