@@ -71,7 +71,7 @@ export function registerVerify(program: Command): void {
     .option('--format <format>', 'text, json or junit', 'text')
     .option('--out <file>', 'write the report to a file instead of stdout')
     .option('--dbt-target <name>', "the release's dbt profile output for the environment (default: the environment's name)")
-    .option('--dbt-profiles-dir <dir>', 'folder with the profiles.yml holding that output (default: $DBT_PROFILES_DIR)')
+    .option('--dbt-profiles-dir <dir>', 'folder with the profiles.yml holding that output (default: $DBT_PROFILES_DIR; when unset, a Snowflake profile written from the configuration)')
     .option('--gates-out <file>', 'also write the data-quality gates as JUnit XML here (their own report group)')
     .action(async (opts: RunOptions & { format: string; out?: string; dbtTarget?: string; dbtProfilesDir?: string; gatesOut?: string }) => {
       if (!['text', 'json', 'junit'].includes(opts.format)) throw new Error(`--format '${opts.format}' is not a verify report format, expected one of text, json, junit`);
