@@ -17,6 +17,7 @@ import ast
 import datetime as dt
 import json
 import os
+import re
 import sys
 
 SENSORS = ("ExternalTaskSensor", "ExternalTaskSensorAsync")
@@ -84,6 +85,8 @@ class Module:
         self.tree = tree
         self.all_nodes = list(ast.walk(tree))
         self.env = {}
+        #: name -> (defining Module, FunctionDef): module-level functions and ones imported from the repo
+        self.functions = {}
         counts = {}
         top_level = {}
         if importer is not None:
@@ -91,8 +94,13 @@ class Module:
                 if isinstance(stmt, ast.ImportFrom):
                     for alias in stmt.names:
                         value = importer(stmt, alias.name)
-                        if value is not None:
+                        if isinstance(value, tuple):
+                            self.functions[alias.asname or alias.name] = value
+                        elif value is not None:
                             top_level[alias.asname or alias.name] = value
+        for stmt in tree.body:
+            if isinstance(stmt, ast.FunctionDef):
+                self.functions[stmt.name] = (self, stmt)
         for stmt in tree.body:
             if isinstance(stmt, ast.Assign) and len(stmt.targets) == 1 and isinstance(stmt.targets[0], ast.Name):
                 top_level[stmt.targets[0].id] = stmt.value
@@ -217,7 +225,11 @@ class Module:
 
 def exported_value(module, name):
     """A module-level name as a self-contained expression (no references to the defining module):
-    a constant string, or a Dataset/Asset call with a constant URI. None otherwise."""
+    a constant string, or a Dataset/Asset call with a constant URI; a function defined there as
+    (module, FunctionDef), for the dbt command helpers. None otherwise."""
+    fn = module.functions.get(name)
+    if fn is not None and fn[0] is module:
+        return fn
     if name not in module.env:
         return None
     v = module.const(module.env[name])
@@ -237,8 +249,8 @@ class Importer:
     DAG folder on sys.path: the module is looked up from the importing file's folder up to the repo
     root. On MWAA the DAG folder is itself a package (dags/<repo package>/, see
     lib/runtime/mwaa/dag-package.ts), so `from <package>.common import NAME` is also looked up as
-    `common` in those folders. Only constants and Dataset/Asset objects are taken over; nothing is
-    executed."""
+    `common` in those folders. Only constants, Dataset/Asset objects and function definitions (read,
+    never called) are taken over; nothing is executed."""
 
     def __init__(self, root):
         self.root = os.path.abspath(root)
@@ -400,6 +412,243 @@ def dict_items(module, node):
         return kwargs(node)
     return None
 
+# --- dbt invocations ------------------------------------------------------------------------------
+
+DBT_VERBS = ("run", "build", "test", "seed", "snapshot")
+DBT_SELECT_FLAGS = ("--select", "-s", "--models", "--model", "-m")
+DBT_EXCLUDE_FLAGS = ("--exclude",)
+SHELL_SEPARATORS = ("&&", "||", ";", "|")
+
+
+class Hole:
+    """A part of a command that is computed at run time (its source text), or a Jinja template."""
+
+    def __init__(self, expr, dbt=False):
+        self.expr = expr
+        #: a call of a repo helper that mentions dbt but is not simple enough to follow
+        self.dbt = dbt
+
+
+def template(module, node, depth=0, scope=None):
+    """A string expression as a list of str and Hole parts: module constants, f-strings, `+` and calls
+    of a simple helper function defined in the repo are followed; anything else is a Hole."""
+    scope = scope or {}
+    if depth > 12 or node is None:
+        return [Hole(src(module.text, node) if node is not None else "<expression>")]
+    if isinstance(node, ast.Name) and node.id in scope:
+        return scope[node.id]
+    if isinstance(node, ast.Name) and node.id in module.env:
+        return template(module, module.env[node.id], depth + 1, scope)
+    if isinstance(node, ast.Constant):
+        return [str(node.value)] if isinstance(node.value, (str, int)) and not isinstance(node.value, bool) else [Hole(src(module.text, node))]
+    if isinstance(node, ast.JoinedStr):
+        parts = []
+        for v in node.values:
+            if isinstance(v, ast.Constant):
+                parts.append(str(v.value))
+            elif isinstance(v, ast.FormattedValue) and v.format_spec is None and v.conversion == -1:
+                parts.extend(template(module, v.value, depth + 1, scope))
+            else:
+                parts.append(Hole(src(module.text, v)))
+        return parts
+    if isinstance(node, ast.BinOp) and isinstance(node.op, ast.Add):
+        return template(module, node.left, depth + 1, scope) + template(module, node.right, depth + 1, scope)
+    if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id in module.functions:
+        out = call_helper(module, node, depth, scope)
+        if out is not None:
+            return out
+        fn_module, fn = module.functions[node.func.id]
+        return [Hole(src(module.text, node), dbt="dbt" in (src(fn_module.text, fn) + fn.name).lower())]
+    return [Hole(src(module.text, node))]
+
+
+def call_helper(module, call, depth, scope):
+    """The string a helper function returns for this call, when the function is simple: a docstring,
+    `if ...: raise ...` guards and one `return <string expression>`. None otherwise."""
+    fn_module, fn = module.functions[call.func.id]
+    body = [s for s in fn.body if not (isinstance(s, ast.Expr) and isinstance(s.value, ast.Constant))]
+    if not body or not isinstance(body[-1], ast.Return) or body[-1].value is None:
+        return None
+    for s in body[:-1]:
+        if not (isinstance(s, ast.If) and not s.orelse and all(isinstance(b, ast.Raise) for b in s.body)):
+            return None
+    a = fn.args
+    if a.vararg or a.kwarg or a.posonlyargs or any(isinstance(x, ast.Starred) for x in call.args):
+        return None
+    names = [p.arg for p in a.args]
+    if len(call.args) > len(names):
+        return None
+    bound = {}
+    defaults = dict(zip(names[len(names) - len(a.defaults):], a.defaults))
+    for p, d in zip(a.kwonlyargs, a.kw_defaults):
+        names.append(p.arg)
+        if d is not None:
+            defaults[p.arg] = d
+    for name, arg in zip(names, call.args):
+        bound[name] = template(module, arg, depth + 1, scope)
+    for k in call.keywords:
+        if k.arg is None or k.arg not in names:
+            return None
+        bound[k.arg] = template(module, k.value, depth + 1, scope)
+    for name in names:
+        if name not in bound:
+            if name not in defaults:
+                return None
+            bound[name] = template(fn_module, defaults[name], depth + 1)
+    return template(fn_module, body[-1].value, depth + 1, bound)
+
+
+def command_parts(module, node):
+    """The command line an operator argument holds: a string, or a list of strings (`cmds`,
+    `arguments`) joined with spaces as the container (or `sh -c`) sees them."""
+    node = module.deref(node)
+    if isinstance(node, (ast.List, ast.Tuple)):
+        parts = []
+        for e in node.elts:
+            parts.append(" ")
+            parts.extend(template(module, e))
+        return parts
+    return template(module, node)
+
+
+def command_lines(module, kw):
+    """bash_command, and a pod's `cmds` followed by its `arguments` (the container's argv)."""
+    out = []
+    if "bash_command" in kw:
+        out.append(command_parts(module, kw["bash_command"]))
+    if "cmds" in kw or "arguments" in kw:
+        parts = []
+        for arg in ("cmds", "arguments"):
+            if arg in kw:
+                parts.extend(command_parts(module, kw[arg]) + [" "])
+        out.append(parts)
+    return out
+
+
+def tokens_of(parts):
+    """Splits a command template into whitespace tokens; each token is a list of str/Hole parts. Jinja
+    `{{ }}` / `{% %}` blocks become Holes, so a selector built in a template is never guessed."""
+    holes = []
+    text = ""
+    for p in parts:
+        if isinstance(p, Hole):
+            text += "\x00%d\x00" % len(holes)
+            holes.append(p)
+        else:
+            text += p
+    def jinja(m):
+        holes.append(Hole(m.group(0)))
+        return "\x00%d\x00" % (len(holes) - 1)
+    text = re.sub(r"\{\{.*?\}\}|\{%.*?%\}", jinja, text, flags=re.S)
+    text = re.sub(r"&&|\|\||;|\|", lambda m: " %s " % m.group(0), text)
+    out = []
+    for raw in text.split():
+        raw = raw.strip("'\"")
+        tok = []
+        for i, piece in enumerate(raw.split("\x00")):
+            if i % 2 == 1:
+                tok.append(holes[int(piece)])
+            elif piece:
+                tok.append(piece)
+        out.append(tok)
+    return out
+
+
+def token_text(tok):
+    return "".join(p if isinstance(p, str) else "{%s}" % p.expr if not p.expr.startswith("{") else p.expr for p in tok)
+
+
+def token_str(tok):
+    """The token's text when it has no computed part, else None."""
+    return "".join(tok) if all(isinstance(p, str) for p in tok) else None
+
+
+#: a selector the graph can follow: a model name or dotted fqn, with optional `+`/`n+` graph operators
+SELECTOR = re.compile(r"^(\d*\+)?[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*(\+\d*)?$")
+
+
+def selector(tok):
+    """{value, expr}: value for a selector the graph can follow (a name, `+`/`n+` graph operators),
+    else its text as expr (methods like `tag:`/`path:`/`state:`, wildcards, intersections, computed)."""
+    text = token_str(tok)
+    if text is not None and SELECTOR.match(text):
+        return {"value": text, "expr": None}
+    return {"value": None, "expr": token_text(tok)}
+
+
+def parse_dbt(tokens):
+    """The dbt invocations (`dbt <verb> ... --select ... --exclude ...`) in a tokenised command."""
+    out = []
+    i = 0
+    while i < len(tokens):
+        t = token_str(tokens[i])
+        if t is None or not (t == "dbt" or t.endswith("/dbt")):
+            i += 1
+            continue
+        j = i + 1
+        # global flags before the verb (dbt --no-write-json build ...)
+        while j < len(tokens) and (token_str(tokens[j]) or "").startswith("-"):
+            j += 1
+        verb_tok = tokens[j] if j < len(tokens) else None
+        verb = token_str(verb_tok) if verb_tok is not None else None
+        if verb_tok is None or (verb is not None and verb not in DBT_VERBS):
+            i = j + 1
+            continue
+        inv = {"verb": verb, "verbExpr": None if verb is not None else token_text(verb_tok), "select": [], "exclude": [], "selectGiven": False}
+        k = j + 1
+        current = None
+        while k < len(tokens):
+            tok = tokens[k]
+            text = token_str(tok)
+            if text in SHELL_SEPARATORS or (text is not None and text.startswith("--") and "=" not in text and text not in DBT_SELECT_FLAGS + DBT_EXCLUDE_FLAGS) or (text is not None and text.startswith("-") and not text.startswith("--") and text not in DBT_SELECT_FLAGS):
+                if text in SHELL_SEPARATORS:
+                    break
+                current = None
+                if text == "--selector":
+                    inv["selectGiven"] = True
+                    inv["select"].append({"value": None, "expr": "--selector " + (token_text(tokens[k + 1]) if k + 1 < len(tokens) else "")})
+                    k += 1
+                k += 1
+                continue
+            first = tok[0] if tok and isinstance(tok[0], str) else ""
+            flag, _, rest = first.partition("=")
+            if flag in DBT_SELECT_FLAGS + DBT_EXCLUDE_FLAGS:
+                current = "exclude" if flag in DBT_EXCLUDE_FLAGS else "select"
+                if current == "select":
+                    inv["selectGiven"] = True
+                if _:
+                    value_tok = ([rest] if rest else []) + tok[1:]
+                    if value_tok:
+                        inv[current].append(selector(value_tok))
+                    current = None
+                k += 1
+                continue
+            if current is not None:
+                inv[current].append(selector(tok))
+            k += 1
+        out.append(inv)
+        i = k
+    return out
+
+
+def dbt_invocations(module, kw, line):
+    """dbt commands in an operator's bash_command / cmds / arguments, each with its verb and its
+    selectors. A selector the reader cannot follow statically is recorded with value null."""
+    out = []
+    for parts in command_lines(module, kw):
+        found = parse_dbt(tokens_of(parts)) if any(isinstance(p, str) and "dbt" in p for p in parts) else []
+        for inv in found:
+            if not inv.pop("selectGiven"):
+                inv["select"].append({"value": None, "expr": "<no --select: every model of the project>"})
+            inv["line"] = line
+            out.append(inv)
+        if not found:
+            # a helper that builds a dbt command in a way the reader cannot follow: unresolved, never guessed
+            for p in parts:
+                if isinstance(p, Hole) and p.dbt:
+                    out.append({"verb": None, "verbExpr": p.expr, "select": [{"value": None, "expr": p.expr}], "exclude": [], "line": line})
+    return out
+
 
 class DagBuilder:
     """Collects the tasks, references and outlets of one DAG while its body is walked."""
@@ -455,7 +704,11 @@ class DagBuilder:
             tid = {"value": None, "expr": src(self.module.text, kw["task_id"])}
         if tid["value"] is None or in_loop:
             self.unresolved_tasks = True
-        self.tasks.append({"id": tid, "operator": op or "unknown", "line": call.lineno})
+        dbt = dbt_invocations(self.module, kw, call.lineno)
+        task = {"id": tid, "operator": op or "unknown", "line": call.lineno}
+        if dbt:
+            task["dbt"] = dbt
+        self.tasks.append(task)
         self.add_outlets(kw.get("outlets"), tid["value"], call.lineno)
         kind = "sensor" if op in SENSORS else "marker" if op in MARKERS else "trigger" if op in TRIGGERS else None
         if kind is None:

@@ -1,4 +1,5 @@
-import type { DbtNode, RepoInventory, SparkIo } from '../inventory/types';
+import * as path from 'path';
+import type { AirflowDbtRun, DbtNode, RepoInventory, SparkIo } from '../inventory/types';
 
 /** Kinds of node in the asset graph. */
 export type GraphNodeKind = 'dbt' | 'dag' | 'dataset' | 'spark' | 'terraform' | 'table';
@@ -15,7 +16,37 @@ export interface GraphNode {
 }
 
 /** Why one asset depends on another. */
-export type EdgeKind = 'ref' | 'source' | 'exposure' | 'sensor' | 'marker' | 'trigger' | 'dataset' | 'spark-input' | 'spark-output' | 'terraform';
+export type EdgeKind =
+  | 'ref'
+  | 'source'
+  | 'exposure'
+  | 'sensor'
+  | 'marker'
+  | 'trigger'
+  | 'dataset'
+  | 'spark-input'
+  | 'spark-output'
+  | 'terraform'
+  /** DAG → dbt model/seed/snapshot: a task runs `dbt build|run|seed|snapshot` on it (the DAG writes its table). */
+  | 'dbt-run'
+  /** dbt model → DAG: a task runs `dbt test` on it (the DAG reads its table). */
+  | 'dbt-test';
+
+/** dbt node kinds a `dbt run/build` selection writes. */
+const DBT_BUILT = new Set(['model', 'seed', 'snapshot']);
+/** `n+name+m` with a plain name or dotted fqn, as the Airflow inventory records resolved selectors. */
+const SELECTOR = /^(?:(\d*)\+)?([A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z_][A-Za-z0-9_]*)*)(?:\+(\d*))?$/;
+
+/** A dbt selector of a DAG task and the graph nodes it selects (empty when it names nothing known). */
+export interface DbtSelection {
+  readonly repo: string;
+  readonly dagKey: string;
+  readonly dagFile: string;
+  readonly taskId: string | null;
+  readonly run: AirflowDbtRun;
+  readonly selector: string;
+  readonly nodes: readonly string[];
+}
 
 /** upstream → downstream */
 export interface GraphEdge {
@@ -53,6 +84,12 @@ export class AssetGraph {
   readonly inventories: ReadonlyMap<string, RepoInventory>;
   /** dbt node by graph key. */
   readonly dbtNodes = new Map<string, DbtNode>();
+  /** Every resolved dbt selector of every DAG task, with what it selects (filled by `link`). */
+  readonly dbtSelections: DbtSelection[] = [];
+  /** dbt node keys by fqn part: node name, root project name, first folder under the model path. */
+  private dbtNameIndex: Map<string, string[]> | null = null;
+  /** dbt node key → its fqn (`project`, folders under the model path, name), for dotted selectors. */
+  private readonly dbtFqn = new Map<string, string[]>();
 
   constructor(inventories: readonly RepoInventory[]) {
     this.inventories = new Map(inventories.map((i) => [i.repo, i]));
@@ -69,6 +106,7 @@ export class AssetGraph {
             if (!this.dbtOwner.has(n.id)) this.dbtOwner.set(n.id, key);
             this.addNode({ key, repo: inv.repo, asset: `dbt:${n.id}`, kind: 'dbt', file: n.patchFile ?? n.file, line: null });
             this.dbtNodes.set(key, n);
+            if (DBT_BUILT.has(n.kind) && !this.dbtFqn.has(key)) this.dbtFqn.set(key, dbtFqn(p.manifestFile, n));
             if (n.relation) {
               const parts = n.relation.split('.');
               for (let i = 0; i < parts.length; i++) this.indexRelation(parts.slice(i).join('.'), key);
@@ -203,6 +241,7 @@ export class AssetGraph {
         for (const io of j.outputs) this.addEdge(key, this.sparkIoNode(io), 'spark-output');
       }
     }
+    this.linkDbtRuns();
     // Terraform buckets feed the datasets and paths stored in them.
     const buckets = new Map<string, string>();
     for (const inv of this.inventories.values()) {
@@ -214,6 +253,98 @@ export class AssetGraph {
         const m = /^dataset:s3a?:\/\/([^/]+)/.exec(n.key);
         const owner = m ? buckets.get(m[1]) : undefined;
         if (owner) this.addEdge(owner, n.key, 'terraform');
+      }
+    }
+  }
+
+  /**
+   * The dbt models/seeds/snapshots one selector value selects, as dbt's default (fqn) method does: a
+   * node name, a project name, a folder under the model path, or a dotted fqn prefix; `+` before
+   * adds ancestors and after adds descendants (`n+` limits the depth), following the dbt edges of
+   * every repo. Matches in `repo` win; otherwise every repo that has one. Empty when nothing matches.
+   */
+  selectDbt(repo: string, selector: string): string[] {
+    const m = SELECTOR.exec(selector);
+    if (!m) return [];
+    const parts = m[2].split('.');
+    let hits: string[];
+    if (parts.length === 1) hits = this.dbtIndex().get(parts[0]) ?? [];
+    else {
+      hits = [];
+      for (const [key, fqn] of this.dbtFqn) {
+        const rel = fqn[0] === parts[0] ? fqn : [fqn[0], ...fqn];
+        if (parts.every((p, i) => rel[i] === p) || (parts.length === 2 && fqn[0] === parts[0] && fqn[fqn.length - 1] === parts[1])) hits.push(key);
+      }
+    }
+    const own = hits.filter((k) => this.nodes.get(k)?.repo === repo);
+    const start = own.length > 0 ? own : hits;
+    const out = new Set(start);
+    if (m[1] !== undefined) for (const k of this.dbtWalk(start, 'up', m[1] === '' ? Infinity : Number(m[1]))) out.add(k);
+    if (m[3] !== undefined) for (const k of this.dbtWalk(start, 'down', m[3] === '' ? Infinity : Number(m[3]))) out.add(k);
+    return [...out].filter((k) => DBT_BUILT.has(this.dbtNodes.get(k)?.kind ?? '')).sort();
+  }
+
+  private dbtIndex(): Map<string, string[]> {
+    if (this.dbtNameIndex) return this.dbtNameIndex;
+    const idx = new Map<string, string[]>();
+    const add = (name: string, key: string): void => {
+      const list = idx.get(name);
+      if (!list) idx.set(name, [key]);
+      else if (list[list.length - 1] !== key) list.push(key);
+    };
+    for (const [key, fqn] of this.dbtFqn) {
+      add(fqn[fqn.length - 1], key);
+      add(fqn[0], key);
+      if (fqn.length > 2) add(fqn[1], key);
+    }
+    this.dbtNameIndex = idx;
+    return idx;
+  }
+
+  /** dbt nodes reachable from `start` over dbt → dbt edges, up to `depth` steps. */
+  private dbtWalk(start: readonly string[], dir: 'up' | 'down', depth: number): string[] {
+    const seen = new Set<string>(start);
+    let frontier = [...start];
+    for (let d = 0; d < depth && frontier.length > 0; d++) {
+      const next: string[] = [];
+      for (const k of frontier) {
+        for (const n of (dir === 'down' ? this.out : this.inn).get(k) ?? []) {
+          if (seen.has(n) || !this.dbtNodes.has(n)) continue;
+          seen.add(n);
+          next.push(n);
+        }
+      }
+      frontier = next;
+    }
+    for (const k of start) seen.delete(k);
+    return [...seen];
+  }
+
+  /** DAG → model edges for the dbt commands the DAGs' tasks run (`dbt test`: model → DAG). */
+  private linkDbtRuns(): void {
+    const runs: Array<{ inv: RepoInventory; dagKey: string; file: string; taskId: string | null; run: AirflowDbtRun }> = [];
+    for (const inv of this.inventories.values()) {
+      for (const d of inv.airflow) {
+        if (d.id.value === null) continue;
+        const dagKey = nodeKey(inv.repo, `airflow:${d.id.value}`);
+        for (const t of d.tasks) for (const run of t.dbt ?? []) runs.push({ inv, dagKey, file: d.file, taskId: t.id.value, run });
+      }
+    }
+    // Selections are resolved over the dbt edges only, before any DAG edge is added.
+    const resolved = runs.map((r) => {
+      const excluded = new Set(r.run.exclude.flatMap((x) => (x.value === null ? [] : this.selectDbt(r.inv.repo, x.value))));
+      const picks = r.run.select.flatMap((s) => {
+        if (s.value === null) return [];
+        const nodes = this.selectDbt(r.inv.repo, s.value);
+        this.dbtSelections.push({ repo: r.inv.repo, dagKey: r.dagKey, dagFile: r.file, taskId: r.taskId, run: r.run, selector: s.value, nodes });
+        return nodes.filter((k) => !excluded.has(k));
+      });
+      return { r, picks };
+    });
+    for (const { r, picks } of resolved) {
+      for (const k of picks) {
+        if (r.run.verb === 'test') this.addEdge(k, r.dagKey, 'dbt-test');
+        else this.addEdge(r.dagKey, k, 'dbt-run');
       }
     }
   }
@@ -242,6 +373,18 @@ export class AssetGraph {
     }
     return [...seen].sort();
   }
+}
+
+/**
+ * A dbt node's fqn as dbt's default selector method sees it: the project, the folders under the
+ * model path and the name. The project folder is taken to be the parent of the manifest's folder
+ * (`<project>/target/manifest.json`) and the model path its first folder (`models/`).
+ */
+function dbtFqn(manifestFile: string, n: DbtNode): string[] {
+  const root = path.posix.dirname(path.posix.dirname(manifestFile));
+  const rel = root === '.' || root === '' ? n.file : n.file.startsWith(`${root}/`) ? n.file.slice(root.length + 1) : null;
+  const folders = rel === null ? [] : rel.split('/').slice(1, -1);
+  return [n.package, ...folders, n.name];
 }
 
 /** Every URI in a Dataset/Asset schedule condition. */

@@ -14,6 +14,7 @@ import { loadCatalog, type CatalogInput } from './catalog';
 import { checkDbtColumns } from './checks/dbt-columns';
 import { checkDbtContracts } from './checks/dbt-contract';
 import { checkDbtRefs } from './checks/dbt-refs';
+import { checkDagDbtSelects } from './checks/dag-dbt';
 import { checkCatchup, checkDagDuplicates, checkDagRefs, checkDatasets } from './checks/dags';
 import { checkInventoryProblems } from './checks/inventory-problems';
 import { checkSourceDrift } from './checks/source-drift';
@@ -42,6 +43,7 @@ export const GRAPH_FINDING_CODES = [
   'DAG_CATCHUP_HAZARD',
   'DAG_REF_UNRESOLVED',
   'DAG_ID_UNRESOLVED',
+  'DAG_DBT_SELECT_MISSING',
   'INVENTORY_UNREADABLE',
   'INVENTORY_SKIPPED',
 ] as const;
@@ -150,6 +152,7 @@ const CHECKS: ReadonlyArray<{ codes: readonly GraphFindingCode[]; run: Check }> 
   { codes: ['DAG_DUPLICATE_ID'], run: checkDagDuplicates },
   { codes: ['DATASET_NO_PRODUCER'], run: checkDatasets },
   { codes: ['DAG_CATCHUP_HAZARD'], run: checkCatchup },
+  { codes: ['DAG_DBT_SELECT_MISSING'], run: checkDagDbtSelects },
 ];
 
 function catalogFromEnv(): CatalogInput | undefined {

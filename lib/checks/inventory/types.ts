@@ -93,10 +93,31 @@ export const DatasetConditionSchema: z.ZodType<DatasetCondition> = z.lazy(() =>
   ]),
 );
 
+/** dbt verbs the inventory records (`dbt <verb> --select ...`). */
+export const DBT_VERBS = ['run', 'build', 'test', 'seed', 'snapshot'] as const;
+
+/**
+ * A dbt command a task runs, read from the string literals of its bash_command or a pod's
+ * cmds/arguments (or returned by a simple helper function of the repo). A selector's `value` is a
+ * model name or dotted fqn with optional `+`/`n+` graph operators; anything else (tag:/path:/state:
+ * methods, wildcards, Jinja, run-time values, no `--select` at all) has value null and its text in `expr`.
+ */
+export const AirflowDbtRunSchema = z.object({
+  /** null when the verb is computed at run time (`verbExpr` holds its text). */
+  verb: z.enum(DBT_VERBS).nullable(),
+  verbExpr: z.string().nullable(),
+  select: z.array(ResolvedStringSchema),
+  exclude: z.array(ResolvedStringSchema),
+  line: z.number(),
+});
+export type AirflowDbtRun = z.infer<typeof AirflowDbtRunSchema>;
+
 export const AirflowTaskSchema = z.object({
   id: ResolvedStringSchema,
   operator: z.string(),
   line: z.number(),
+  /** dbt commands the task runs; absent when it runs none (and in fragments published before). */
+  dbt: z.array(AirflowDbtRunSchema).optional(),
 });
 
 /** ExternalTaskSensor / ExternalTaskMarker / TriggerDagRunOperator reference to another DAG. */

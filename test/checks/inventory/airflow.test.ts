@@ -189,3 +189,91 @@ describe('static Airflow inventory (ast helper, imports nothing from the repo)',
     expect(dags.map((d) => d.id.value)).toEqual(['real']);
   });
 });
+
+describe('dbt commands a DAG task runs (read from string literals, never guessed)', () => {
+  const task = async (text: string, extra: Record<string, string> = {}) => {
+    const { dags, problems } = await inventory({ 'dags/d.py': `from airflow import DAG\nwith DAG("d") as dag:\n${text}`, ...extra });
+    expect(problems).toEqual([]);
+    return dags[0].tasks;
+  };
+
+  it.each([
+    ['a plain name', '--select stg_visits', [{ value: 'stg_visits', expr: null }]],
+    ['the + graph operators and -s', '-s stg_visits+ +fct_visits 2+dim_patients', [{ value: 'stg_visits+', expr: null }, { value: '+fct_visits', expr: null }, { value: '2+dim_patients', expr: null }]],
+    ['--models=', '--models=marts.finance', [{ value: 'marts.finance', expr: null }]],
+  ])('records the verb and %s of a bash_command', async (_how, args, select) => {
+    // GIVEN a BashOperator that runs dbt build after a cd, with a --target and an --exclude
+    const tasks = await task(`    BashOperator(task_id="b", bash_command="cd /p && dbt build ${args} --target prod --exclude stg_old")\n`);
+    // THEN the task records one dbt build with those selectors and the exclusion
+    expect(tasks[0].dbt).toEqual([{ verb: 'build', verbExpr: null, select, exclude: [{ value: 'stg_old', expr: null }], line: 3 }]);
+  });
+
+  it.each([
+    ['an f-string over a run-time value', 'f"dbt run --select {dag.params}+"', '{dag.params}+'],
+    ['a Jinja template', '"dbt run --select {{ params.models }}"', '{{ params.models }}'],
+    ['a tag: method', '"dbt run --select tag:nightly"', 'tag:nightly'],
+    ['a state: method', '"dbt run -s state:modified+"', 'state:modified+'],
+    ['no --select (the whole project)', '"dbt run"', '<no --select: every model of the project>'],
+  ])('records a selector from %s as unresolved', async (_how, command, expr) => {
+    // GIVEN a selector the reader cannot follow statically WHEN the DAG is read
+    const tasks = await task(`    BashOperator(task_id="b", bash_command=${command})\n`);
+    // THEN it is recorded with value null and its text, never guessed
+    expect(tasks[0].dbt?.[0].select).toEqual([{ value: null, expr }]);
+  });
+
+  it('resolves a module constant in an f-string and reads a pod\'s cmds followed by its arguments', async () => {
+    // GIVEN a constant model name and a KubernetesPodOperator running dbt seed
+    const dagFile = [
+      'from airflow import DAG',
+      'M = "stg_visits"',
+      'with DAG("d") as dag:',
+      '    BashOperator(task_id="a", bash_command=f"dbt snapshot --select {M}")',
+      '    KubernetesPodOperator(task_id="k", cmds=["dbt"], arguments=["seed", "--select", "clinics"])',
+      '',
+    ].join('\n');
+    const tasks = (await inventory({ 'dags/d.py': dagFile })).dags[0].tasks;
+    // THEN both commands are resolved
+    expect(tasks.map((t) => [t.id.value, t.dbt?.[0].verb, t.dbt?.[0].select])).toEqual([
+      ['a', 'snapshot', [{ value: 'stg_visits', expr: null }]],
+      ['k', 'seed', [{ value: 'clinics', expr: null }]],
+    ]);
+  });
+
+  it('follows a simple helper of the repo with literal arguments (as examples/airflow-dags does), and leaves a complex one unresolved', async () => {
+    // GIVEN a helper module with a simple dbt_command (guard + one return) and one with a loop
+    const helpers = [
+      'DIR = "/p"',
+      'def dbt_command(verb, select):',
+      '    """The dbt command line."""',
+      '    if verb not in {"build", "run"}:',
+      '        raise ValueError(verb)',
+      '    return f"dbt {verb} --project-dir {DIR} --select {select}"',
+      'def dbt_loop(select):',
+      '    out = ""',
+      '    for s in select:',
+      '        out += s',
+      '    return "dbt run --select " + out',
+      '',
+    ].join('\n');
+    const dagFile = [
+      'from airflow import DAG',
+      'from common.helpers import dbt_command, dbt_loop',
+      'with DAG("d") as dag:',
+      '    BashOperator(task_id="a", bash_command=dbt_command("build", "staging+"))',
+      '    BashOperator(task_id="b", bash_command=dbt_loop(["x"]))',
+      '',
+    ].join('\n');
+    const { dags } = await inventory({ 'dags/d.py': dagFile, 'dags/common/helpers.py': helpers });
+    const tasks = dags[0].tasks;
+    // WHEN the DAG file imports them from the repo's package
+    // THEN the simple call is resolved, the other recorded as unresolved with the call's text
+    expect(tasks[0].dbt).toEqual([{ verb: 'build', verbExpr: null, select: [{ value: 'staging+', expr: null }], exclude: [], line: 4 }]);
+    expect(tasks[1].dbt).toEqual([{ verb: null, verbExpr: 'dbt_loop(["x"])', select: [{ value: null, expr: 'dbt_loop(["x"])' }], exclude: [], line: 5 }]);
+  });
+
+  it('records no dbt run for a command that does not run dbt', async () => {
+    // GIVEN an echo and a dbt deps (not a verb that builds or tests) WHEN read THEN no dbt runs
+    const tasks = await task('    BashOperator(task_id="a", bash_command="echo dbt && dbt deps")\n');
+    expect(tasks[0].dbt).toBeUndefined();
+  });
+});
