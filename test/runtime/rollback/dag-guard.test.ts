@@ -1,5 +1,9 @@
+import * as fs from 'fs';
+import * as os from 'os';
+import * as path from 'path';
 import { buildAssetGraph } from '../../../lib/checks/graph/graph';
-import { INVENTORY_SCHEMA, type AirflowDag, type RepoInventory } from '../../../lib/checks/inventory/types';
+import { airflowInventory } from '../../../lib/checks/inventory/airflow';
+import { INVENTORY_SCHEMA, type AirflowDag, type DbtNode, type RepoInventory } from '../../../lib/checks/inventory/types';
 import { dagsTouching, restoreTargetsOf } from '../../../lib/runtime/rollback/dag-guard';
 
 const fragment = (repo: string, parts: Partial<RepoInventory>): RepoInventory => ({
@@ -43,6 +47,57 @@ describe('dagsTouching (the cross-repo asset graph decides which DAGs use a rest
     // THEN exactly the expected touches, each naming the DAG's repo and the table
     expect(touches.map((t) => ({ how: t.how, via: t.via }))).toEqual(expected.map((e) => ({ how: e.how, via: expect.stringMatching(e.via) })));
     for (const t of touches) expect(t).toMatchObject({ dagId: d.id.value, repo: 'reporting', object: TABLE.name });
+  });
+});
+
+describe('dagsTouching finds the DAGs that rebuild a restored model with dbt', () => {
+  const model = (name: string, dependsOn: string[] = []): DbtNode => ({
+    id: `model.core.${name}`,
+    kind: 'model',
+    name,
+    package: 'core',
+    file: `models/staging/${name}.sql`,
+    patchFile: null,
+    relation: `analytics.core.${name}`,
+    columns: [],
+    dependsOn,
+    refs: [],
+    sourceRefs: [],
+    contractEnforced: false,
+    access: null,
+    version: null,
+    checksum: null,
+    identifiers: [],
+    selectStar: false,
+  });
+  const core = fragment('core', {
+    dbt: [{ name: 'core', manifestFile: 'target/manifest.json', schemaVersion: 'v12', dbtVersion: null, nodes: [model('stg_members'), model('stg_claims', ['model.core.stg_members'])], packages: [], projectDependencies: [] }],
+  });
+  let root: string;
+  beforeEach(() => {
+    root = fs.mkdtempSync(path.join(os.tmpdir(), 'dataops-guard-dbt-'));
+  });
+  afterEach(() => fs.rmSync(root, { recursive: true, force: true }));
+
+  it.each([
+    ['dbt build --select stg_claims', ['claims_nightly'], 'dbt-run → dbt:model.core.stg_claims'],
+    ['dbt run -s +stg_claims --target prod', ['claims_nightly'], 'dbt-run → dbt:model.core.stg_claims'],
+    ['dbt build --select stg_members+', ['claims_nightly'], 'dbt-run → dbt:model.core.stg_claims'],
+    ['dbt build --select stg_members', [], ''],
+  ])("a DAG of another repo whose task runs '%s'", async (command, paused, via) => {
+    // GIVEN the orchestration repo's DAG file, read by the real Airflow inventory, and core's dbt project
+    fs.mkdirSync(path.join(root, 'dags'));
+    fs.writeFileSync(
+      path.join(root, 'dags', 'claims.py'),
+      ['from airflow import DAG', 'from airflow.operators.bash import BashOperator', 'with DAG("claims_nightly") as dag:', `    BashOperator(task_id="build", bash_command="cd /dbt && ${command}")`, ''].join('\n'),
+    );
+    const { dags } = await airflowInventory(root);
+    const graph = buildAssetGraph([core, fragment('orchestration', { airflow: dags })]);
+    // WHEN the rollback restores the stg_claims table the deployer swapped
+    const touches = dagsTouching(graph, [TABLE]);
+    // THEN the DAG that rebuilds it is paused as a writer of the table (and one that builds only its parent is not)
+    expect(touches.map((t) => t.dagId)).toEqual(paused);
+    for (const t of touches) expect(t).toMatchObject({ repo: 'orchestration', object: TABLE.name, how: 'writes', via });
   });
 });
 
