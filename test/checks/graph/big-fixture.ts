@@ -3,7 +3,8 @@
  * N models (sources → staging → intermediate → marts, columns with types, contracts, exposures,
  * cross-project refs to a project outside the known repos) and one Airflow repo with M DAG files
  * (sensors across DAGs, Dataset outlets and schedules, triggers, DAGs generated in loops with
- * run-time ids, sensors to DAGs outside the known repos).
+ * run-time ids, sensors to DAGs outside the known repos, BashOperators running `dbt build --select
+ * stg_<n>+` that the graph expands to every descendant model).
  */
 import * as fs from 'fs';
 import * as path from 'path';
@@ -110,6 +111,7 @@ export function writeBigFixture(root: string, opts: BigFixtureOptions): { dbt: s
       'from datetime import datetime',
       'from airflow import DAG',
       'from airflow.datasets import Dataset',
+      'from airflow.operators.bash import BashOperator',
       'from airflow.operators.empty import EmptyOperator',
       'from airflow.sensors.external_task import ExternalTaskSensor',
       'from airflow.operators.trigger_dagrun import TriggerDagRunOperator',
@@ -124,6 +126,7 @@ export function writeBigFixture(root: string, opts: BigFixtureOptions): { dbt: s
       for (let t = 0; t < 6; t++) lines.push(`    t${t} = EmptyOperator(task_id="task_${t}"${t === 5 ? `, outlets=[Dataset("s3://lake/d${d}")]` : ''})`);
       if (d > 0 && d % 50 !== 0) lines.push(`    wait = ExternalTaskSensor(task_id="wait_upstream", external_dag_id="dag_${d - 1}", external_task_id="task_5")`);
       if (d % 50 === 0) lines.push(`    wait_ext = ExternalTaskSensor(task_id="wait_external", external_dag_id="partner_feed_${d}", external_task_id="done")`);
+      if (d % 10 === 2) lines.push(`    BashOperator(task_id="dbt_build", bash_command="cd /dbt && dbt build --select stg_${d % Math.max(1, Math.floor(opts.models * 0.1))}+ --target prod")`);
       if (d % 25 === 3) lines.push(`    TriggerDagRunOperator(task_id="trigger_next", trigger_dag_id="dag_${d + 1}")`);
       lines.push('    t0 >> t1 >> t2 >> t3 >> t4 >> t5', '');
     }

@@ -1,6 +1,12 @@
+import { execFileSync } from 'child_process';
+import * as fs from 'fs';
+import * as os from 'os';
+import * as path from 'path';
+import { loadGraph } from '../../../lib/checks/graph';
 import { checkDagDbtSelects } from '../../../lib/checks/graph/checks/dag-dbt';
 import type { CheckContext } from '../../../lib/checks/graph/context';
 import { buildAssetGraph, type AssetGraph } from '../../../lib/checks/graph/graph';
+import { writeFixtureManifest } from './dbt-fixture';
 import { INVENTORY_SCHEMA, type AirflowDag, type AirflowDbtRun, type DbtNode, type RepoInventory } from '../../../lib/checks/inventory/types';
 
 const fragment = (repo: string, parts: Partial<RepoInventory>): RepoInventory => ({
@@ -149,5 +155,27 @@ describe('DAG_DBT_SELECT_MISSING', () => {
     // GIVEN the DAG with the given other repos WHEN the check runs THEN no finding
     const g = buildAssetGraph([...others, fragment('orchestration', { airflow: [dagRunning([run('build', select)])] })]);
     expect(checkDagDbtSelects(ctx(g))).toEqual([]);
+  });
+});
+
+describe('the example repos', () => {
+  let root: string;
+  beforeEach(() => {
+    root = fs.mkdtempSync(path.join(os.tmpdir(), 'dataops-dag-dbt-'));
+  });
+  afterEach(() => fs.rmSync(root, { recursive: true, force: true }));
+
+  it("links dbt_daily, which builds through defaults.dbt_command('build', 'staging'/'marts'), to every model of dbt-models", async () => {
+    // GIVEN copies of examples/airflow-dags and examples/dbt-models with a manifest
+    const examples = path.resolve(__dirname, '..', '..', '..', 'examples');
+    execFileSync('cp', ['-r', path.join(examples, 'airflow-dags'), path.join(examples, 'dbt-models'), root]);
+    writeFixtureManifest(path.join(root, 'dbt-models'));
+    // WHEN the graph of both is built
+    const { graph } = await loadGraph({ repos: [path.join(root, 'airflow-dags'), path.join(root, 'dbt-models')] });
+    // THEN the DAG writes the staging and marts models (folder selectors under models/)
+    const built = graph.edges.filter((e) => e.kind === 'dbt-run').map((e) => `${e.from} → ${e.to}`).sort();
+    expect(built).toEqual(
+      ['dim_patients', 'fct_daily_visits', 'stg_patients', 'stg_visits'].map((m) => `airflow-dags/airflow:dbt_daily → dbt-models/dbt:model.clinic_analytics.${m}`),
+    );
   });
 });
