@@ -4,10 +4,13 @@
  * cross-repo asset graph registry in moto S3, the MWAA CLI fake with the Airflow model (one
  * environment runs every repo's DAGs), and the ledger on moto DynamoDB.
  */
+import * as fs from 'fs';
+import * as os from 'os';
 import * as path from 'path';
 import { CreateBucketCommand, GetObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';
 import type { AssetKind } from '../../../lib/config/schema';
 import { S3Registry } from '../../../lib/checks/graph/registry';
+import { airflowInventory } from '../../../lib/checks/inventory/airflow';
 import { INVENTORY_SCHEMA, type AirflowDag, type DbtNode, type RepoInventory } from '../../../lib/checks/inventory/types';
 import { DbtSnowflakeDeployer } from '../../../lib/runtime/deployers/dbt-snowflake-deployer';
 import { sha256Hex } from '../../../lib/runtime/deployers/release-files';
@@ -114,6 +117,27 @@ interface World {
 }
 
 const OTHER_DAGS = ['claims_report', 'claims_audit', 'unrelated_report'];
+/** A DAG of repo `orchestration` that rebuilds stg_claims with dbt (no Dataset anywhere). */
+const DBT_DAG = 'claims_nightly';
+
+/** The orchestration repo's DAGs as its Package step reads them: the real Airflow inventory of a DAG file. */
+async function dbtDagInventory(): Promise<AirflowDag[]> {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'dataops-orchestration-'));
+  try {
+    fs.mkdirSync(path.join(dir, 'dags'));
+    const text = [
+      'from airflow import DAG',
+      'from airflow.operators.bash import BashOperator',
+      `with DAG("${DBT_DAG}", schedule="@daily", catchup=False) as dag:`,
+      '    BashOperator(task_id="build", bash_command="cd /dbt && dbt build --select stg_claims --target prod")',
+      '',
+    ].join('\n');
+    fs.writeFileSync(path.join(dir, 'dags', `${DBT_DAG}.py`), text);
+    return (await airflowInventory(dir)).dags;
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+}
 const fakes: MwaaCliFake[] = [];
 afterEach(async () => {
   for (const f of fakes.splice(0)) await f.stop();
@@ -124,24 +148,26 @@ afterEach(async () => {
  * `reporting` has claims_report scheduled on stg_claims' Dataset (unpaused) and unrelated_report on
  * another one (unpaused); repo `audit` has claims_audit writing stg_claims, paused by a person.
  */
-async function setup(): Promise<World> {
+async function setup(opts: { dbtDag?: boolean } = {}): Promise<World> {
   const repo = uniqueName('core').replace(/[^a-z0-9]/g, '');
   const sf = new SnowflakeModel();
   sf.createTable(CLAIMS, [{ ID: 1 }, { ID: 2 }]);
   for (const v of ['v1', 'v2']) sf.defineQuery(`select id from raw.claims -- ${v}`, v === 'v1' ? [{ ID: 10 }] : [{ ID: 20 }]);
   const atSwap: World['atSwap'] = [];
+  const observed = opts.dbtDag ? [...OTHER_DAGS, DBT_DAG] : OTHER_DAGS;
   let watching = false;
   const airflow = new ModelAirflow();
   // Observes, at each SWAP of the rollback, whether the other repos' DAGs are paused; the SQL goes to the model unchanged.
   const sql: SqlClient = {
     query: async (q: string, binds?: ReadonlyArray<string | number>): Promise<Row[]> => {
-      if (watching && /SWAP WITH/.test(q)) atSwap.push(Object.fromEntries(OTHER_DAGS.map((d) => [d, airflow.isPaused(d)])));
+      if (watching && /SWAP WITH/.test(q)) atSwap.push(Object.fromEntries(observed.map((d) => [d, airflow.isPaused(d)])));
       return sf.query(q, binds);
     },
     close: () => sf.close(),
   };
   const dagBucket = await createVersionedBucket(s3, 'dags');
-  for (const [folder, dagId] of [['reporting', 'claims_report'], ['audit', 'claims_audit'], ['reporting', 'unrelated_report']]) {
+  const dagFiles = [['reporting', 'claims_report'], ['audit', 'claims_audit'], ['reporting', 'unrelated_report'], ...(opts.dbtDag ? [['orchestration', DBT_DAG]] : [])];
+  for (const [folder, dagId] of dagFiles) {
     await s3.send(new PutObjectCommand({ Bucket: dagBucket, Key: `dags/${folder}/${dagId}.py`, Body: dagFile(dagId) }));
   }
   const fake = await startMwaaCliFake({ environmentName: 'northstar-dev', backend: airflow, s3, dagBucket });
@@ -151,6 +177,7 @@ async function setup(): Promise<World> {
   airflow.setPausedDirectly('claims_report', false);
   airflow.setPausedDirectly('unrelated_report', false);
   airflow.setPausedDirectly('claims_audit', true);
+  if (opts.dbtDag) airflow.setPausedDirectly(DBT_DAG, false);
 
   const registryBucket = uniqueName('graph');
   await s3.send(new CreateBucketCommand({ Bucket: registryBucket }));
@@ -158,6 +185,7 @@ async function setup(): Promise<World> {
   await registry.publish(fragment(repo, { dbt: [{ name: 'core', manifestFile: 'target/manifest.json', schemaVersion: 'v12', dbtVersion: null, nodes: [model('model.core.stg_claims', 'analytics_dev.core.stg_claims')], packages: [], projectDependencies: [] }] }));
   await registry.publish(fragment('reporting', { airflow: [dagOf('claims_report', { readsUri: CLAIMS_URI }), dagOf('unrelated_report', { readsUri: 'snowflake://analytics_dev/core/other' })] }));
   await registry.publish(fragment('audit', { airflow: [dagOf('claims_audit', { writesUri: CLAIMS_URI })] }));
+  if (opts.dbtDag) await registry.publish(fragment('orchestration', { airflow: await dbtDagInventory() }));
 
   const deployer = new DbtSnowflakeDeployer({ sql, s3, artifactBucket: await createVersionedBucket(s3, 'dbt') });
   const { ledger } = await createTestLedger();
@@ -224,6 +252,24 @@ describe('rollback data restore with the DAGs that use the data paused', () => {
       ['dag-resumed', 'claims_report', 'codebuild:deploy'],
     ]);
     expect(events.find((e) => e.kind === 'rollback-step' && e.step === 'dag-paused' && e.target === 'claims_report')?.message).toMatch(/paused DAG claims_report of reporting before the data restore \(prior state: unpaused\)/);
+  });
+
+  it("pauses another repo's DAG whose task runs 'dbt build --select stg_claims' while stg_claims is restored, and puts it back after", async () => {
+    // GIVEN v2 swapped stg_claims in, and repo orchestration has an unpaused DAG that rebuilds it with dbt (no Dataset)
+    const w = await setup({ dbtDag: true });
+    // WHEN the rollback execution redeploys v1 with the registry and the environment's MWAA
+    const out = await deployRelease(w.v1, 'dev', environment, w.deps('exec-rb', { registry: w.registry, guard: w.guard }));
+    // THEN the data was swapped back, with the dbt DAG paused at the swap
+    expect(w.sf.table(CLAIMS)?.rows).toEqual([{ ID: 10 }]);
+    expect(w.atSwap).toEqual([{ claims_report: true, claims_audit: true, unrelated_report: false, [DBT_DAG]: true }]);
+    // AND afterwards it runs again (its prior state)
+    expect(w.airflow.isPaused(DBT_DAG)).toBe(false);
+    // AND the plan says it writes the table through its dbt command
+    expect(out.rollbackPlan?.pauseDags).toContainEqual({
+      dagId: DBT_DAG,
+      repo: 'orchestration',
+      reasons: [expect.stringMatching(/^writes ANALYTICS_DEV\.CORE\.STG_CLAIMS, which the rollback restores \(dbt-run → dbt:model\.core\.stg_claims\)/)],
+    });
   });
 
   it('keeps prior states through a failure after the pause and before the restore, and the retry finishes the restore', async () => {
