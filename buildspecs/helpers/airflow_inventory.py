@@ -8,7 +8,8 @@ lib/checks/inventory/airflow.ts reads and validates.
 FILE paths are relative to REPO. For each DAG it records the id (from ``with DAG(...)``,
 ``DAG(...)`` and ``@dag``), the task ids, ExternalTaskSensor/ExternalTaskMarker targets,
 TriggerDagRunOperator targets, Dataset/Asset outlets and schedules (``&``/``|`` too), catchup and where
-it is set, start_date and schedule. A value computed at run time is reported with its source text and
+it is set, start_date and schedule, and per task the dbt commands it runs (verb, --select, --exclude;
+see dbt_invocations). A value computed at run time is reported with its source text and
 ``value: null``: never guessed. Only module-level names assigned exactly once to a constant are
 resolved (``DAG_ID = "claims"``, f-strings and ``+`` over such names).
 """
@@ -532,15 +533,17 @@ def tokens_of(parts):
     text = ""
     for p in parts:
         if isinstance(p, Hole):
-            text += "\x00%d\x00" % len(holes)
+            text += f"\x00{len(holes)}\x00"
             holes.append(p)
         else:
             text += p
+
     def jinja(m):
         holes.append(Hole(m.group(0)))
-        return "\x00%d\x00" % (len(holes) - 1)
-    text = re.sub(r"\{\{.*?\}\}|\{%.*?%\}", jinja, text, flags=re.S)
-    text = re.sub(r"&&|\|\||;|\|", lambda m: " %s " % m.group(0), text)
+        return f"\x00{len(holes) - 1}\x00"
+
+    text = re.sub(r"\{\{.*?\}\}|\{%.*?%\}", jinja, text, flags=re.DOTALL)
+    text = re.sub(r"&&|\|\||;|\|", lambda m: f" {m.group(0)} ", text)
     out = []
     for raw in text.split():
         raw = raw.strip("'\"")
@@ -555,7 +558,8 @@ def tokens_of(parts):
 
 
 def token_text(tok):
-    return "".join(p if isinstance(p, str) else "{%s}" % p.expr if not p.expr.startswith("{") else p.expr for p in tok)
+    """A token's text, with each computed part as `{source}` (a Jinja block as written)."""
+    return "".join(p if isinstance(p, str) else p.expr if p.expr.startswith("{") else "{" + p.expr + "}" for p in tok)
 
 
 def token_str(tok):
