@@ -191,6 +191,11 @@ export function estimateMonthlyCost(config: PlatformConfig): CostEstimate {
   const u = config.usage;
   const days = u.activeDaysPerMonth;
   const envCount = ENVIRONMENT_NAMES.length;
+  const secretArns = new Set<string>([
+    ...ENVIRONMENT_NAMES.flatMap((e) => [config.environments[e].snowflake.deploySecretArn, config.environments[e].terraformCloud.tokenSecretArn ?? '']),
+    config.ci.snowflake?.secretArn ?? '',
+  ]);
+  secretArns.delete('');
   const computeType = config.ci.computeType;
   const overhead = u.buildOverheadMinutes;
   const check = (k: AssetKind) => u.checkMinutes[k];
@@ -357,7 +362,8 @@ export function estimateMonthlyCost(config: PlatformConfig): CostEstimate {
       'pipeline state changes from AWS are free; the platform\'s own events are custom'),
     line('ECR', 'image storage', ecrGb, P.ECR_STORAGE_GB_MONTH,
       `toolchain ${A.toolchainImageGb} GB × ${A.toolchainImagesKept}; ${f(sparkExecutions)} Spark releases × ${A.sparkImageUniqueGb} GB × ${envCount} environments`),
-    line('Secrets Manager', 'Snowflake deploy keys', envCount, P.SECRETS_MANAGER_SECRET_MONTH, 'one per environment'),
+    line('Secrets Manager', 'Snowflake keys and Terraform Cloud tokens', secretArns.size, P.SECRETS_MANAGER_SECRET_MONTH,
+      'each distinct secret the config names: a Snowflake deploy key and a Terraform Cloud token per environment, the CI clone key'),
     line('Snowflake', `CI warehouse (${u.snowflakeWarehouseSize}) for dbt PR checks`, ciCredits, creditPrice,
       `${f(dbtPrBuilds)} dbt PR builds × ${u.dbtCiWarehouseMinutes} min + ${A.snowflakeAutoSuspendSeconds} s auto-suspend`),
     line('Snowflake', `deploy and verify warehouses (${u.snowflakeWarehouseSize})`, deployCredits, creditPrice,
