@@ -93,10 +93,10 @@ export function buildScript(spec: Buildspec): string {
     lines.push('    __attempt=$((__attempt+1)); __failed=0; __log_mark=$(wc -c < "$__DATAOPS_LOG" 2>/dev/null || echo 0)');
     lines.push(`    __rec "phase ${name} start $__attempt"`);
     phase.commands.forEach((cmd, i) => {
-      lines.push(`    if [ "$__failed" = 0 ]; then eval ${q(cmd)}; __rc=$?; if [ "$__rc" != 0 ]; then __failed=1; __rec "failed ${name} command ${i} $__rc"; fi; fi`);
+      lines.push(`    if [ "$__failed" = 0 ]; then __rec "run ${name} command ${i}"; eval ${q(cmd)}; __rc=$?; if [ "$__rc" != 0 ]; then __failed=1; __rec "failed ${name} command ${i} $__rc"; fi; fi`);
     });
     (phase.finally ?? []).forEach((cmd, i) => {
-      lines.push(`    eval ${q(cmd)}; __rc=$?; if [ "$__rc" != 0 ]; then if [ "$__failed" = 0 ]; then __rec "failed ${name} finally ${i} $__rc"; fi; __failed=1; fi`);
+      lines.push(`    __rec "run ${name} finally ${i}"; eval ${q(cmd)}; __rc=$?; if [ "$__rc" != 0 ]; then if [ "$__failed" = 0 ]; then __rec "failed ${name} finally ${i} $__rc"; fi; __failed=1; fi`);
     });
     if (policy.mode === 'RETRY' && policy.regex) {
       lines.push(`    if [ "$__failed" = 1 ] && ! tail -c +$((__log_mark+1)) "$__DATAOPS_LOG" | grep -Eq ${q(policy.regex)}; then __max=$__attempt; fi`);
@@ -176,6 +176,7 @@ export async function runBuildspec(opts: BuildspecRunOptions): Promise<Buildspec
     const env = { ...buildEnv(spec, opts, shimDir), __DATAOPS_STATUS: status, __DATAOPS_LOG: logFile };
     const shell = spec.env?.shell === '/bin/sh' || spec.env?.shell === 'sh' ? 'bash' : 'bash';
     const log: string[] = [];
+    let shellExit = 0;
     await new Promise<void>((resolve, reject) => {
       const child = spawn(shell, [script], { cwd: path.resolve(opts.srcDir), env, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
       const onData = (b: Buffer) => {
@@ -197,18 +198,24 @@ export async function runBuildspec(opts: BuildspecRunOptions): Promise<Buildspec
         clearTimeout(timer);
         reject(new BuildspecError(`could not start ${shell} for ${opts.file}: ${cause.message}`, [], { cause }));
       });
-      child.on('close', () => {
+      child.on('close', (code, signal) => {
         clearTimeout(timer);
+        shellExit = code ?? (signal ? 128 : 1);
         resolve();
       });
     });
-    return collect(spec, opts, fs.readFileSync(status, 'utf8'), log.join(''), started);
+    return collect(spec, opts, fs.readFileSync(status, 'utf8'), log.join(''), started, shellExit);
   } finally {
     fs.rmSync(tmp, { recursive: true, force: true });
   }
 }
 
-function collect(spec: Buildspec, opts: BuildspecRunOptions, statusText: string, log: string, started: number): BuildspecRunResult {
+/**
+ * Reads the status lines back. A command that ends the shell itself (`exit 2`, a failed `${X:?}`)
+ * leaves its phase started but not ended: like CodeBuild, that phase failed on that command with the
+ * shell's exit status, and no later phase ran.
+ */
+function collect(spec: Buildspec, opts: BuildspecRunOptions, statusText: string, log: string, started: number, shellExit = 0): BuildspecRunResult {
   const phases: PhaseResult[] = [];
   const exported: Record<string, string> = {};
   const lines = statusText.split('\n').filter(Boolean);
@@ -222,6 +229,15 @@ function collect(spec: Buildspec, opts: BuildspecRunOptions, statusText: string,
       const inFinally = where === 'finally';
       const list = inFinally ? spec.phases[name]?.finally : spec.phases[name]?.commands;
       failedCommand = { command: list?.[Number(idx)] ?? '', exitCode: Number(rc), inFinally };
+    }
+    const starts = mine.filter((l) => l.startsWith(`phase ${name} start `));
+    if (!end && starts.length > 0) {
+      const ran = mine.filter((l) => l.startsWith(`run ${name} `)).pop();
+      const [, , where, idx] = (ran ?? '').split(' ');
+      const list = where === 'finally' ? spec.phases[name]?.finally : spec.phases[name]?.commands;
+      const attempts = Number(starts[starts.length - 1].split(' ')[3]);
+      phases.push({ name, status: 'FAILED', attempts, failedCommand: { command: list?.[Number(idx)] ?? '', exitCode: shellExit || 1, inFinally: where === 'finally' } });
+      continue;
     }
     if (mine.some((l) => l === `phase ${name} absent`)) phases.push({ name, status: 'ABSENT', attempts: 0 });
     else if (mine.some((l) => l === `phase ${name} skipped`) || !end) phases.push({ name, status: 'SKIPPED', attempts: 0 });

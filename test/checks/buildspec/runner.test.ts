@@ -95,6 +95,20 @@ phases:
     expect(r.phases.find((p) => p.name === 'build')).toMatchObject({ status: 'FAILED', failedCommand: { command: 'false', inFinally: true } });
   });
 
+  it('fails the phase on a command that ends the shell itself (exit, a failed ${X:?}), naming it with its status', async () => {
+    // GIVEN a pre_build whose second command exits 3, and a build phase after it
+    const { file, src } = setup('version: 0.2\nphases: {pre_build: {commands: ["echo checking", "test -n \\"$NOPE\\" || exit 3", "echo after"]}, build: {commands: ["echo built"]}}\n');
+    // WHEN it runs
+    const r = await runBuildspec({ file, srcDir: src });
+    // THEN pre_build failed on that command with exit status 3, and nothing after it ran
+    expect(r.succeeded).toBe(false);
+    expect(r.phases.find((p) => p.name === 'pre_build')).toMatchObject({ status: 'FAILED', failedCommand: { command: 'test -n "$NOPE" || exit 3', exitCode: 3, inFinally: false } });
+    expect(statuses(r)).toMatchObject({ build: 'SKIPPED' });
+    expect(r.log).toContain('checking');
+    expect(r.log).not.toContain('after');
+    expect(r.log).not.toContain('built');
+  });
+
   it('lists report files and copies artifacts relative to their base directory', async () => {
     // GIVEN a build that writes a JUnit report and two artifacts, one excluded
     const { file, src } = setup(`
