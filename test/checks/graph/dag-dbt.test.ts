@@ -7,42 +7,11 @@ import { checkDagDbtSelects } from '../../../lib/checks/graph/checks/dag-dbt';
 import type { CheckContext } from '../../../lib/checks/graph/context';
 import { buildAssetGraph, type AssetGraph } from '../../../lib/checks/graph/graph';
 import { writeFixtureManifest } from './dbt-fixture';
-import { INVENTORY_SCHEMA, type AirflowDag, type AirflowDbtRun, type DbtNode, type RepoInventory } from '../../../lib/checks/inventory/types';
+import type { AirflowDag, AirflowDbtRun, DbtNode, RepoInventory } from '../../../lib/checks/inventory/types';
+import { dbtNode, inventoryFragment } from '../../helpers/inventory';
 
-const fragment = (repo: string, parts: Partial<RepoInventory>): RepoInventory => ({
-  schema: INVENTORY_SCHEMA,
-  repo,
-  commit: null,
-  generatedAt: '2026-11-28T00:00:00.000Z',
-  dbt: [],
-  airflow: [],
-  spark: [],
-  terraform: [],
-  problems: [],
-  ...parts,
-});
-const node = (id: string, file: string, dependsOn: string[] = []): DbtNode => {
-  const [kind, pkg, ...rest] = id.split('.');
-  return {
-    id,
-    kind: kind as DbtNode['kind'],
-    name: rest.at(-1) as string,
-    package: pkg,
-    file,
-    patchFile: null,
-    relation: `analytics.${pkg}.${rest.at(-1) as string}`,
-    columns: [],
-    dependsOn,
-    refs: [],
-    sourceRefs: [],
-    contractEnforced: false,
-    access: null,
-    version: null,
-    checksum: null,
-    identifiers: [],
-    selectStar: false,
-  };
-};
+const fragment = inventoryFragment;
+const node = (id: string, file: string, dependsOn: string[] = []): DbtNode => dbtNode(id, { file, dependsOn });
 const project = (name: string, nodes: DbtNode[]): RepoInventory['dbt'][number] => ({
   name,
   manifestFile: 'target/manifest.json',

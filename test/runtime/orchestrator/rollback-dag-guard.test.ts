@@ -11,7 +11,7 @@ import { CreateBucketCommand, GetObjectCommand, PutObjectCommand } from '@aws-sd
 import type { AssetKind } from '../../../lib/config/schema';
 import { S3Registry } from '../../../lib/checks/graph/registry';
 import { airflowInventory } from '../../../lib/checks/inventory/airflow';
-import { INVENTORY_SCHEMA, type AirflowDag, type DbtNode, type RepoInventory } from '../../../lib/checks/inventory/types';
+import type { AirflowDag, DbtNode } from '../../../lib/checks/inventory/types';
 import { DbtSnowflakeDeployer } from '../../../lib/runtime/deployers/dbt-snowflake-deployer';
 import { sha256Hex } from '../../../lib/runtime/deployers/release-files';
 import { MwaaCliClient } from '../../../lib/runtime/mwaa/cli-client';
@@ -20,6 +20,7 @@ import { DagGuard } from '../../../lib/runtime/rollback/dag-guard';
 import type { RollbackDataDeps } from '../../../lib/runtime/rollback/data-restore';
 import type { Row, SqlClient } from '../../../lib/runtime/snowflake/sql-client';
 import { makeTestConfig } from '../../helpers/config';
+import { datasetDag, dbtNode, inventoryFragment } from '../../helpers/inventory';
 import { createTestLedger } from '../../helpers/ledger';
 import { uniqueName } from '../../helpers/moto';
 import { ModelAirflow, startMwaaCliFake, type MwaaCliFake } from '../../helpers/mwaa-cli-fake';
@@ -54,52 +55,9 @@ async function release(repo: string, build: number) {
   return loadRelease(path.join(dir, 'release-manifest.json'));
 }
 
-/** A registry fragment as a repo's Package step publishes it. */
-const fragment = (repo: string, parts: Partial<RepoInventory>): RepoInventory => ({
-  schema: INVENTORY_SCHEMA,
-  repo,
-  commit: null,
-  generatedAt: '2026-11-28T00:00:00.000Z',
-  dbt: [],
-  airflow: [],
-  spark: [],
-  terraform: [],
-  problems: [],
-  ...parts,
-});
-const model = (id: string, relation: string): DbtNode => ({
-  id,
-  kind: 'model',
-  name: id.split('.').at(-1) as string,
-  package: 'core',
-  file: 'models/stg_claims.sql',
-  patchFile: null,
-  relation,
-  columns: [],
-  dependsOn: [],
-  refs: [],
-  sourceRefs: [],
-  contractEnforced: false,
-  access: null,
-  version: null,
-  checksum: null,
-  identifiers: [],
-  selectStar: false,
-});
-/** A DAG scheduled on a Dataset (reads it) or with a Dataset outlet (writes it). */
-const dagOf = (dagId: string, io: { readsUri?: string; writesUri?: string }): AirflowDag => ({
-  id: { value: dagId, expr: null },
-  declaredBy: 'with',
-  file: `dags/${dagId}.py`,
-  line: 1,
-  tasks: [],
-  hasUnresolvedTasks: false,
-  refs: [],
-  outlets: io.writesUri ? [{ uri: io.writesUri, expr: null, taskId: 'load', line: 3 }] : [],
-  schedule: io.readsUri ? { kind: 'datasets', text: null, datasets: { op: 'uri', uri: io.readsUri, expr: null }, arg: 'schedule' } : { kind: 'cron', text: '@daily', datasets: null, arg: 'schedule' },
-  startDate: { iso: null, expr: null, setIn: 'none' },
-  catchup: { value: false, expr: null, setIn: 'dag', line: null },
-});
+const fragment = inventoryFragment;
+const model = (id: string, relation: string): DbtNode => dbtNode(id, { file: 'models/stg_claims.sql', relation });
+const dagOf = datasetDag;
 
 interface World {
   repo: string;

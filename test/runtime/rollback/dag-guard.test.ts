@@ -3,34 +3,12 @@ import * as os from 'os';
 import * as path from 'path';
 import { buildAssetGraph } from '../../../lib/checks/graph/graph';
 import { airflowInventory } from '../../../lib/checks/inventory/airflow';
-import { INVENTORY_SCHEMA, type AirflowDag, type DbtNode, type RepoInventory } from '../../../lib/checks/inventory/types';
+import type { AirflowDag, DbtNode } from '../../../lib/checks/inventory/types';
 import { dagsTouching, restoreTargetsOf } from '../../../lib/runtime/rollback/dag-guard';
+import { datasetDag, dbtNode, inventoryFragment } from '../../helpers/inventory';
 
-const fragment = (repo: string, parts: Partial<RepoInventory>): RepoInventory => ({
-  schema: INVENTORY_SCHEMA,
-  repo,
-  commit: null,
-  generatedAt: '2026-11-28T00:00:00.000Z',
-  dbt: [],
-  airflow: [],
-  spark: [],
-  terraform: [],
-  problems: [],
-  ...parts,
-});
-const dag = (dagId: string, io: { readsUri?: string; writesUri?: string }): AirflowDag => ({
-  id: { value: dagId, expr: null },
-  declaredBy: 'with',
-  file: `dags/${dagId}.py`,
-  line: 1,
-  tasks: [],
-  hasUnresolvedTasks: false,
-  refs: [],
-  outlets: io.writesUri ? [{ uri: io.writesUri, expr: null, taskId: 'load', line: 3 }] : [],
-  schedule: io.readsUri ? { kind: 'datasets', text: null, datasets: { op: 'uri', uri: io.readsUri, expr: null }, arg: 'schedule' } : { kind: 'cron', text: '@daily', datasets: null, arg: 'schedule' },
-  startDate: { iso: null, expr: null, setIn: 'none' },
-  catchup: { value: false, expr: null, setIn: 'dag', line: null },
-});
+const fragment = inventoryFragment;
+const dag = datasetDag;
 const TABLE = { name: 'ANALYTICS.CORE.STG_CLAIMS', uniqueId: 'model.core.stg_claims' };
 
 describe('dagsTouching (the cross-repo asset graph decides which DAGs use a restored table)', () => {
@@ -51,25 +29,7 @@ describe('dagsTouching (the cross-repo asset graph decides which DAGs use a rest
 });
 
 describe('dagsTouching finds the DAGs that rebuild a restored model with dbt', () => {
-  const model = (name: string, dependsOn: string[] = []): DbtNode => ({
-    id: `model.core.${name}`,
-    kind: 'model',
-    name,
-    package: 'core',
-    file: `models/staging/${name}.sql`,
-    patchFile: null,
-    relation: `analytics.core.${name}`,
-    columns: [],
-    dependsOn,
-    refs: [],
-    sourceRefs: [],
-    contractEnforced: false,
-    access: null,
-    version: null,
-    checksum: null,
-    identifiers: [],
-    selectStar: false,
-  });
+  const model = (name: string, dependsOn: string[] = []): DbtNode => dbtNode(`model.core.${name}`, { file: `models/staging/${name}.sql`, dependsOn });
   const core = fragment('core', {
     dbt: [{ name: 'core', manifestFile: 'target/manifest.json', schemaVersion: 'v12', dbtVersion: null, nodes: [model('stg_members'), model('stg_claims', ['model.core.stg_members'])], packages: [], projectDependencies: [] }],
   });
