@@ -130,12 +130,36 @@ async function packageRelease(sample: SampleRepo, env: Record<string, string>): 
   return { build, releaseDir };
 }
 
+/** A sample packaged by the real package.yml into a fresh artifact bucket, a ledger table, and the variables the Dev Deploy project and action set (lib/constructs/repo-pipeline.ts). */
+interface PackagedForDev {
+  readonly releaseDir: string;
+  readonly ledger: Awaited<ReturnType<typeof createTestLedger>>['ledger'];
+  readonly deployEnv: Record<string, string>;
+}
+
+async function packageForDevDeploy(sample: SampleRepo, repoName: string): Promise<PackagedForDev> {
+  const config = loadConfig(DEFAULT_CONFIG_PATH);
+  const names = new PlatformNames(config);
+  const bucket = uniqueName('artifacts');
+  await new S3Client(motoClientConfig()).send(new CreateBucketCommand({ Bucket: bucket }));
+  const test = await createTestLedger();
+  const pkg = await packageRelease(sample, { ...motoEnv(), DATAOPS_REPO: repoName, ARTIFACT_BUCKET: bucket });
+  if (!pkg.build.succeeded) throw new Error(`package.yml failed:\n${pkg.build.log.slice(-3000)}`);
+  const deployEnv = {
+    ...motoEnv(),
+    TARGET_ENV: 'dev',
+    DEPLOY_ROLE_ARN: names.deployRoleArn('dev'),
+    DATAOPS_REPO: repoName,
+    LEDGER_TABLE: test.tableName,
+    ARTIFACT_BUCKET: bucket,
+    [GRAPH_REGISTRY_ENV]: graphRegistryUrl(config).replace(names.artifactBucketName(), bucket),
+  };
+  return { releaseDir: pkg.releaseDir, ledger: test.ledger, deployEnv };
+}
+
 describe('buildspecs/deploy.yml on a packaged release, against moto', () => {
   // The Spark sample: its deployer (SSM pointers, ECR) talks only to services moto serves.
   const repoName = 'spark-claims';
-  const config = loadConfig(DEFAULT_CONFIG_PATH);
-  const names = new PlatformNames(config);
-  const s3 = new S3Client(motoClientConfig());
   let sample: SampleRepo;
   let releaseDir: string;
   let deployEnv: Record<string, string>;
@@ -144,23 +168,7 @@ describe('buildspecs/deploy.yml on a packaged release, against moto', () => {
   // GIVEN the Spark sample packaged by the real package.yml, the artifact bucket and the ledger table in moto
   beforeAll(async () => {
     sample = new SampleRepo('spark-jobs');
-    const bucket = uniqueName('artifacts');
-    await s3.send(new CreateBucketCommand({ Bucket: bucket }));
-    const test = await createTestLedger();
-    ledger = test.ledger;
-    const pkg = await packageRelease(sample, { ...motoEnv(), DATAOPS_REPO: repoName, ARTIFACT_BUCKET: bucket });
-    if (!pkg.build.succeeded) throw new Error(`package.yml failed:\n${pkg.build.log.slice(-3000)}`);
-    releaseDir = pkg.releaseDir;
-    // the variables the Dev Deploy project and action set (lib/constructs/repo-pipeline.ts), the registry in this bucket
-    deployEnv = {
-      ...motoEnv(),
-      TARGET_ENV: 'dev',
-      DEPLOY_ROLE_ARN: names.deployRoleArn('dev'),
-      DATAOPS_REPO: repoName,
-      LEDGER_TABLE: test.tableName,
-      ARTIFACT_BUCKET: bucket,
-      [GRAPH_REGISTRY_ENV]: graphRegistryUrl(config).replace(names.artifactBucketName(), bucket),
-    };
+    ({ releaseDir, ledger, deployEnv } = await packageForDevDeploy(sample, repoName));
   });
   afterAll(() => {
     sample.remove();
@@ -213,9 +221,7 @@ describe('buildspecs/deploy.yml on an Airflow release, against moto and the MWAA
   // ingest_s3_landing.common (lib/runtime/mwaa/dag-package.ts), which resolves only when the deployer puts the
   // files under dags/ingest_s3_landing/ as MWAA loads them.
   const repoName = 'ingest-s3-landing';
-  const config = loadConfig(DEFAULT_CONFIG_PATH);
-  const names = new PlatformNames(config);
-  const dev = config.environments.dev;
+  const dev = loadConfig(DEFAULT_CONFIG_PATH).environments.dev;
   const s3 = new S3Client(motoClientConfig());
   let sample: SampleRepo;
   let releaseDir: string;
@@ -229,26 +235,12 @@ describe('buildspecs/deploy.yml on an Airflow release, against moto and the MWAA
     for (const file of ['dataops.yaml', 'dags/dbt_daily.py', 'dags/clinic_report.py', 'dags/ingest_visits.py', 'tests/conftest.py', 'tests/test_defaults.py', 'pyproject.toml']) {
       sample.change(file, (text) => text.replaceAll('clinic_dags', 'ingest_s3_landing').replaceAll('clinic-dags', repoName));
     }
-    const bucket = uniqueName('artifacts');
-    await s3.send(new CreateBucketCommand({ Bucket: bucket }));
     await s3.send(new CreateBucketCommand({ Bucket: dev.mwaa.dagBucket }));
     await s3.send(new PutBucketVersioningCommand({ Bucket: dev.mwaa.dagBucket, VersioningConfiguration: { Status: 'Enabled' } }));
     fake = await startMwaaCliFake({ environmentName: dev.mwaa.environmentName, backend: await RealAirflow.start(), s3, dagBucket: dev.mwaa.dagBucket });
-    const test = await createTestLedger();
-    ledger = test.ledger;
-    const pkg = await packageRelease(sample, { ...motoEnv(), DATAOPS_REPO: repoName, ARTIFACT_BUCKET: bucket });
-    if (!pkg.build.succeeded) throw new Error(`package.yml failed:\n${pkg.build.log.slice(-3000)}`);
-    releaseDir = pkg.releaseDir;
-    deployEnv = {
-      ...motoEnv(),
-      AWS_ENDPOINT_URL_MWAA: fake.apiEndpoint,
-      TARGET_ENV: 'dev',
-      DEPLOY_ROLE_ARN: names.deployRoleArn('dev'),
-      DATAOPS_REPO: repoName,
-      LEDGER_TABLE: test.tableName,
-      ARTIFACT_BUCKET: bucket,
-      [GRAPH_REGISTRY_ENV]: `s3://${bucket}/graph`,
-    };
+    const packaged = await packageForDevDeploy(sample, repoName);
+    ({ releaseDir, ledger } = packaged);
+    deployEnv = { ...packaged.deployEnv, AWS_ENDPOINT_URL_MWAA: fake.apiEndpoint };
   });
   afterAll(async () => {
     await fake?.stop();
