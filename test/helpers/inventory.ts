@@ -1,5 +1,8 @@
-/** Builders of inventory records (lib/checks/inventory/types.ts) for graph and rollback tests. */
+/** Builders of inventory records (lib/checks/inventory/types.ts) and registries for graph and rollback tests. */
+import { CreateBucketCommand, S3Client } from '@aws-sdk/client-s3';
+import { S3Registry } from '../../lib/checks/graph/registry';
 import { INVENTORY_SCHEMA, type AirflowDag, type DbtNode, type RepoInventory } from '../../lib/checks/inventory/types';
+import { motoClientConfig, uniqueName } from './moto';
 
 /** A registry fragment as a repo's Package step publishes it; empty apart from `parts`. */
 export const inventoryFragment = (repo: string, parts: Partial<RepoInventory>): RepoInventory => ({
@@ -55,3 +58,13 @@ export const datasetDag = (dagId: string, io: { readsUri?: string; writesUri?: s
   startDate: { iso: null, expr: null, setIn: 'none' },
   catchup: { value: false, expr: null, setIn: 'dag', line: null },
 });
+
+/** A graph registry in a new moto S3 bucket (`s3://<bucket>/graph`) holding these fragments. */
+export async function motoRegistry(...fragments: RepoInventory[]): Promise<S3Registry> {
+  const s3 = new S3Client(motoClientConfig());
+  const bucket = uniqueName('graph');
+  await s3.send(new CreateBucketCommand({ Bucket: bucket }));
+  const registry = new S3Registry(`s3://${bucket}/graph`, s3);
+  for (const fragment of fragments) await registry.publish(fragment);
+  return registry;
+}

@@ -1,8 +1,5 @@
-import { CreateBucketCommand, S3Client } from '@aws-sdk/client-s3';
-import { S3Registry } from '../../../lib/checks/graph/registry';
-import { INVENTORY_SCHEMA } from '../../../lib/checks/inventory/types';
+import { datasetDag, inventoryFragment, motoRegistry } from '../../helpers/inventory';
 import { rollback } from '../../../lib/runtime/rollback/rollback';
-import { motoClientConfig, uniqueName } from '../../helpers/moto';
 import type { RollbackOutcome } from '../../../lib/ops/rollback/run';
 import { helpOf, runDataops } from '../../cli/run-command';
 import { CodePipelineFake } from '../../helpers/codepipeline-fake';
@@ -21,18 +18,7 @@ describe('dataops rollback through the Rollback handler (Lambda Invoke shim), mo
     await fake.start();
     h = await PlatformHistory.create(fake, REPOS);
     // The asset graph registry the function reads (moto S3): repo reporting has a DAG scheduled on stg_claims' Dataset.
-    const s3 = new S3Client(motoClientConfig());
-    const bucket = uniqueName('graph');
-    await s3.send(new CreateBucketCommand({ Bucket: bucket }));
-    const registry = new S3Registry(`s3://${bucket}/graph`, s3);
-    await registry.publish({
-      schema: INVENTORY_SCHEMA, repo: 'reporting', commit: null, generatedAt: '2026-03-02T00:00:00Z', dbt: [], spark: [], terraform: [], problems: [],
-      airflow: [{
-        id: { value: 'claims_report', expr: null }, declaredBy: 'with', file: 'dags/claims_report.py', line: 1, tasks: [], hasUnresolvedTasks: false, refs: [], outlets: [],
-        schedule: { kind: 'datasets', text: null, datasets: { op: 'uri', uri: 'snowflake://analytics/core/stg_claims', expr: null }, arg: 'schedule' },
-        startDate: { iso: null, expr: null, setIn: 'none' }, catchup: { value: false, expr: null, setIn: 'dag', line: null },
-      }],
-    });
+    const registry = await motoRegistry(inventoryFragment('reporting', { airflow: [datasetDag('claims_report', { readsUri: 'snowflake://analytics/core/stg_claims' })] }));
     shim = new LambdaInvokeShim({
       'northstar-rollback': (event) => rollback(event, { codepipeline: fake.client(), ledger: h.ledger, pipelines: h.pipelines, log: memoryLog(), registry }),
     });

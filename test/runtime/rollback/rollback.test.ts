@@ -1,8 +1,5 @@
 import { CloudWatchClient, ListMetricsCommand } from '@aws-sdk/client-cloudwatch';
-import { CreateBucketCommand, S3Client } from '@aws-sdk/client-s3';
-import { S3Registry } from '../../../lib/checks/graph/registry';
-import { INVENTORY_SCHEMA } from '../../../lib/checks/inventory/types';
-import { uniqueName } from '../../helpers/moto';
+import { datasetDag, inventoryFragment, motoRegistry } from '../../helpers/inventory';
 import { rollback, RollbackResponseSchema, type RollbackDeps } from '../../../lib/runtime/rollback/rollback';
 import { motoClientConfig } from '../../helpers/moto';
 import type { DagEntry } from '../../../lib/runtime/release/manifest';
@@ -146,18 +143,7 @@ describe('Rollback(λ) against moto DynamoDB and the CodePipeline fake', () => {
     // GIVEN v2 swapped stg_claims in, and repo reporting has a DAG scheduled on its Dataset (registry in moto S3)
     const { ledger, deps, current } = await setup();
     await swappedByCurrent(ledger, current);
-    const s3 = new S3Client(motoClientConfig());
-    const bucket = uniqueName('graph');
-    await s3.send(new CreateBucketCommand({ Bucket: bucket }));
-    const registry = new S3Registry(`s3://${bucket}/graph`, s3);
-    await registry.publish({
-      schema: INVENTORY_SCHEMA, repo: 'reporting', commit: null, generatedAt: '2026-03-02T00:00:00Z', dbt: [], spark: [], terraform: [], problems: [],
-      airflow: [{
-        id: { value: 'claims_report', expr: null }, declaredBy: 'with', file: 'dags/claims_report.py', line: 1, tasks: [], hasUnresolvedTasks: false, refs: [], outlets: [],
-        schedule: { kind: 'datasets', text: null, datasets: { op: 'uri', uri: 'snowflake://analytics/core/stg_claims', expr: null }, arg: 'schedule' },
-        startDate: { iso: null, expr: null, setIn: 'none' }, catchup: { value: false, expr: null, setIn: 'dag', line: null },
-      }],
-    });
+    const registry = await motoRegistry(inventoryFragment('reporting', { airflow: [datasetDag('claims_report', { readsUri: 'snowflake://analytics/core/stg_claims' })] }));
     // WHEN a dry run is requested of a Rollback(λ) that has the registry
     const out = await rollback({ ...request, dryRun: true }, { ...deps, registry });
     // THEN the plan pauses that DAG, with its repo and the table, beside the repo's own changed DAG
