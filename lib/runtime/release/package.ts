@@ -6,6 +6,7 @@ import { pack } from 'tar-stream';
 import { z } from 'zod';
 import type { AssetKind } from '../../config/schema';
 import { airflowInventory } from '../../checks/inventory/airflow';
+import { DbtParseError, ensureDbtManifest, reproducibleManifest } from '../../checks/inventory/dbt-parse';
 import { listFiles } from '../../checks/inventory/files';
 import { loadRepoLayout } from '../../checks/validate/repo-config';
 import { RELEASE_MANIFEST_FILE, sha256Hex } from './checksums';
@@ -72,6 +73,14 @@ export interface PackageOptions {
   readonly allowDestroy?: readonly string[];
   /** Python interpreter for the DAG inventory helper. @default - $DATAOPS_PYTHON or python3 */
   readonly python?: string;
+  /**
+   * dbt target of the manifest the release carries when the project has no fresh target/manifest.json
+   * (then `dbt parse` runs in a sandbox with the repo's profile if usable, else the offline profile).
+   * @default - $DBT_TARGET, else dataops.yaml `dbt.ciTarget` (ci)
+   */
+  readonly dbtTarget?: string;
+  /** Progress lines (the dbt parse). @default - none */
+  readonly log?: (line: string) => void;
 }
 
 /** What was written. */
@@ -176,6 +185,32 @@ export function modelsToRebuild(manifestText: string, baseText: string | null): 
 }
 
 /**
+ * The dbt manifest of the release: the project's own target/manifest.json when it is newer than every
+ * source file, else `dbt parse` in a sandbox outside the work tree with the repo's profile when usable
+ * here, or else the offline profile (no credentials, no connection): lib/checks/inventory/dbt-parse.ts,
+ * the same code PR validation uses. A parsed manifest is made reproducible (timestamps from the commit).
+ */
+async function releaseDbtManifest(repoDir: string, layout: ReturnType<typeof loadRepoLayout>, root: string, opts: PackageOptions & { createdAt: string; sha: string }, env: NodeJS.ProcessEnv): Promise<Buffer> {
+  const projectAbs = path.join(repoDir, root);
+  if (!fs.existsSync(path.join(projectAbs, 'dbt_project.yml'))) {
+    throw new PackageError(`${root}/dbt_project.yml is missing, so the release cannot carry a dbt manifest; set dbt.projectDir in dataops.yaml to the folder that holds the dbt project`);
+  }
+  try {
+    const m = await ensureDbtManifest(projectAbs, {
+      profilesDir: path.resolve(repoDir, layout.dbt.profilesDir),
+      target: opts.dbtTarget ?? (env.DBT_TARGET || undefined) ?? layout.dbt.ciTarget,
+      env,
+      log: opts.log,
+    });
+    const text = fs.readFileSync(m.file, 'utf8');
+    return Buffer.from(m.from === 'repo' ? text : reproducibleManifest(text, opts.createdAt, opts.sha));
+  } catch (cause) {
+    if (cause instanceof DbtParseError) throw new PackageError(`the release needs the dbt manifest of ${root}: ${cause.message}`, { cause });
+    throw cause;
+  }
+}
+
+/**
  * Builds one immutable release of a repo (docs/release-manifest.md): a deterministic tar.gz per asset
  * kind and `release-manifest.json` with the version `<yyyymmdd>.<build>+<sha>`, every asset with its
  * sha256, the dbt manifest hash, the DAG inventory, Spark image digests and the Terraform tarball hash.
@@ -195,6 +230,8 @@ export async function packageRelease(opts: PackageOptions, env: NodeJS.ProcessEn
 
   // Each file goes to the first kind (in CLAIM_ORDER) that the repo has and whose folder holds it.
   const claimed = new Set<string>();
+  /** Files the release carries that are not read from the work tree (the dbt manifest parsed in a sandbox). */
+  const generated = new Map<string, Buffer>();
   const byKind = new Map<AssetKind, string[]>();
   for (const kind of CLAIM_ORDER.filter((k) => layout.kinds.includes(k))) {
     const root = layout.paths[kind] ?? '.';
@@ -208,9 +245,7 @@ export async function packageRelease(opts: PackageOptions, env: NodeJS.ProcessEn
       .filter((rel) => !claimed.has(rel) && rel !== 'dataops.yaml' && ACCEPT[kind](root === '.' ? rel : rel.slice(root.length + 1)));
     if (kind === 'dbt') {
       const manifestRel = `${root === '.' ? '' : `${root}/`}target/manifest.json`;
-      if (!fs.existsSync(path.join(repoDir, manifestRel))) {
-        throw new PackageError(`${manifestRel} is missing; run 'dbt parse' (or compile) in ${root} before 'dataops package' so the release carries the dbt manifest`);
-      }
+      generated.set(manifestRel, await releaseDbtManifest(repoDir, layout, root, { ...opts, createdAt, sha }, env));
       files.push(manifestRel);
     }
     files.forEach((f) => claimed.add(f));
@@ -222,7 +257,7 @@ export async function packageRelease(opts: PackageOptions, env: NodeJS.ProcessEn
   const artifacts: ReleaseArtifact[] = [];
   const bodies = new Map<string, Buffer>();
   for (const [kind, files] of [...byKind.entries()].sort(([a], [b]) => (a < b ? -1 : 1))) {
-    const entries = files.map((f) => ({ path: f, body: fs.readFileSync(path.join(repoDir, f)) }));
+    const entries = files.map((f) => ({ path: f, body: generated.get(f) ?? fs.readFileSync(path.join(repoDir, f)) }));
     for (const e of entries) {
       bodies.set(e.path, e.body);
       assets.push({ kind, id: `${kind}:${e.path}`, path: e.path, sha256: sha256Hex(e.body), bytes: e.body.length });

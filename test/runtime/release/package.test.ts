@@ -136,10 +136,32 @@ describe('dataops package', () => {
     await expect(packageRelease({ ...base, ...change, repoDir: mixedRepo(), outDir: tmp('x') })).rejects.toThrow(message);
   });
 
-  it('fails on a dbt project without a built manifest, saying to run dbt parse', async () => {
+  it('parses a dbt project without a built manifest with the offline profile, reproducibly, writing nothing into the repo', async () => {
+    // GIVEN the repo without warehouse/target (its profiles.yml has no profile 'core')
     const repo = mixedRepo();
     fs.rmSync(path.join(repo, 'warehouse/target'), { recursive: true });
-    await expect(packageRelease({ ...base, repoDir: repo, outDir: tmp('x') })).rejects.toThrow(/warehouse\/target\/manifest\.json is missing; run 'dbt parse'/);
+    const cache = { DATAOPS_CACHE_DIR: tmp('cache') };
+    // WHEN it is packaged twice, the second time with a cold parse cache
+    const first = await packageRelease({ ...base, repoDir: repo, outDir: tmp('a') }, cache);
+    const second = await packageRelease({ ...base, repoDir: repo, outDir: tmp('b') }, { DATAOPS_CACHE_DIR: tmp('cache') });
+    // THEN the release carries dbt's manifest of the project at warehouse/target/manifest.json
+    const asset = first.manifest.assets.find((a) => a.path === 'warehouse/target/manifest.json');
+    expect(asset?.sha256).toBe(first.manifest.dbt?.manifestSha256);
+    // AND both releases have the same bytes (dbt's timestamps come from the commit)
+    expect(second.manifestSha256).toBe(first.manifestSha256);
+    // AND nothing was written into the repo's dbt project
+    expect(fs.readdirSync(path.join(repo, 'warehouse')).sort()).toEqual(['dbt_project.yml', 'models', 'profiles.yml']);
+  });
+
+  it('fails on a dbt project that does not parse, with the lines of dbt saying why', async () => {
+    // GIVEN a model with a Jinja syntax error and no built manifest
+    const repo = mixedRepo();
+    fs.rmSync(path.join(repo, 'warehouse/target'), { recursive: true });
+    fs.writeFileSync(path.join(repo, 'warehouse/models/stg_claims.sql'), "select id from {{ ref('raw_claims' }}\n");
+    // WHEN it is packaged, THEN the error names the model and dbt's reason
+    await expect(packageRelease({ ...base, repoDir: repo, outDir: tmp('x') }, { DATAOPS_CACHE_DIR: tmp('cache') })).rejects.toThrow(
+      /dbt manifest of warehouse: dbt parse failed .*Compilation Error in model stg_claims \(models\/stg_claims\.sql\) \/ unexpected '}', expected '\)'/,
+    );
   });
 
   it('fails without a creation time outside git unless SOURCE_DATE_EPOCH is set', async () => {
