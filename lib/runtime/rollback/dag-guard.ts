@@ -1,17 +1,16 @@
 import { DeleteObjectCommand, GetObjectCommand, NoSuchKey, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { z } from 'zod';
 import type { AssetGraph, GraphNode } from '../../checks/graph/graph';
-import { listDags, setPaused } from '../mwaa/airflow-commands';
 import type { AirflowCli } from '../mwaa/cli-client';
-import { dagFolderPrefix } from '../mwaa/dag-package';
-import { decidePause, decideResume, type DagPause, type DagTouch } from '../rollback-plan/logic';
+import { type DagPause, type DagTouch } from '../rollback-plan/logic';
 import { swapSql } from '../snowflake/statements';
+import { AirflowPauseSwitch, DagHolds, holderId, holdsPrefix, S3HoldStore, type DagHoldsProps, type HolderId } from './dag-holds';
 
 /**
  * The DAG guard of a data-safe rollback (DESIGN.md "Rollback without harming data", docs/rollback.md):
  * before the data restore it pauses every DAG that reads or writes the restored tables — in this
  * repo or any other, found through the cross-repo asset graph — and after the restore it puts each
- * one back to the paused state it had before. It never clears or triggers runs.
+ * one back to the paused state it had before — once no other run holds it. It never clears or triggers runs.
  */
 
 /** A table a failed release swapped in, which the rollback's data restore may swap back. */
@@ -127,93 +126,122 @@ export function dagsTouching(graph: AssetGraph, targets: ReadonlyArray<{ readonl
 export interface DagGuardProps {
   /** Airflow CLI of the environment's MWAA (one environment runs every repo's DAGs). */
   readonly airflow: AirflowCli;
-  /** S3 client of the environment's account (deploy role), for the marker in the DAG bucket. */
+  /** S3 client of the environment's account (deploy role), for the hold records in the DAG bucket. */
   readonly s3: S3Client;
   /** The environment's DAG bucket. */
   readonly bucket: string;
   /** Key prefix of the DAG folder in the bucket (DagS3Path). @default dags */
   readonly dagS3Path?: string;
+  /** Waiting for another holder's release and counting one as abandoned. @default DagHolds' defaults */
+  readonly holds?: Pick<DagHoldsProps, 'clock' | 'waitMs' | 'pollMs' | 'staleAfterMs'>;
 }
 
 /** What the guard did for one DAG. */
 export interface GuardedDag {
   readonly dagId: string;
-  /** Paused state before the rollback touched it. */
+  /** Paused state before the first holder (this rollback or another run) paused it. */
   readonly prior: boolean;
-  /** True when this call paused (or unpaused) it; false when it already was in that state. */
+  /** True when this call paused (or put back) it; false when it already was in that state or others still hold it. */
   readonly changed: boolean;
+  /** Other runs holding it: at the pause, those that held it already; at the resume, those that keep it paused. */
+  readonly others: readonly HolderId[];
 }
 
-const MarkerSchema = z.object({ executionId: z.string(), repo: z.string(), paused: z.record(z.string(), z.boolean()) });
+const HolderIndexSchema = z.object({ holder: z.string(), dags: z.array(z.string()) });
 
 /**
- * Pauses DAGs around a rollback's data restore, crash-safely: the prior paused state of every DAG is
- * written to `<dagS3Path>/<repo package>/.dataops/paused-by-rollback.json` in the DAG bucket before
- * the first pause (as the MWAA deployer does with paused-by-deploy.json; Airflow does not parse it,
- * and the deployer's sync leaves `.dataops/` alone). A retried rollback finds the marker and takes
- * the states from it, so it never takes its own pause for a person's; `resume` sets each DAG back
- * to its prior state and deletes the marker.
+ * Pauses DAGs around a rollback's data restore through per-DAG holds ({@link DagHolds}): each DAG's
+ * hold record in the DAG bucket (`<dagS3Path>/.dataops/dag-holds/<dag id>.json`; Airflow does not
+ * parse it, and no repo's deployer sync reaches outside its own folder) lists every run holding it
+ * and the paused state from before the first of them. The rollback of `repo` in execution E holds
+ * as `rollback:<repo>:<E>`; a retry of the same execution finds its own holds. The DAG is put back
+ * only when the last holder resumes, so a rollback that finishes first never unpauses a DAG another
+ * rollback (or deploy) still restores under. The DAGs a holder took are also listed in its index
+ * (`…/dag-holds/by-holder/<holder>.json`), so a retry releases them even when its plan changed.
  */
 export class DagGuard {
-  constructor(private readonly props: DagGuardProps) {}
+  private readonly holds: DagHolds;
+  private readonly store: S3HoldStore;
 
-  /** Where the marker of `repo`'s rollbacks lives. */
-  markerKey(repo: string): string {
-    return `${dagFolderPrefix(repo, this.props.dagS3Path)}.dataops/paused-by-rollback.json`;
+  constructor(private readonly props: DagGuardProps) {
+    this.store = new S3HoldStore({ s3: props.s3, bucket: props.bucket, ...(props.dagS3Path ? { dagS3Path: props.dagS3Path } : {}) });
+    this.holds = new DagHolds({ ...props.holds, store: this.store, dags: new AirflowPauseSwitch(props.airflow) });
   }
 
-  /** The prior states a rollback of `repo` recorded and has not put back yet, or null. */
-  async readMarker(repo: string): Promise<Record<string, boolean> | null> {
-    const key = this.markerKey(repo);
+  /** The holder id of a rollback of `repo` in `executionId`. */
+  holderOf(repo: string, executionId: string): HolderId {
+    return holderId('rollback', repo, executionId);
+  }
+
+  /** Key of `dagId`'s hold record in the DAG bucket. */
+  holdKey(dagId: string): string {
+    return this.store.keyOf(dagId);
+  }
+
+  /** Key of the index of the DAGs `holder` may hold. */
+  indexKey(holder: HolderId): string {
+    return `${holdsPrefix(this.props.dagS3Path)}by-holder/${encodeURIComponent(holder)}.json`;
+  }
+
+  private async readIndex(holder: HolderId): Promise<string[]> {
+    const key = this.indexKey(holder);
     try {
       const out = await this.props.s3.send(new GetObjectCommand({ Bucket: this.props.bucket, Key: key }));
-      return MarkerSchema.parse(JSON.parse(await out.Body!.transformToString())).paused;
+      return HolderIndexSchema.parse(JSON.parse(await out.Body!.transformToString())).dags;
     } catch (e) {
-      if (e instanceof NoSuchKey || (e as { name?: string }).name === 'NoSuchKey') return null;
-      throw new DagGuardError(`cannot read the rollback pause marker s3://${this.props.bucket}/${key}: ${(e as Error).message}; the DAGs it lists keep their state until it can be read`, { cause: e });
+      if (e instanceof NoSuchKey || (e as { name?: string }).name === 'NoSuchKey') return [];
+      throw new DagGuardError(`cannot read the rollback's hold index s3://${this.props.bucket}/${key}: ${(e as Error).message}; the DAGs it holds keep their state until it can be read`, { cause: e });
     }
   }
 
   /**
-   * Records the prior state of each DAG (the marker) and pauses those not paused.
-   * @returns the DAGs it guards (prior states) and the wanted DAGs the environment does not list
+   * Takes this rollback's hold on each DAG (the first holder of a DAG records its prior paused state)
+   * and pauses those not paused.
+   * @returns the DAGs it holds (prior states) and the wanted DAGs the environment does not list
    */
   async pause(repo: string, executionId: string, dags: readonly DagPause[], log: (line: string) => void): Promise<{ guarded: GuardedDag[]; missing: string[] }> {
-    const [listed, marker] = await Promise.all([listDags(this.props.airflow), this.readMarker(repo)]);
-    const d = decidePause(listed, marker, dags.map((x) => x.dagId));
-    if (Object.keys(d.priors).length > 0) {
-      const body = JSON.stringify({ executionId, repo, paused: d.priors }, null, 2);
-      await this.props.s3.send(new PutObjectCommand({ Bucket: this.props.bucket, Key: this.markerKey(repo), Body: body, ContentType: 'application/json' }));
+    const holder = this.holderOf(repo, executionId);
+    const wanted = [...new Set(dags.map((d) => d.dagId))].sort();
+    const indexed = await this.readIndex(holder);
+    const all = [...new Set([...indexed, ...wanted])].sort();
+    if (all.length > indexed.length) {
+      // Written before the first hold, so a retry finds every DAG this rollback may hold.
+      await this.props.s3.send(new PutObjectCommand({ Bucket: this.props.bucket, Key: this.indexKey(holder), Body: JSON.stringify({ holder, dags: all }, null, 2), ContentType: 'application/json' }));
     }
-    const toPause = new Set(d.pause);
-    for (const id of d.pause) {
-      log(`pausing DAG ${id} for the data restore (it was unpaused)`);
-      await setPaused(this.props.airflow, id, true);
+    const guarded: GuardedDag[] = [];
+    const missing: string[] = [];
+    for (const dagId of wanted) {
+      const a = await this.holds.acquire(dagId, holder);
+      if (!a.listed) {
+        missing.push(dagId);
+        continue;
+      }
+      if (a.changed) log(`pausing DAG ${dagId} for the data restore (it was unpaused)`);
+      guarded.push({ dagId, prior: a.prior, changed: a.changed, others: a.others });
     }
-    const guarded = Object.entries(d.priors)
-      .map(([dagId, prior]) => ({ dagId, prior, changed: toPause.has(dagId) }))
-      .sort((a, b) => a.dagId.localeCompare(b.dagId));
-    return { guarded, missing: [...d.missing] };
+    return { guarded, missing };
   }
 
-  /** Puts every DAG the marker lists back to its prior state, then deletes the marker. */
-  async resume(repo: string, log: (line: string) => void): Promise<GuardedDag[]> {
-    const [listed, marker] = await Promise.all([listDags(this.props.airflow), this.readMarker(repo)]);
-    if (marker === null) return [];
-    const changes = new Set<string>();
-    for (const r of decideResume(listed, marker)) {
-      log(`${r.paused ? 'pausing' : 'unpausing'} DAG ${r.dagId} (its state before the rollback)`);
-      await setPaused(this.props.airflow, r.dagId, r.paused);
-      changes.add(r.dagId);
+  /**
+   * Lets go of this rollback's holds: a DAG no other run holds goes back to its prior state (a DAG a
+   * person had paused stays paused); one that others still hold stays paused for them.
+   */
+  async resume(repo: string, executionId: string, log: (line: string) => void): Promise<GuardedDag[]> {
+    const holder = this.holderOf(repo, executionId);
+    const out: GuardedDag[] = [];
+    for (const dagId of await this.readIndex(holder)) {
+      const r = await this.holds.release(dagId, holder);
+      if (!r.held || r.prior === null) continue;
+      if (r.changed) log(`${r.prior ? 'pausing' : 'unpausing'} DAG ${dagId} (its state before the first run paused it)`);
+      else if (r.remaining.length > 0) log(`DAG ${dagId} stays paused: ${r.remaining.join(', ')} still hold it`);
+      out.push({ dagId, prior: r.prior, changed: r.changed, others: r.remaining });
     }
-    await this.props.s3.send(new DeleteObjectCommand({ Bucket: this.props.bucket, Key: this.markerKey(repo) }));
-    return Object.entries(marker)
-      .map(([dagId, prior]) => ({ dagId, prior, changed: changes.has(dagId) }))
-      .sort((a, b) => a.dagId.localeCompare(b.dagId));
+    await this.props.s3.send(new DeleteObjectCommand({ Bucket: this.props.bucket, Key: this.indexKey(holder) }));
+    return out;
   }
 }
 
-/** The guard could not read or write its marker. */
+/** The guard could not read or write its hold index. */
 export class DagGuardError extends Error {
   constructor(message: string, options?: { cause?: unknown }) {
     super(message, options);

@@ -105,8 +105,9 @@ export interface GuardedRestoreInput {
  * 1. no swapped tables: the deployer's restore as before (published artifacts only);
  * 2. the DAGs that touch them cannot be known (no registry, unreadable registry, no MWAA CLI): no
  *    data is restored; each table goes to a person with its times and the exact SWAP statement;
- * 3. otherwise: record each DAG's prior paused state (crash-safe marker), pause, restore, put each
- *    DAG back to its prior state. If the restore fails the DAGs stay paused; the retry finishes it.
+ * 3. otherwise: take this rollback's hold on each DAG (the first holder records its prior paused
+ *    state, crash-safely), pause, restore, let go of the holds: a DAG goes back to its prior state
+ *    when no other run holds it. If the restore fails the DAGs stay held; the retry finishes it.
  * Every pause, resume and skipped restore is a `rollback-step` in the ledger.
  */
 export async function restoreWithDagsPaused(i: GuardedRestoreInput): Promise<GuardedRestoreOutcome> {
@@ -139,14 +140,19 @@ export async function restoreWithDagsPaused(i: GuardedRestoreInput): Promise<Gua
   for (const g of guarded) {
     const p = why.get(g.dagId);
     writes += g.changed ? 1 : 0;
-    await record('dag-paused', 'succeeded', g.dagId, `${g.changed ? 'paused' : 'kept paused'} DAG ${g.dagId} of ${p?.repo ?? 'an earlier attempt'} before the data restore (prior state: ${g.prior ? 'paused' : 'unpaused'})${p ? `: ${p.reasons.join('; ')}` : ''}`);
+    const held = g.others.length > 0 ? `; also held by ${g.others.join(', ')}` : '';
+    await record('dag-paused', 'succeeded', g.dagId, `${g.changed ? 'paused' : 'kept paused'} DAG ${g.dagId} of ${p?.repo ?? 'an earlier attempt'} before the data restore (prior state: ${g.prior ? 'paused' : 'unpaused'}${held})${p ? `: ${p.reasons.join('; ')}` : ''}`);
   }
   for (const id of missing) await record('dag-paused', 'skipped', id, `DAG ${id} of ${why.get(id)?.repo ?? '?'} is not listed by the environment, so there is nothing to pause`);
   const r = await runRestoreStep(i.deployer, i.previous, ctx, i.stepDeps);
-  const resumed = await guard.resume(base.repo, ctx.log);
+  const resumed = await guard.resume(base.repo, base.executionId, ctx.log);
   for (const g of resumed) {
     writes += g.changed ? 1 : 0;
-    await record('dag-resumed', 'succeeded', g.dagId, `DAG ${g.dagId} ${g.changed ? 'put back to' : 'left'} ${g.prior ? 'paused' : 'unpaused'}, its state before the rollback, after the data restore`);
+    const message =
+      g.others.length > 0
+        ? `DAG ${g.dagId} left paused after the data restore: ${g.others.join(', ')} still hold it; the last of them puts it back to ${g.prior ? 'paused' : 'unpaused'}, its state before the first pause`
+        : `DAG ${g.dagId} ${g.changed ? 'put back to' : 'left'} ${g.prior ? 'paused' : 'unpaused'}, its state before the first pause, after the data restore`;
+    await record('dag-resumed', 'succeeded', g.dagId, message);
   }
   return { writes: r.writes + writes, summary: `${r.summary}; ${guarded.length} DAG(s) paused for it and put back to their prior state`, replayed: r.replayed, forPerson: r.forPerson };
 }

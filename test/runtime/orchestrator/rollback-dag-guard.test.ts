@@ -32,17 +32,18 @@ const CLAIMS_URI = 'snowflake://analytics_dev/core/stg_claims';
 const environment = makeTestConfig().environments.dev;
 const s3 = motoS3();
 
-function manifest(v: string): string {
+function manifest(v: string, modelName = 'stg_claims'): string {
+  const id = `model.core.${modelName}`;
   return JSON.stringify({
     metadata: { dbt_schema_version: 'https://schemas.getdbt.com/dbt/manifest/v12.json', invocation_id: v },
     nodes: {
-      'model.core.stg_claims': { unique_id: 'model.core.stg_claims', resource_type: 'model', name: 'stg_claims', schema: 'core', compiled_code: `select id from raw.claims -- ${v}`, config: { materialized: 'table' } },
+      [id]: { unique_id: id, resource_type: 'model', name: modelName, schema: 'core', compiled_code: `select id from raw.${modelName} -- ${v}`, config: { materialized: 'table' } },
     },
   });
 }
 
-async function release(repo: string, build: number) {
-  const m = manifest(`v${build}`);
+async function release(repo: string, build: number, modelName = 'stg_claims') {
+  const m = manifest(`v${build}`, modelName);
   const { dir } = await writeRelease({
     repo,
     build,
@@ -50,7 +51,7 @@ async function release(repo: string, build: number) {
       { kind: 'dbt', path: 'dbt_project.yml', body: `name: core\nversion: "${build}"\n` },
       { kind: 'dbt', path: 'target/manifest.json', body: m },
     ],
-    dbt: { manifestSha256: sha256Hex(m), modelsToRebuild: ['model.core.stg_claims'] },
+    dbt: { manifestSha256: sha256Hex(m), modelsToRebuild: [`model.core.${modelName}`] },
   });
   return loadRelease(path.join(dir, 'release-manifest.json'));
 }
@@ -110,7 +111,7 @@ async function setup(opts: { dbtDag?: boolean } = {}): Promise<World> {
   const repo = uniqueName('core').replace(/[^a-z0-9]/g, '');
   const sf = new SnowflakeModel();
   sf.createTable(CLAIMS, [{ ID: 1 }, { ID: 2 }]);
-  for (const v of ['v1', 'v2']) sf.defineQuery(`select id from raw.claims -- ${v}`, v === 'v1' ? [{ ID: 10 }] : [{ ID: 20 }]);
+  for (const v of ['v1', 'v2']) sf.defineQuery(`select id from raw.stg_claims -- ${v}`, v === 'v1' ? [{ ID: 10 }] : [{ ID: 20 }]);
   const atSwap: World['atSwap'] = [];
   const observed = opts.dbtDag ? [...OTHER_DAGS, DBT_DAG] : OTHER_DAGS;
   let watching = false;
@@ -169,13 +170,26 @@ async function setup(opts: { dbtDag?: boolean } = {}): Promise<World> {
   return { repo, sf, airflow, fake, dagBucket, guard, registry, atSwap, deps, v1, v2 };
 }
 
-async function markerExists(w: World): Promise<boolean> {
+/** The hold record of `dagId` in the DAG bucket: its holders and the prior state it keeps (null: never held). */
+async function holdOf(w: World, dagId: string): Promise<{ holders: string[]; prior: boolean | null } | null> {
   try {
-    await s3.send(new GetObjectCommand({ Bucket: w.dagBucket, Key: w.guard.markerKey(w.repo) }));
-    return true;
+    const out = await s3.send(new GetObjectCommand({ Bucket: w.dagBucket, Key: w.guard.holdKey(dagId) }));
+    const r = JSON.parse(await out.Body!.transformToString()) as { holders: Record<string, unknown>; prior: boolean | null };
+    return { holders: Object.keys(r.holders).sort(), prior: r.prior };
   } catch {
-    return false;
+    return null;
   }
+}
+
+/** Whether the rollback execution exec-rb still holds any DAG (hold record or its index). */
+async function rollbackHolds(w: World): Promise<boolean> {
+  const holder = w.guard.holderOf(w.repo, 'exec-rb');
+  const records = await Promise.all(OTHER_DAGS.map((d) => holdOf(w, d)));
+  const indexed = await s3.send(new GetObjectCommand({ Bucket: w.dagBucket, Key: w.guard.indexKey(holder) })).then(
+    () => true,
+    () => false,
+  );
+  return indexed || records.some((r) => r?.holders.includes(holder));
 }
 
 describe('rollback data restore with the DAGs that use the data paused', () => {
@@ -192,9 +206,9 @@ describe('rollback data restore with the DAGs that use the data paused', () => {
     // AND afterwards each is in its prior state: claims_report running again, claims_audit still paused by the person
     expect(OTHER_DAGS.map((d) => w.airflow.isPaused(d))).toEqual([false, true, false]);
     expect(w.fake.commands.filter((c) => /pause/.test(c))).toEqual(['dags pause claims_report -o json', 'dags unpause claims_report -o json']);
-    // AND no run was cleared or triggered, and the marker is gone
+    // AND no run was cleared or triggered, and the rollback holds nothing any more
     expect(w.airflow.runCommands).toEqual([]);
-    expect(await markerExists(w)).toBe(false);
+    expect(await rollbackHolds(w)).toBe(false);
     // AND the plan lists them with their repo and the table
     expect(out.rollbackPlan?.pauseDags).toEqual([
       { dagId: 'claims_audit', repo: 'audit', reasons: [expect.stringMatching(/^writes ANALYTICS_DEV\.CORE\.STG_CLAIMS, which the rollback restores/)] },
@@ -236,9 +250,12 @@ describe('rollback data restore with the DAGs that use the data paused', () => {
     w.sf.failNext(/SWAP WITH/);
     const rollbackData = { registry: w.registry, guard: w.guard };
     await expect(deployRelease(w.v1, 'dev', environment, w.deps('exec-rb', rollbackData))).rejects.toThrow();
-    // THEN the DAGs stay paused (nothing runs on half-restored data) and the marker keeps their prior states
+    // THEN the DAGs stay paused (nothing runs on half-restored data) and their hold records keep the rollback's hold and their prior states
     expect(OTHER_DAGS.map((d) => w.airflow.isPaused(d))).toEqual([true, true, false]);
-    expect(await markerExists(w)).toBe(true);
+    const holder = w.guard.holderOf(w.repo, 'exec-rb');
+    expect(await holdOf(w, 'claims_report')).toEqual({ holders: [holder], prior: false });
+    expect(await holdOf(w, 'claims_audit')).toEqual({ holders: [holder], prior: true });
+    expect(await holdOf(w, 'unrelated_report')).toBeNull();
     expect(w.sf.table(CLAIMS)?.rows).toEqual([{ ID: 20 }]);
 
     // WHEN CodePipeline retries the Deploy action of the same execution
@@ -247,7 +264,7 @@ describe('rollback data restore with the DAGs that use the data paused', () => {
     expect(w.sf.table(CLAIMS)?.rows).toEqual([{ ID: 10 }]);
     expect(w.atSwap.at(-1)).toEqual({ claims_report: true, claims_audit: true, unrelated_report: false });
     expect(OTHER_DAGS.map((d) => w.airflow.isPaused(d))).toEqual([false, true, false]);
-    expect(await markerExists(w)).toBe(false);
+    expect(await rollbackHolds(w)).toBe(false);
   });
 
   it('puts the DAGs back on the retry when the job failed after the restore, without pausing them again', async () => {
@@ -264,7 +281,7 @@ describe('rollback data restore with the DAGs that use the data paused', () => {
     expect(OTHER_DAGS.map((d) => w.airflow.isPaused(d))).toEqual([false, true, false]);
     expect(w.atSwap).toHaveLength(1);
     expect(w.fake.commands.filter((c) => /^dags pause/.test(c))).toEqual(['dags pause claims_report -o json']);
-    expect(await markerExists(w)).toBe(false);
+    expect(await rollbackHolds(w)).toBe(false);
   });
 
   it.each<[string, (w: World) => RollbackDataDeps | undefined, RegExp]>([
@@ -286,5 +303,147 @@ describe('rollback data restore with the DAGs that use the data paused', () => {
     // AND the ledger records the skipped restore as a rollback step naming the table
     const events = await w.deps('x').ledger.eventsFor(w.repo, 'dev', { executionId: 'exec-rb' });
     expect(events.find((e) => e.kind === 'rollback-step' && e.step === 'data-restore-skipped')).toMatchObject({ result: 'skipped', target: CLAIMS });
+  });
+});
+
+const MEMBERS = 'ANALYTICS_DEV.CORE.STG_MEMBERS';
+const MEMBERS_URI = 'snowflake://analytics_dev/core/stg_members';
+
+interface Pair {
+  a: { repo: string; v1: Awaited<ReturnType<typeof release>> };
+  b: { repo: string; v1: Awaited<ReturnType<typeof release>> };
+  sf: SnowflakeModel;
+  airflow: ModelAirflow;
+  fake: MwaaCliFake;
+  dagBucket: string;
+  guard: DagGuard;
+  registry: S3Registry;
+  deps: (executionId: string) => OrchestratorDeps;
+  /** Called before each SWAP statement is forwarded to the model (the table it swaps). */
+  onSwap: { fn: (table: string) => Promise<void> };
+}
+
+/**
+ * Two dbt repos, A (stg_claims) and B (stg_members), each deployed v1 then v2 (which swapped its
+ * table in); repo `reporting` has shared_report reading stg_claims and writing stg_members
+ * (unpaused), claims_only reading stg_claims (unpaused) and members_audit reading stg_members,
+ * paused by a person. One MWAA environment, one DAG bucket, one ledger.
+ */
+async function setupPair(): Promise<Pair> {
+  const sf = new SnowflakeModel();
+  sf.createTable(CLAIMS, [{ ID: 1 }]);
+  sf.createTable(MEMBERS, [{ ID: 1 }]);
+  for (const m of ['stg_claims', 'stg_members']) for (const v of ['v1', 'v2']) sf.defineQuery(`select id from raw.${m} -- ${v}`, v === 'v1' ? [{ ID: 10 }] : [{ ID: 20 }]);
+  const onSwap: Pair['onSwap'] = { fn: async () => undefined };
+  const sql: SqlClient = {
+    query: async (q: string, binds?: ReadonlyArray<string | number>): Promise<Row[]> => {
+      const swapped = /^ALTER TABLE "([^"]+)"\."([^"]+)"\."([^"]+)" SWAP WITH/.exec(q);
+      if (swapped) await onSwap.fn(swapped.slice(1).join('.'));
+      return sf.query(q, binds);
+    },
+    close: () => sf.close(),
+  };
+  const airflow = new ModelAirflow();
+  const dagBucket = await createVersionedBucket(s3, 'dags');
+  for (const dagId of ['shared_report', 'claims_only', 'members_audit']) await s3.send(new PutObjectCommand({ Bucket: dagBucket, Key: `dags/reporting/${dagId}.py`, Body: dagFile(dagId) }));
+  const fake = await startMwaaCliFake({ environmentName: 'northstar-dev', backend: airflow, s3, dagBucket });
+  fakes.push(fake);
+  const cli = new MwaaCliClient({ mwaa: fake.mwaaClient(), environmentName: 'northstar-dev', scheme: 'http' });
+  await cli.run('dags list -o json');
+  airflow.setPausedDirectly('shared_report', false);
+  airflow.setPausedDirectly('claims_only', false);
+  airflow.setPausedDirectly('members_audit', true);
+
+  const registryBucket = uniqueName('graph');
+  await s3.send(new CreateBucketCommand({ Bucket: registryBucket }));
+  const registry = new S3Registry(`s3://${registryBucket}/graph`, s3);
+  const repoA = uniqueName('claims').replace(/[^a-z0-9]/g, '');
+  const repoB = uniqueName('members').replace(/[^a-z0-9]/g, '');
+  const dbt = (m: string) => ({ name: 'core', manifestFile: 'target/manifest.json', schemaVersion: 'v12' as const, dbtVersion: null, nodes: [model(`model.core.${m}`, `analytics_dev.core.${m}`)], packages: [], projectDependencies: [] });
+  await registry.publish(fragment(repoA, { dbt: [dbt('stg_claims')] }));
+  await registry.publish(fragment(repoB, { dbt: [dbt('stg_members')] }));
+  await registry.publish(
+    fragment('reporting', {
+      airflow: [dagOf('shared_report', { readsUri: CLAIMS_URI, writesUri: MEMBERS_URI }), dagOf('claims_only', { readsUri: CLAIMS_URI }), dagOf('members_audit', { readsUri: MEMBERS_URI })],
+    }),
+  );
+
+  const deployer = new DbtSnowflakeDeployer({ sql, s3, artifactBucket: await createVersionedBucket(s3, 'dbt') });
+  const { ledger } = await createTestLedger();
+  const guard = new DagGuard({ airflow: cli, s3, bucket: dagBucket, holds: { pollMs: 50 } });
+  const deps = (executionId: string, rollbackData?: RollbackDataDeps): OrchestratorDeps => ({
+    ledger,
+    deployers: new Map<AssetKind, AnyDeployer>([['dbt', deployer as AnyDeployer]]),
+    executionId,
+    actor: 'codebuild:deploy',
+    log: () => undefined,
+    ...(rollbackData ? { rollbackData } : {}),
+  });
+  const out: Array<{ repo: string; v1: Awaited<ReturnType<typeof release>> }> = [];
+  for (const [repo, m] of [[repoA, 'stg_claims'], [repoB, 'stg_members']] as const) {
+    const v1 = await release(repo, 1, m);
+    const v2 = await release(repo, 2, m);
+    for (const [exec, r] of [[`${repo}-1`, v1], [`${repo}-2`, v2]] as const) {
+      await ledger.putExecution({ executionId: exec, repo, env: 'dev', version: r.manifest.version, manifestSha256: r.manifestSha256, isRollback: false });
+      await deployRelease(r, 'dev', environment, deps(exec));
+      await ledger.releaseLock(repo, 'dev', exec);
+      await ledger.recordSuccess({ repo, env: 'dev', version: r.manifest.version, executionId: exec, manifestSha256: r.manifestSha256, wasRollback: false });
+    }
+    await ledger.putExecution({ executionId: `${repo}-rb`, repo, env: 'dev', version: v1.manifest.version, manifestSha256: v1.manifestSha256, isRollback: true });
+    out.push({ repo, v1 });
+  }
+  return { a: out[0], b: out[1], sf, airflow, fake, dagBucket, guard, registry, onSwap, deps: (exec) => deps(exec, { registry, guard }) };
+}
+
+/** A promise and the function that settles it. */
+function gate(): { opened: Promise<void>; open: () => void } {
+  let open = (): void => undefined;
+  const opened = new Promise<void>((r) => (open = r));
+  return { opened, open };
+}
+
+describe('concurrent rollbacks of two repos that pause the same DAG of a third', () => {
+  it('keeps the shared DAG paused until the last rollback finishes, then puts it back to its state from before the first one', async () => {
+    // GIVEN rollbacks of A (restores stg_claims) and B (restores stg_members) both need shared_report of repo reporting paused
+    const w = await setupPair();
+    const observed: Record<string, Record<string, boolean | undefined>> = {};
+    const snapshot = () => Object.fromEntries(['shared_report', 'claims_only', 'members_audit'].map((d) => [d, w.airflow.isPaused(d)]));
+    const bAtSwap = gate();
+    const bMayGo = gate();
+    let bRun: Promise<unknown> | undefined;
+    w.onSwap.fn = async (table) => {
+      if (table === CLAIMS && !bRun) {
+        // WHEN A has paused its DAGs and is at its swap, B's rollback starts and pauses its DAGs too
+        bRun = deployRelease(w.b.v1, 'dev', environment, w.deps(`${w.b.repo}-rb`));
+        await bAtSwap.opened;
+        observed.aAtSwap = snapshot();
+      }
+      if (table === MEMBERS) {
+        // AND B is still restoring (held at its swap) while A finishes
+        bAtSwap.open();
+        await bMayGo.opened;
+        observed.bAtSwap = snapshot();
+      }
+    };
+    await deployRelease(w.a.v1, 'dev', environment, w.deps(`${w.a.repo}-rb`));
+    observed.afterA = snapshot();
+    bMayGo.open();
+    await bRun;
+    observed.afterB = snapshot();
+
+    // THEN both tables were swapped back
+    expect([w.sf.table(CLAIMS)?.rows, w.sf.table(MEMBERS)?.rows]).toEqual([[{ ID: 10 }], [{ ID: 10 }]]);
+    // AND at each swap every DAG touching the restored table was paused
+    expect(observed.aAtSwap).toEqual({ shared_report: true, claims_only: true, members_audit: true });
+    // AND after A finished, shared_report stayed paused for B (claims_only, only A's, went back to running)
+    expect(observed.afterA).toEqual({ shared_report: true, claims_only: false, members_audit: true });
+    expect(observed.bAtSwap).toEqual(observed.afterA);
+    // AND after B finished, shared_report runs again (its state before A paused it); members_audit, paused by a person, stays paused
+    expect(observed.afterB).toEqual({ shared_report: false, claims_only: false, members_audit: true });
+    // AND shared_report was paused once and unpaused once, by the last holder
+    expect(w.fake.commands.filter((c) => /pause shared_report/.test(c))).toEqual(['dags pause shared_report -o json', 'dags unpause shared_report -o json']);
+    // AND A's ledger says B still held it when A resumed
+    const events = await w.deps('x').ledger.eventsFor(w.a.repo, 'dev', { executionId: `${w.a.repo}-rb` });
+    expect(events.find((e) => e.kind === 'rollback-step' && e.step === 'dag-resumed' && e.target === 'shared_report')?.message).toContain(`left paused after the data restore: rollback:${w.b.repo}:${w.b.repo}-rb still hold`);
   });
 });
