@@ -54,7 +54,7 @@ export async function run(): Promise<BenchResult[]> {
   const airflow = new ModelAirflow();
   const mwaa = await startMwaaCliFake({ environmentName: 'northstar-dev', backend: airflow, s3, dagBucket });
   const tfc = await startTfcFake();
-  tfc.addWorkspace('northstar-health', 'platform-dev');
+  tfc.addWorkspace('northstar-health', 'bench-repo-dev');
   const ecr = new ECRClient(motoClientConfig());
   const sf = new SnowflakeModel();
   try {

@@ -93,7 +93,22 @@ export const EnvironmentSchema = z.strictObject({
   }),
   terraformCloud: z.strictObject({
     organization: z.string().min(1),
-    workspace: z.string().regex(/^[A-Za-z0-9_-]+$/, { error: 'must be a Terraform Cloud workspace name (letters, digits, _ -)' }),
+    /**
+     * Name of each Terraform repo's own workspace in this environment: a pattern in which `{repo}`
+     * stands for the repo's name and `{env}` for the environment's (terraformWorkspaceName). It must
+     * contain `{repo}`: one workspace shared by several repos would let each apply destroy the
+     * others' resources. @default {repo}-{env}
+     */
+    workspace: z
+      .string()
+      .regex(/^([A-Za-z0-9_-]|\{repo\}|\{env\})+$/, {
+        error: (i) => `'${String(i.input)}' is not a Terraform Cloud workspace name pattern; use letters, digits, _ - and the placeholders {repo} and {env}, e.g. '{repo}-{env}'`,
+      })
+      .refine((p) => p.includes('{repo}'), {
+        error: (i) =>
+          `'${String(i.input)}' names one workspace for every Terraform repo of the environment; each repo needs its own, so write a pattern with {repo}, e.g. '{repo}-{env}' (the default when the key is left out)`,
+      })
+      .default('{repo}-{env}'),
     /**
      * Secrets Manager ARN, in the tooling account, of the Terraform Cloud API token the Deploy and
      * Verify actions of repos with Terraform get as TFC_TOKEN. Required when a repo has Terraform.
@@ -283,5 +298,10 @@ export const ConfigSchema = z.strictObject({
 /** Validated platform configuration. */
 export type PlatformConfig = z.output<typeof ConfigSchema>;
 export type EnvironmentConfig = z.output<typeof EnvironmentSchema>;
+
+/** The Terraform Cloud workspace of one repo in one environment: `terraformCloud.workspace` with `{repo}` and `{env}` filled in. */
+export function terraformWorkspaceName(environment: Pick<EnvironmentConfig, 'terraformCloud'>, repo: string, env: EnvironmentName): string {
+  return environment.terraformCloud.workspace.replaceAll('{repo}', repo).replaceAll('{env}', env);
+}
 export type RepoConfig = z.output<typeof RepoSchema>;
 export type UsageConfig = z.output<typeof UsageSchema>;

@@ -6,6 +6,18 @@
  * applying → applied, `actions/apply` and `actions/discard`, and `plans/:id/json-output`
  * answering with a temporary redirect to the JSON plan.
  *
+ * Cost estimation (enableCostEstimation) and Sentinel policy checks (addPolicySet) follow the runs,
+ * policy checks and cost estimates API references: after `planned` a run walks through
+ * cost_estimating → cost_estimated, then policy_checking → policy_checked (every policy passed, or
+ * only advisory ones failed), policy_override (a soft-mandatory policy failed; `POST
+ * /policy-checks/:id/actions/override` moves it to policy_checked) or errored (a hard-mandatory
+ * policy failed). `actions.is-confirmable` is true only in the state a run waits in for its apply
+ * (planned, cost_estimated or policy_checked, with nothing left to run), and `actions/apply`
+ * answers 409 otherwise. The run carries `relationships.cost-estimate` and `policy-checks`;
+ * `GET /runs/:id/policy-checks`, `GET /policy-checks/:id` and `GET /cost-estimates/:id` answer with
+ * the documents (policy check `status` passed / soft_failed / hard_failed / overridden, `result`
+ * with the counts and the `sentinel` hash naming each policy as `<set>/<policy>`).
+ *
  * The fake "plans" by reading `resource "TYPE" "NAME" { … }` blocks from the uploaded .tf files and
  * comparing them with what the workspace last applied: new → create, gone → delete, body changed →
  * update, or delete+create (replace) when the body holds the comment `# fake: forces replacement`.
@@ -31,6 +43,36 @@ interface Run {
   changes: Array<{ address: string; type: string; name: string; actions: string[] }>;
   /** Statuses still to walk through, one per GET. */
   queue: string[];
+  policyCheck: PolicyCheck | null;
+  costEstimate: CostEstimate | null;
+  /** Comments given with actions/apply and actions/discard. */
+  comments: string[];
+}
+
+/** Enforcement levels of Sentinel policies. */
+export type Enforcement = 'advisory' | 'soft-mandatory' | 'hard-mandatory';
+
+/** A Sentinel policy of the fake: fails when `fails` says so about the configuration being planned. */
+export interface FakePolicy {
+  readonly name: string;
+  readonly enforcement: Enforcement;
+  readonly fails: (resources: ReadonlyArray<{ address: string; type: string; body: string }>) => boolean;
+}
+
+interface PolicyCheck {
+  id: string;
+  runId: string;
+  status: 'pending' | 'passed' | 'soft_failed' | 'hard_failed' | 'overridden';
+  /** Per policy set, each policy's result. */
+  sets: Array<{ name: string; policies: Array<{ name: string; enforcement: Enforcement; passed: boolean }> }>;
+}
+interface CostEstimate {
+  id: string;
+  status: 'pending' | 'finished';
+  prior: number;
+  proposed: number;
+  resources: number;
+  matched: number;
 }
 interface Workspace {
   id: string;
@@ -50,8 +92,18 @@ export interface TfcFake {
   /** Resource addresses the workspace holds after its applies. */
   stateOf(workspaceId: string): string[];
   runs(): ReadonlyArray<Readonly<Run>>;
+  /** The policy check of a run, as the fake keeps it. */
+  policyCheckOf(runId: string): Readonly<PolicyCheck> | null;
   /** Makes the next run end `errored` during its apply. */
   failNextApply(): void;
+  /** Adds a policy set that applies to the given workspaces (every workspace when omitted). */
+  addPolicySet(set: { name: string; workspaceIds?: readonly string[]; policies: readonly FakePolicy[] }): void;
+  /** Turns the organization's cost estimation on, with each resource type's monthly price in USD (types without one are unmatched). */
+  enableCostEstimation(prices: Readonly<Record<string, number>>): void;
+  /** Whether the token may override policy checks (`permissions.can-override`). @default true */
+  setCanOverride(can: boolean): void;
+  /** Policy check ids that were overridden, in order. */
+  readonly overrides: string[];
   stop(): Promise<void>;
 }
 
@@ -77,6 +129,12 @@ export async function startTfcFake(token = 'test-token'): Promise<TfcFake> {
   const cvs = new Map<string, Cv>();
   const runs = new Map<string, Run>();
   const requests: string[] = [];
+  const policySets: Array<{ name: string; workspaceIds?: readonly string[]; policies: readonly FakePolicy[] }> = [];
+  const policyChecks = new Map<string, PolicyCheck>();
+  const costEstimates = new Map<string, CostEstimate>();
+  const overrides: string[] = [];
+  let prices: Readonly<Record<string, number>> | null = null;
+  let canOverride = true;
   let seq = 0;
   let failApply = false;
   const id = (p: string): string => `${p}-${(++seq).toString(36).padStart(8, '0')}`;
@@ -86,15 +144,86 @@ export async function startTfcFake(token = 'test-token'): Promise<TfcFake> {
     res.end(JSON.stringify(data));
   };
   const errors = (res: http.ServerResponse, status: number, title: string): void => doc(res, status, { errors: [{ status: String(status), title }] });
+  const WAITING_FOR_APPLY = ['planned', 'cost_estimated', 'policy_checked'];
+  const DISCARDABLE = ['pending', 'planned', 'cost_estimated', 'policy_checked', 'policy_override'];
+  const confirmable = (r: Run) => r.queue.length === 0 && WAITING_FOR_APPLY.includes(r.status);
   const runDoc = (r: Run) => ({
     data: {
       id: r.id,
       type: 'runs',
-      attributes: { status: r.status, message: r.message, 'auto-apply': false, actions: { 'is-confirmable': r.status === 'planned', 'is-discardable': ['planned', 'pending'].includes(r.status) } },
+      attributes: {
+        status: r.status,
+        message: r.message,
+        'auto-apply': false,
+        'has-changes': r.changes.length > 0,
+        actions: { 'is-confirmable': confirmable(r), 'is-discardable': r.queue.length === 0 && DISCARDABLE.includes(r.status), 'is-cancelable': r.queue.length > 0 },
+      },
       relationships: {
         workspace: { data: { id: r.workspaceId, type: 'workspaces' } },
         'configuration-version': { data: { id: r.cvId, type: 'configuration-versions' } },
         plan: { data: { id: r.planId, type: 'plans' } },
+        'cost-estimate': { data: r.costEstimate ? { id: r.costEstimate.id, type: 'cost-estimates' } : null },
+        'policy-checks': { data: r.policyCheck ? [{ id: r.policyCheck.id, type: 'policy-checks' }] : [] },
+      },
+    },
+  });
+  const policyCheckData = (pc: PolicyCheck) => {
+    const all = pc.sets.flatMap((set) => set.policies);
+    const failed = (level: Enforcement) => all.filter((p) => !p.passed && p.enforcement === level).length;
+    return {
+      id: pc.id,
+      type: 'policy-checks',
+      attributes: {
+        result:
+          pc.status === 'pending'
+            ? null
+            : {
+                result: failed('hard-mandatory') + failed('soft-mandatory') === 0,
+                passed: all.filter((p) => p.passed).length,
+                'total-failed': all.filter((p) => !p.passed).length,
+                'hard-failed': failed('hard-mandatory'),
+                'soft-failed': failed('soft-mandatory'),
+                'advisory-failed': failed('advisory'),
+                'duration-ms': 0,
+                sentinel: {
+                  schema_version: 1,
+                  data: Object.fromEntries(
+                    pc.sets.map((set) => [
+                      set.name,
+                      {
+                        can_override: !set.policies.some((p) => !p.passed && p.enforcement === 'hard-mandatory'),
+                        error: null,
+                        result: set.policies.every((p) => p.passed || p.enforcement === 'advisory'),
+                        policies: set.policies.map((p) => ({ allowed_failure: p.enforcement === 'advisory', error: null, policy: `${set.name}/${p.name}`, result: p.passed, trace: {} })),
+                      },
+                    ]),
+                  ),
+                },
+              },
+        scope: 'organization',
+        status: pc.status,
+        'status-timestamps': {},
+        actions: { 'is-overridable': pc.status === 'soft_failed' },
+        permissions: { 'can-override': canOverride },
+      },
+      relationships: { run: { data: { id: pc.runId, type: 'runs' } } },
+      links: { output: `/api/v2/policy-checks/${pc.id}/output` },
+    };
+  };
+  const money = (n: number) => n.toFixed(2);
+  const costDoc = (ce: CostEstimate) => ({
+    data: {
+      id: ce.id,
+      type: 'cost-estimates',
+      attributes: {
+        status: ce.status,
+        'error-message': null,
+        'prior-monthly-cost': ce.status === 'finished' ? money(ce.prior) : '0.0',
+        'proposed-monthly-cost': ce.status === 'finished' ? money(ce.proposed) : '0.0',
+        'delta-monthly-cost': ce.status === 'finished' ? money(ce.proposed - ce.prior) : '0.0',
+        'resources-count': ce.resources,
+        'matched-resources-count': ce.matched,
+        'unmatched-resources-count': ce.resources - ce.matched,
       },
     },
   });
@@ -165,15 +294,44 @@ export async function startTfcFake(token = 'test-token'): Promise<TfcFake> {
             else if (old.body !== r.body) changes.push({ address, type: r.type, name, actions: r.body.includes('# fake: forces replacement') ? ['delete', 'create'] : ['update'] });
           }
           for (const [address, r] of ws.state) if (!cv.resources.has(address)) changes.push({ address, type: r.type, name: address.slice(r.type.length + 1), actions: ['delete'] });
+          const runId = id('run');
+          const queue = ['planning', changes.length ? 'planned' : 'planned_and_finished'];
+          let costEstimate: CostEstimate | null = null;
+          let policyCheck: PolicyCheck | null = null;
+          if (changes.length > 0 && prices) {
+            const price = (type: string) => prices![type] ?? 0;
+            const proposed = [...cv.resources.values()];
+            costEstimate = {
+              id: id('ce'),
+              status: 'pending',
+              prior: [...ws.state.values()].reduce((n, r) => n + price(r.type), 0),
+              proposed: proposed.reduce((n, r) => n + price(r.type), 0),
+              resources: proposed.length,
+              matched: proposed.filter((r) => prices![r.type] !== undefined).length,
+            };
+            costEstimates.set(costEstimate.id, costEstimate);
+            queue.push('cost_estimating', 'cost_estimated');
+          }
+          const sets = policySets.filter((set) => !set.workspaceIds || set.workspaceIds.includes(ws.id));
+          if (changes.length > 0 && sets.length > 0) {
+            const resources = [...cv.resources].map(([address, r]) => ({ address, type: r.type, body: r.body }));
+            const evaluated = sets.map((set) => ({ name: set.name, policies: set.policies.map((pol) => ({ name: pol.name, enforcement: pol.enforcement, passed: !pol.fails(resources) })) }));
+            policyCheck = { id: id('polchk'), runId, status: 'pending', sets: evaluated };
+            policyChecks.set(policyCheck.id, policyCheck);
+            queue.push('policy_checking', 'policy_checked');
+          }
           const run: Run = {
-            id: id('run'),
+            id: runId,
             workspaceId: ws.id,
             cvId,
             planId: id('plan'),
             status: 'pending',
             message: String(json.data?.attributes?.message ?? ''),
             changes,
-            queue: ['planning', changes.length ? 'planned' : 'planned_and_finished'],
+            queue,
+            policyCheck,
+            costEstimate,
+            comments: [],
           };
           runs.set(run.id, run);
           return doc(res, 201, runDoc(run));
@@ -188,8 +346,41 @@ export async function startTfcFake(token = 'test-token'): Promise<TfcFake> {
               const ws = workspaces.get(run.workspaceId)!;
               ws.state = new Map(cvs.get(run.cvId)!.resources!);
             }
+            if (next === 'cost_estimated' && run.costEstimate) run.costEstimate.status = 'finished';
+            if (next === 'policy_checked' && run.policyCheck) {
+              // The check's outcome decides where the run goes: hard-mandatory failure ends it, soft-mandatory waits for an override.
+              const all = run.policyCheck.sets.flatMap((set) => set.policies);
+              const failed = (level: Enforcement) => all.some((pol) => !pol.passed && pol.enforcement === level);
+              run.policyCheck.status = failed('hard-mandatory') ? 'hard_failed' : failed('soft-mandatory') ? 'soft_failed' : 'passed';
+              if (run.policyCheck.status === 'hard_failed') run.status = 'errored';
+              if (run.policyCheck.status === 'soft_failed') run.status = 'policy_override';
+            }
           }
           return doc(res, 200, runDoc(run));
+        }
+        if ((m = /^\/api\/v2\/runs\/(run-[0-9a-z]+)\/policy-checks$/.exec(p)) && req.method === 'GET') {
+          const run = runs.get(m[1]);
+          if (!run) return errors(res, 404, 'not found');
+          return doc(res, 200, { data: run.policyCheck ? [policyCheckData(run.policyCheck)] : [], links: {}, meta: { pagination: { 'current-page': 1, 'total-pages': 1, 'total-count': run.policyCheck ? 1 : 0 } } });
+        }
+        if ((m = /^\/api\/v2\/policy-checks\/(polchk-[0-9a-z]+)$/.exec(p)) && req.method === 'GET') {
+          const pc = policyChecks.get(m[1]);
+          return pc ? doc(res, 200, { data: policyCheckData(pc) }) : errors(res, 404, 'not found');
+        }
+        if ((m = /^\/api\/v2\/policy-checks\/(polchk-[0-9a-z]+)\/actions\/override$/.exec(p)) && req.method === 'POST') {
+          const pc = policyChecks.get(m[1]);
+          if (!pc) return errors(res, 404, 'not found');
+          if (!canOverride) return errors(res, 403, 'forbidden');
+          if (pc.status !== 'soft_failed') return errors(res, 409, `policy check is ${pc.status}; only a soft failed policy check can be overridden`);
+          pc.status = 'overridden';
+          overrides.push(pc.id);
+          const run = runs.get(pc.runId)!;
+          if (run.status === 'policy_override') run.status = 'policy_checked';
+          return doc(res, 200, { data: policyCheckData(pc) });
+        }
+        if ((m = /^\/api\/v2\/cost-estimates\/(ce-[0-9a-z]+)$/.exec(p)) && req.method === 'GET') {
+          const ce = costEstimates.get(m[1]);
+          return ce ? doc(res, 200, costDoc(ce)) : errors(res, 404, 'not found');
         }
         if ((m = /^\/api\/v2\/plans\/(plan-[0-9a-z]+)\/json-output$/.exec(p)) && req.method === 'GET') {
           res.writeHead(307, { Location: `${base}/_archivist/v1/plan/${m[1]}` });
@@ -198,7 +389,10 @@ export async function startTfcFake(token = 'test-token'): Promise<TfcFake> {
         if ((m = /^\/api\/v2\/runs\/(run-[0-9a-z]+)\/actions\/(apply|discard)$/.exec(p)) && req.method === 'POST') {
           const run = runs.get(m[1]);
           if (!run) return errors(res, 404, 'not found');
-          if (run.status !== 'planned') return errors(res, 409, `transition not allowed from ${run.status}`);
+          const allowed = m[2] === 'apply' ? confirmable(run) : run.queue.length === 0 && DISCARDABLE.includes(run.status);
+          if (!allowed) return errors(res, 409, `transition not allowed from ${run.status}`);
+          const comment = (json as { comment?: unknown }).comment;
+          if (typeof comment === 'string') run.comments.push(comment);
           if (m[2] === 'discard') run.status = 'discarded';
           else {
             run.status = 'apply_queued';
@@ -225,9 +419,20 @@ export async function startTfcFake(token = 'test-token'): Promise<TfcFake> {
     },
     stateOf: (wsId) => [...(workspaces.get(wsId)?.state.keys() ?? [])].sort(),
     runs: () => [...runs.values()],
+    policyCheckOf: (runId) => runs.get(runId)?.policyCheck ?? null,
     failNextApply: () => {
       failApply = true;
     },
+    addPolicySet: (set) => {
+      policySets.push(set);
+    },
+    enableCostEstimation: (p) => {
+      prices = p;
+    },
+    setCanOverride: (can) => {
+      canOverride = can;
+    },
+    overrides,
     stop: () => new Promise<void>((resolve) => server.close(() => resolve())),
   };
 }

@@ -11,6 +11,44 @@ export interface DeployContext {
   readonly releaseDir: string;
   /** Progress lines for the build log. */
   readonly log: (line: string) => void;
+  /**
+   * The manual approval the deployment passed (staging and prod, checked by `dataops deploy`), e.g.
+   * for the Terraform deployer's policy overrides. @default - none (dev, or a caller that checked none)
+   */
+  readonly approval?: ApprovalEvidence | null;
+  /**
+   * Writes a fact a deployer established (a plan summary, a policy override) to the ledger as a
+   * `deploy-note` event of this deployment. @default - not recorded (the log line only)
+   */
+  readonly record?: (note: DeployNote) => Promise<void>;
+}
+
+/** A manual approval as CodePipeline recorded it (ListActionExecutions). */
+export interface ApprovalEvidence {
+  readonly pipelineName: string;
+  readonly stageName: string;
+  readonly actionName: string;
+  /** The execution whose approval counted: this one, or for a rollback execution the one it rolls back to. */
+  readonly approvedExecutionId: string;
+  /** ARN of who approved (`updatedBy`); null when CodePipeline names none. */
+  readonly approver: string | null;
+  /** The approver's comment. */
+  readonly summary: string | null;
+  /** ISO time of the approval. */
+  readonly at: string | null;
+}
+
+/** A fact a deployer records in the ledger (kind `deploy-note`). */
+export interface DeployNote {
+  readonly assetKind: AssetKind;
+  /** What the note is about, e.g. `terraform-plan`, `policy-override`. */
+  readonly step: string;
+  /** The object it is about, e.g. the Terraform run id. */
+  readonly target: string;
+  readonly result: 'succeeded' | 'refused' | 'failed';
+  readonly message: string;
+  /** Structured facts (counts, costs, names). */
+  readonly details: Record<string, unknown>;
 }
 
 /** What an apply did; `previous` is enough to put the environment back exactly as it was. */

@@ -1,8 +1,9 @@
 import { GetObjectCommand, HeadObjectCommand, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { z } from 'zod';
-import type { PlatformConfig } from '../../config/schema';
-import { FINAL_STATUSES, PLANNED_STATUSES, type ResourceChange, type TerraformCloudClient } from '../terraform-cloud/client';
-import type { ApplyResult, DeployContext, Deployer } from './contract';
+import { terraformWorkspaceName, type PlatformConfig } from '../../config/schema';
+import { STAGE_NAME_BY_ENV } from '../ledger/model';
+import { FINAL_STATUSES, type CostEstimateInfo, type PolicyCheckInfo, type ResourceChange, type RunInfo, type TerraformCloudClient } from '../terraform-cloud/client';
+import type { ApplyResult, ApprovalEvidence, DeployContext, Deployer } from './contract';
 import { DeployError, DeployRefusedError } from './errors';
 import { sha256Hex } from './release-files';
 import * as fs from 'fs';
@@ -66,11 +67,142 @@ export function blockedChanges(changes: readonly ResourceChange[], protectedType
   return changes.filter((c) => c.actions.includes('delete') && prot.has(c.type) && !allowed.has(c.address) && !allowed.has(c.type));
 }
 
+/** Terraform's plan summary: a replace counts as one add and one destroy, as `terraform plan` prints it. */
+export interface PlanSummary {
+  readonly add: number;
+  readonly change: number;
+  readonly destroy: number;
+}
+
+/** Counts a plan's resource changes the way Terraform's "Plan: N to add, N to change, N to destroy" does. */
+export function planSummary(changes: readonly ResourceChange[]): PlanSummary {
+  let add = 0;
+  let change = 0;
+  let destroy = 0;
+  for (const c of changes) {
+    if (c.actions.includes('create')) add++;
+    if (c.actions.includes('delete')) destroy++;
+    if (c.actions.includes('update')) change++;
+  }
+  return { add, change, destroy };
+}
+
+/** One line for the log and the ledger: the plan summary and the cost estimate. */
+export function describePlan(summary: PlanSummary, cost: CostEstimateInfo | null): string {
+  const plan = `${summary.add} to add, ${summary.change} to change, ${summary.destroy} to destroy`;
+  if (!cost) return `${plan}; no cost estimate (cost estimation is off for the organization)`;
+  if (cost.status !== 'finished') return `${plan}; cost estimate ${cost.status}${cost.errorMessage ? `: ${cost.errorMessage}` : ''}`;
+  const delta = Number(cost.deltaMonthlyCost ?? '0');
+  const sign = delta < 0 ? '-' : '+';
+  return (
+    `${plan}; cost estimate $${cost.proposedMonthlyCost ?? '?'}/month (${sign}$${Math.abs(delta).toFixed(2)} from $${cost.priorMonthlyCost ?? '?'})` +
+    `, ${cost.matchedResourcesCount ?? '?'} of ${cost.resourcesCount ?? '?'} resources estimated`
+  );
+}
+
+/** Marker in an approval's comment that overrides soft-mandatory policies: `tfc-override: <policy>[, <policy> …]`. */
+export const TFC_OVERRIDE_MARKER = 'tfc-override:';
+
+/** The policies an approval's comment overrides: every `tfc-override: a, b` in it (names as Sentinel gives them, or without the policy set). */
+export function overridesIn(summary: string | null | undefined): string[] {
+  const out: string[] = [];
+  for (const m of (summary ?? '').matchAll(/tfc-override:\s*([^\n;]*)/gi)) out.push(...m[1].split(/[\s,]+/).filter(Boolean));
+  return [...new Set(out)];
+}
+
+function overrideCovers(names: readonly string[], policy: string): boolean {
+  return names.some((n) => n === policy || policy.endsWith(`/${n}`));
+}
+
+/** The failing, non-advisory policies of a check, or the check itself when its result names none. */
+function failingPolicies(check: PolicyCheckInfo): string[] {
+  const named = check.policies.filter((p) => !p.passed && !p.advisory).map((p) => p.name);
+  return named.length > 0 ? named : [`policy check ${check.id}`];
+}
+
+/** What to do with a planned run's policy checks. */
+export type PolicyDecision =
+  | { readonly action: 'apply' }
+  | { readonly action: 'override'; readonly checks: readonly PolicyCheckInfo[]; readonly policies: readonly string[]; readonly approval: ApprovalEvidence }
+  | { readonly action: 'refuse'; readonly hard: boolean; readonly policies: readonly string[]; readonly message: string };
+
+/** Where a run is, for messages. */
+export interface RunPlace {
+  readonly runId: string;
+  /** `<organization>/<workspace>`. */
+  readonly workspace: string;
+  readonly env: 'dev' | 'staging' | 'prod';
+}
+
 /**
- * Terraform Cloud deployer: for each environment's workspace, uploads the release's configuration
- * tarball as a configuration version, creates a run (no auto-apply), waits for the plan, refuses
- * plans that destroy or replace resources of protected types unless the release's
- * `terraform.allowDestroy` names the address or type, then applies. The tarball is kept in the
+ * Pure: whether a run whose policy checks are `checks` may be applied. Every hard-mandatory policy must
+ * pass (a hard failure or an errored check is refused, never applied); a soft-mandatory failure is
+ * applied only when `approval` names an approver and its comment overrides every failed policy
+ * (`tfc-override: <policy>`); advisory failures never block.
+ */
+export function decidePolicies(checks: readonly PolicyCheckInfo[], approval: ApprovalEvidence | null | undefined, where: RunPlace): PolicyDecision {
+  const hard = checks.filter((c) => c.status === 'hard_failed' || c.status === 'errored');
+  if (hard.length > 0) {
+    const policies = hard.flatMap(failingPolicies);
+    const errored = hard.filter((c) => c.status === 'errored').map((c) => c.id);
+    return {
+      action: 'refuse',
+      hard: true,
+      policies,
+      message:
+        `terraform run ${where.runId} in ${where.workspace} ${errored.length === hard.length ? `could not evaluate its policies (policy check ${errored.join(', ')} errored)` : `failed hard-mandatory policy ${policies.join(', ')}`}; ` +
+        'it was not applied and a hard-mandatory policy cannot be overridden: change the configuration so that the policy passes (read the policy check in Terraform Cloud)',
+    };
+  }
+  const unsettled = checks.filter((c) => !['passed', 'soft_failed', 'overridden'].includes(c.status));
+  if (unsettled.length > 0) {
+    return {
+      action: 'refuse',
+      hard: true,
+      policies: unsettled.map((c) => `policy check ${c.id}`),
+      message: `terraform run ${where.runId} in ${where.workspace} has policy checks that did not pass (${unsettled.map((c) => `${c.id} ${c.status}`).join(', ')}); it was not applied, look at them in Terraform Cloud`,
+    };
+  }
+  const soft = checks.filter((c) => c.status === 'soft_failed');
+  if (soft.length === 0) return { action: 'apply' };
+  const policies = [...new Set(soft.flatMap(failingPolicies))];
+  const overridden = overridesIn(approval?.summary);
+  const missing = policies.filter((p) => !overrideCovers(overridden, p));
+  const names = policies.map((p) => p.replace(/^.*\//, '')).join(', ');
+  const how =
+    where.env === 'dev'
+      ? 'dev has no approval, so nobody can override it there: change the configuration, or make the policy advisory for dev workspaces'
+      : `to apply it anyway, an approver of ${where.env} approves the release with the comment '${TFC_OVERRIDE_MARKER} ${names}' (retry the ${STAGE_NAME_BY_ENV[where.env]} stage with all actions, or run the release again)`;
+  if (!approval?.approver || missing.length > 0) {
+    const said = approval?.approver ? `; the approval by ${approval.approver} overrides ${overridden.length > 0 ? overridden.join(', ') : 'no policy'}` : '';
+    return {
+      action: 'refuse',
+      hard: false,
+      policies,
+      message: `terraform run ${where.runId} in ${where.workspace} failed soft-mandatory policy ${policies.join(', ')}${said}; the run was discarded. ${how}`,
+    };
+  }
+  const closed = soft.filter((c) => !c.overridable);
+  if (closed.length > 0) {
+    return {
+      action: 'refuse',
+      hard: false,
+      policies,
+      message:
+        `terraform run ${where.runId} in ${where.workspace}: ${approval.approver} overrode ${policies.join(', ')}, but the Terraform Cloud token may not override policy check ${closed.map((c) => c.id).join(', ')}; ` +
+        "the run was discarded. Give the token's team the permission to manage policy overrides, then retry",
+    };
+  }
+  return { action: 'override', checks: soft, policies, approval };
+}
+
+/**
+ * Terraform Cloud deployer: in the repo's own workspace of the environment
+ * (terraformWorkspaceName), uploads the release's configuration tarball as a configuration version,
+ * creates a run (no auto-apply), waits for the plan, its cost estimate and policy checks, records
+ * the plan summary and the cost, refuses plans that destroy or replace resources of protected types
+ * unless the release's `terraform.allowDestroy` names the address or type, obeys the policy checks
+ * (decidePolicies), and applies only a run that is confirmable. The tarball is kept in the
  * artifact bucket (`terraform/<repo>/<sha256>.tar.gz`) with a pointer per environment
  * (`terraform/<repo>/<env>/applied.json`), so a rollback re-applies the previous configuration and a
  * second deploy of the same release does nothing.
@@ -88,9 +220,12 @@ export class TerraformCloudDeployer implements Deployer<TerraformState, Terrafor
     return `terraform/${ctx.repo}/${sha}.tar.gz`;
   }
 
+  private workspace(ctx: DeployContext): string {
+    return terraformWorkspaceName(ctx.environment, ctx.repo, ctx.env);
+  }
+
   async readCurrent(ctx: DeployContext): Promise<TerraformState> {
-    const { organization, workspace } = ctx.environment.terraformCloud;
-    const workspaceId = await this.props.tfc.workspaceId(organization, workspace);
+    const workspaceId = await this.props.tfc.workspaceId(ctx.environment.terraformCloud.organization, this.workspace(ctx));
     let applied: AppliedPointer | null = null;
     try {
       const out = await this.props.s3.send(new GetObjectCommand({ Bucket: this.props.artifactBucket, Key: this.pointerKey(ctx) }));
@@ -126,19 +261,24 @@ export class TerraformCloudDeployer implements Deployer<TerraformState, Terrafor
     await new Promise((r) => setTimeout(r, this.props.pollMs ?? 5_000));
   }
 
-  private async waitFor(runId: string, done: (status: string) => boolean, what: string): Promise<string> {
+  private async waitFor(runId: string, done: (run: RunInfo) => boolean, what: string): Promise<RunInfo> {
     const deadline = Date.now() + (this.props.runTimeoutMs ?? 1_800_000);
     for (;;) {
       const run = await this.props.tfc.run(runId);
-      if (done(run.status)) return run.status;
+      if (done(run)) return run;
       if (Date.now() > deadline) throw new DeployError(`run ${runId} is still ${run.status} after waiting for ${what}; look at it in Terraform Cloud, it was neither applied nor discarded`);
       await this.sleep();
     }
   }
 
-  /** Uploads `tarball`, plans, checks protected resources, applies; returns the run id and writes. */
+  private async record(ctx: DeployContext, step: string, target: string, result: 'succeeded' | 'refused' | 'failed', message: string, details: Record<string, unknown>): Promise<void> {
+    await ctx.record?.({ assetKind: 'terraform', step, target, result, message, details });
+  }
+
+  /** Uploads `tarball`, plans, checks protected resources and policies, applies; returns the run id and writes. */
   private async runConfiguration(ctx: DeployContext, workspaceId: string, tarball: Buffer, message: string, allowDestroy: readonly string[]): Promise<{ runId: string; writes: number }> {
     const { tfc } = this.props;
+    const where = `${ctx.environment.terraformCloud.organization}/${this.workspace(ctx)}`;
     let writes = 0;
     const cv = await tfc.createConfigurationVersion(workspaceId);
     await tfc.upload(cv.uploadUrl, tarball);
@@ -150,23 +290,74 @@ export class TerraformCloudDeployer implements Deployer<TerraformState, Terrafor
     }
     const run = await tfc.createRun(workspaceId, cv.id, message);
     writes++;
-    ctx.log(`terraform: run ${run.id} created in ${ctx.environment.terraformCloud.organization}/${ctx.environment.terraformCloud.workspace}`);
-    const planned = await this.waitFor(run.id, (s) => (PLANNED_STATUSES as readonly string[]).includes(s) || (FINAL_STATUSES as readonly string[]).includes(s), 'the plan');
-    if (planned === 'planned_and_finished') return { runId: run.id, writes };
-    if (planned !== 'planned' && !(PLANNED_STATUSES as readonly string[]).includes(planned)) throw new DeployError(`run ${run.id} ended ${planned} before it could be applied; read its plan log in Terraform Cloud`);
-    const info = await tfc.run(run.id);
-    if (!info.planId) throw new DeployError(`run ${run.id} has no plan`);
-    const blocked = blockedChanges(await tfc.planChanges(info.planId), this.props.protectedResourceTypes, allowDestroy);
+    ctx.log(`terraform: run ${run.id} created in ${where}`);
+    // Settled: confirmable (plan, cost estimate and policy checks done), waiting for a policy override, or ended.
+    const final = FINAL_STATUSES as readonly string[];
+    const settled = await this.waitFor(run.id, (r) => r.confirmable || r.status === 'policy_override' || final.includes(r.status), 'the plan and its policy checks');
+    if (settled.status === 'planned_and_finished') return { runId: run.id, writes };
+    const place: RunPlace = { runId: run.id, workspace: where, env: ctx.env };
+    const checks = settled.policyCheckIds.length > 0 ? await tfc.policyChecks(run.id) : [];
+    if (final.includes(settled.status)) {
+      const decision = decidePolicies(checks, ctx.approval, place);
+      if (decision.action === 'refuse') {
+        await this.record(ctx, 'terraform-policy', run.id, 'refused', decision.message, { workspace: where, runId: run.id, status: settled.status, policies: decision.policies });
+        throw new DeployRefusedError(decision.message);
+      }
+      throw new DeployError(`run ${run.id} ended ${settled.status} before it could be applied; read its plan log in Terraform Cloud`);
+    }
+    if (!settled.planId) throw new DeployError(`run ${run.id} has no plan`);
+    const changes = await tfc.planChanges(settled.planId);
+    const summary = planSummary(changes);
+    const cost = settled.costEstimateId ? await tfc.costEstimate(settled.costEstimateId) : null;
+    const described = describePlan(summary, cost);
+    ctx.log(`terraform: plan of run ${run.id} in ${where}: ${described}`);
+    await this.record(ctx, 'terraform-plan', run.id, 'succeeded', `plan of run ${run.id} in ${where}: ${described}`, {
+      workspace: where,
+      runId: run.id,
+      ...summary,
+      costEstimate: cost && { status: cost.status, proposedMonthlyCost: cost.proposedMonthlyCost, priorMonthlyCost: cost.priorMonthlyCost, deltaMonthlyCost: cost.deltaMonthlyCost },
+      policyChecks: checks.map((c) => ({ id: c.id, status: c.status, failed: c.policies.filter((p) => !p.passed).map((p) => p.name) })),
+    });
+    const blocked = blockedChanges(changes, this.props.protectedResourceTypes, allowDestroy);
     if (blocked.length > 0) {
       await tfc.discard(run.id, `dataops: refused, destroys protected resources ${blocked.map((b) => b.address).join(', ')}`);
       throw new DeployRefusedError(
         `terraform plan of run ${run.id} would ${blocked.map((b) => `${b.actions.includes('create') ? 'replace' : 'destroy'} ${b.address}`).join(', ')} (protected types ${[...new Set(blocked.map((b) => b.type))].join(', ')}); the run was discarded. If this is intended, list the addresses under terraform.allowDestroy of the release`,
       );
     }
-    await tfc.apply(run.id, `dataops: ${message}`);
+    const decision = decidePolicies(checks, ctx.approval, place);
+    if (decision.action === 'refuse') {
+      await tfc.discard(run.id, `dataops: refused, ${decision.hard ? 'hard' : 'soft'}-mandatory policy ${decision.policies.join(', ')} failed`);
+      await this.record(ctx, 'terraform-policy', run.id, 'refused', decision.message, { workspace: where, runId: run.id, policies: decision.policies });
+      throw new DeployRefusedError(decision.message);
+    }
+    let applyComment = `dataops: ${message}`;
+    if (decision.action === 'override') {
+      const { approval } = decision;
+      for (const check of decision.checks) {
+        await tfc.overridePolicyCheck(check.id);
+        writes++;
+      }
+      const line = `policy ${decision.policies.join(', ')} of run ${run.id} in ${where} overridden for ${approval.approver} (approval ${approval.stageName}/${approval.actionName} of execution ${approval.approvedExecutionId} at ${approval.at ?? 'an unknown time'})`;
+      ctx.log(`terraform: ${line}`);
+      await this.record(ctx, 'policy-override', run.id, 'succeeded', line, {
+        workspace: where,
+        runId: run.id,
+        policyChecks: decision.checks.map((c) => c.id),
+        policies: decision.policies,
+        approver: approval.approver,
+        approvalSummary: approval.summary,
+        approvedExecutionId: approval.approvedExecutionId,
+        approvalAt: approval.at,
+      });
+      applyComment += `; soft-mandatory policy ${decision.policies.join(', ')} overridden for ${approval.approver}`;
+    }
+    const ready = settled.confirmable ? settled : await this.waitFor(run.id, (r) => r.confirmable || final.includes(r.status), 'the run to become confirmable');
+    if (!ready.confirmable) throw new DeployError(`run ${run.id} is ${ready.status}, not confirmable; it was not applied, look at it in Terraform Cloud`);
+    await tfc.apply(run.id, applyComment);
     writes++;
-    const final = await this.waitFor(run.id, (s) => (FINAL_STATUSES as readonly string[]).includes(s), 'the apply');
-    if (final !== 'applied') throw new DeployError(`run ${run.id} ended ${final}, not applied; read its apply log in Terraform Cloud`);
+    const applied = await this.waitFor(run.id, (r) => final.includes(r.status), 'the apply');
+    if (applied.status !== 'applied') throw new DeployError(`run ${run.id} ended ${applied.status}, not applied; read its apply log in Terraform Cloud`);
     return { runId: run.id, writes };
   }
 
@@ -212,7 +403,7 @@ export class TerraformCloudDeployer implements Deployer<TerraformState, Terrafor
     if (!tf) return { ok: true, problems: [] };
     const current = await this.readCurrent(ctx);
     if (current.applied?.tarballSha256 === tf.tarballSha256) return { ok: true, problems: [] };
-    return { ok: false, problems: [`workspace ${ctx.environment.terraformCloud.workspace} last applied ${current.applied?.tarballSha256 ?? 'nothing from this platform'}, not configuration ${tf.tarballSha256} of release ${ctx.release.version}`] };
+    return { ok: false, problems: [`workspace ${this.workspace(ctx)} last applied ${current.applied?.tarballSha256 ?? 'nothing from this platform'}, not configuration ${tf.tarballSha256} of release ${ctx.release.version}`] };
   }
 
   async restore(previous: TerraformPrevious, ctx: DeployContext): Promise<ApplyResult<TerraformPrevious>> {

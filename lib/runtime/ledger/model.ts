@@ -27,6 +27,7 @@ export const LEDGER_EVENT_KINDS = [
   'verification',
   'rollback',
   'rollback-step',
+  'deploy-note',
   'pipeline-state',
   'stage-state',
   'action-state',
@@ -122,6 +123,19 @@ export const RollbackStepEventSchema = z.strictObject({
   target: z.string(),
 });
 
+/**
+ * A fact a deployer established during a deployment (lib/runtime/deployers/contract.ts DeployNote):
+ * a Terraform plan's summary and cost estimate, a policy override and who approved it.
+ */
+export const DeployNoteEventSchema = z.strictObject({
+  ...base,
+  kind: z.literal('deploy-note'),
+  assetKind: z.enum(ASSET_KINDS),
+  step: z.string().min(1),
+  target: z.string(),
+  details: z.record(z.string(), z.unknown()),
+});
+
 /** A CodePipeline state change as the Recorder saw it. */
 export const PipelineStateEventSchema = z.strictObject({
   ...base,
@@ -144,6 +158,7 @@ export const LedgerEventSchema = z.discriminatedUnion('kind', [
   VerificationEventSchema,
   RollbackEventSchema,
   RollbackStepEventSchema,
+  DeployNoteEventSchema,
   PipelineStateEventSchema,
 ]);
 export type LedgerEvent = z.output<typeof LedgerEventSchema>;
@@ -153,6 +168,7 @@ export type DeploymentEvent = z.output<typeof DeploymentEventSchema>;
 export type VerificationEvent = z.output<typeof VerificationEventSchema>;
 export type RollbackEvent = z.output<typeof RollbackEventSchema>;
 export type RollbackStepEvent = z.output<typeof RollbackStepEventSchema>;
+export type DeployNoteEvent = z.output<typeof DeployNoteEventSchema>;
 export type PipelineStateEvent = z.output<typeof PipelineStateEventSchema>;
 
 /** Distributes Omit over a union so each event kind keeps its own fields. */

@@ -2,7 +2,7 @@ import { randomUUID } from 'crypto';
 import * as fs from 'fs';
 import * as path from 'path';
 import type { AssetKind, EnvironmentConfig, EnvironmentName } from '../../config/schema';
-import type { DeployContext, Deployer } from '../deployers/contract';
+import type { ApprovalEvidence, DeployContext, Deployer } from '../deployers/contract';
 import { DeployError, DeployRefusedError } from '../deployers/errors';
 import { recordedPrevious, runDeployStep } from '../deployers/step';
 import type { Ledger } from '../ledger/ledger';
@@ -69,6 +69,12 @@ export interface OrchestratorDeps {
    * @default - none: a rollback that would restore data skips the restore and reports it for a person
    */
   readonly rollbackData?: RollbackDataDeps;
+  /**
+   * The manual approval the execution passed for this environment (`dataops deploy` checks it in
+   * staging and prod: approval-gate.ts); deployers read it, e.g. for a Terraform policy override.
+   * @default - none
+   */
+  readonly approval?: ApprovalEvidence | null;
 }
 
 /** One kind's part of a deployment. */
@@ -102,6 +108,18 @@ export class DeployLockedError extends DeployError {
 
 function context(release: ReleaseOnDisk, env: EnvironmentName, environment: EnvironmentConfig, log: (l: string) => void): DeployContext {
   return { repo: release.manifest.repo, env, environment, release: release.manifest, releaseDir: release.releaseDir, log };
+}
+
+/** The deploy context with the approval and a recorder of the deployers' notes (ledger `deploy-note` events of this execution). */
+function deployContext(release: ReleaseOnDisk, env: EnvironmentName, environment: EnvironmentConfig, deps: OrchestratorDeps): DeployContext {
+  const m = release.manifest;
+  return {
+    ...context(release, env, environment, deps.log),
+    approval: deps.approval ?? null,
+    record: async (note) => {
+      await deps.ledger.appendEvent({ repo: m.repo, env, actor: deps.actor, version: m.version, executionId: deps.executionId, kind: 'deploy-note', ...note });
+    },
+  };
 }
 
 function stateOfManifest(m: ReleaseManifest, executionId: string): ReleaseState {
@@ -141,7 +159,7 @@ async function releaseBeingReplaced(deps: OrchestratorDeps, repo: string, env: s
  */
 export async function deployRelease(release: ReleaseOnDisk, env: EnvironmentName, environment: EnvironmentConfig, deps: OrchestratorDeps): Promise<DeployOutcome> {
   const m = release.manifest;
-  const ctx = context(release, env, environment, deps.log);
+  const ctx = deployContext(release, env, environment, deps);
   const action = `deploy:${env}`;
   const owner = `${deps.executionId}/${randomUUID()}`;
   const claim = await deps.ledger.claim(deps.executionId, action, owner);

@@ -26,15 +26,115 @@ export const FINAL_STATUSES = ['applied', 'planned_and_finished', 'errored', 'di
 const Doc = <T extends z.ZodType>(data: T) => z.object({ data });
 const WorkspaceDoc = Doc(z.object({ id: z.string(), attributes: z.object({ name: z.string(), locked: z.boolean().optional() }).loose() }).loose());
 const CvDoc = Doc(z.object({ id: z.string(), attributes: z.object({ status: z.string(), 'upload-url': z.string().nullish() }).loose() }).loose());
+const Ref = z.object({ id: z.string() }).loose();
 const RunDoc = Doc(
   z
     .object({
       id: z.string(),
       attributes: z.object({ status: z.string(), actions: z.object({ 'is-confirmable': z.boolean().optional() }).loose().optional() }).loose(),
-      relationships: z.object({ plan: z.object({ data: z.object({ id: z.string() }).nullish() }).optional() }).loose().optional(),
+      relationships: z
+        .object({
+          plan: z.object({ data: Ref.nullish() }).optional(),
+          'cost-estimate': z.object({ data: Ref.nullish() }).optional(),
+          'policy-checks': z.object({ data: z.array(Ref).nullish() }).optional(),
+        })
+        .loose()
+        .optional(),
     })
     .loose(),
 );
+
+/**
+ * One Sentinel policy of a policy check, from `result.sentinel` (the API reference warns that this
+ * hash is low level and may change, so it is read leniently: dashed or underscored keys).
+ */
+const SentinelPolicy = z
+  .object({ policy: z.string(), result: z.boolean().optional(), allowed_failure: z.boolean().optional(), 'allowed-failure': z.boolean().optional() })
+  .loose();
+const SentinelSet = z.object({ policies: z.array(SentinelPolicy).optional(), can_override: z.boolean().optional(), 'can-override': z.boolean().optional() }).loose();
+const PolicyCheckData = z
+  .object({
+    id: z.string(),
+    attributes: z
+      .object({
+        status: z.string(),
+        scope: z.string().optional(),
+        result: z
+          .object({
+            'hard-failed': z.number().optional(),
+            'soft-failed': z.number().optional(),
+            'advisory-failed': z.number().optional(),
+            passed: z.number().optional(),
+            sentinel: z.object({ data: z.record(z.string(), SentinelSet).optional() }).loose().nullish(),
+          })
+          .loose()
+          .nullish(),
+        actions: z.object({ 'is-overridable': z.boolean().optional() }).loose().optional(),
+        permissions: z.object({ 'can-override': z.boolean().optional() }).loose().optional(),
+      })
+      .loose(),
+  })
+  .loose();
+const PolicyCheckListDoc = z.object({ data: z.array(PolicyCheckData) });
+const PolicyCheckDoc = Doc(PolicyCheckData);
+const CostEstimateDoc = Doc(
+  z
+    .object({
+      id: z.string(),
+      attributes: z
+        .object({
+          status: z.string(),
+          'prior-monthly-cost': z.string().nullish(),
+          'proposed-monthly-cost': z.string().nullish(),
+          'delta-monthly-cost': z.string().nullish(),
+          'resources-count': z.number().nullish(),
+          'matched-resources-count': z.number().nullish(),
+          'error-message': z.string().nullish(),
+        })
+        .loose(),
+    })
+    .loose(),
+);
+
+/** Policy check statuses (HCP Terraform policy checks API). */
+export const POLICY_CHECK_STATUSES = ['pending', 'queued', 'passed', 'soft_failed', 'hard_failed', 'overridden', 'errored', 'canceled', 'unreachable'] as const;
+
+/** One failed (or passed) Sentinel policy of a policy check. */
+export interface PolicyResult {
+  /** `<policy set>/<policy>` as Sentinel names it. */
+  readonly name: string;
+  readonly passed: boolean;
+  /** True for advisory policies, whose failure never blocks. */
+  readonly advisory: boolean;
+}
+
+/** A policy check of a run as the deployer needs it. */
+export interface PolicyCheckInfo {
+  readonly id: string;
+  /** passed, soft_failed, hard_failed, overridden, errored, … */
+  readonly status: string;
+  readonly scope: string | null;
+  readonly hardFailed: number;
+  readonly softFailed: number;
+  readonly advisoryFailed: number;
+  /** The policies Sentinel evaluated, when the result carries them. */
+  readonly policies: readonly PolicyResult[];
+  /** `actions.is-overridable` and `permissions.can-override`: this token may override it now. */
+  readonly overridable: boolean;
+}
+
+/** A run's cost estimate (HCP Terraform cost estimates API); costs are USD per month, as the API's decimal strings. */
+export interface CostEstimateInfo {
+  readonly id: string;
+  /** pending, queued, finished, errored, canceled, skipped_due_to_targeting */
+  readonly status: string;
+  readonly priorMonthlyCost: string | null;
+  readonly proposedMonthlyCost: string | null;
+  readonly deltaMonthlyCost: string | null;
+  readonly resourcesCount: number | null;
+  readonly matchedResourcesCount: number | null;
+  readonly errorMessage: string | null;
+}
 
 /** One resource change of a plan's JSON output (`terraform show -json`). */
 export interface ResourceChange {
@@ -54,12 +154,18 @@ export interface RunInfo {
   readonly id: string;
   readonly status: string;
   readonly planId: string | null;
+  /** `actions.is-confirmable`: the run may be applied now. */
   readonly confirmable: boolean;
+  /** Relationship `cost-estimate`; null when the organization does not estimate costs. */
+  readonly costEstimateId: string | null;
+  /** Relationship `policy-checks` (empty when no policy set applies). */
+  readonly policyCheckIds: readonly string[];
 }
 
 /**
  * A small client of the HCP Terraform / Terraform Cloud API (JSON:API, Bearer token) for the
- * API-driven run workflow: configuration version → upload → run → plan JSON → apply.
+ * API-driven run workflow: configuration version → upload → run → plan JSON, cost estimate and
+ * policy checks (override) → apply.
  */
 export class TerraformCloudClient {
   private readonly base: string;
@@ -156,6 +262,34 @@ export class TerraformCloudClient {
     await this.call('POST', `/runs/${runId}/actions/apply`, null, { comment });
   }
 
+  /** GET /runs/:id/policy-checks (unpaginated: every policy check of the run). */
+  async policyChecks(runId: string): Promise<PolicyCheckInfo[]> {
+    const doc = await this.call('GET', `/runs/${runId}/policy-checks`, PolicyCheckListDoc);
+    return doc!.data.map(policyCheckInfo);
+  }
+
+  /** POST /policy-checks/:id/actions/override: overrides a soft-failed policy check; returns it as it is after. */
+  async overridePolicyCheck(policyCheckId: string): Promise<PolicyCheckInfo> {
+    const doc = await this.call('POST', `/policy-checks/${policyCheckId}/actions/override`, PolicyCheckDoc);
+    return policyCheckInfo(doc!.data);
+  }
+
+  /** GET /cost-estimates/:id. */
+  async costEstimate(id: string): Promise<CostEstimateInfo> {
+    const d = (await this.call('GET', `/cost-estimates/${id}`, CostEstimateDoc))!.data;
+    const a = d.attributes;
+    return {
+      id: d.id,
+      status: a.status,
+      priorMonthlyCost: a['prior-monthly-cost'] ?? null,
+      proposedMonthlyCost: a['proposed-monthly-cost'] ?? null,
+      deltaMonthlyCost: a['delta-monthly-cost'] ?? null,
+      resourcesCount: a['resources-count'] ?? null,
+      matchedResourcesCount: a['matched-resources-count'] ?? null,
+      errorMessage: a['error-message'] ?? null,
+    };
+  }
+
   /** POST /runs/:id/actions/discard. */
   async discard(runId: string, comment: string): Promise<void> {
     await this.call('POST', `/runs/${runId}/actions/discard`, null, { comment });
@@ -163,10 +297,31 @@ export class TerraformCloudClient {
 }
 
 function runInfo(doc: z.output<typeof RunDoc>): RunInfo {
+  const rel = doc.data.relationships;
   return {
     id: doc.data.id,
     status: doc.data.attributes.status,
-    planId: doc.data.relationships?.plan?.data?.id ?? null,
+    planId: rel?.plan?.data?.id ?? null,
     confirmable: doc.data.attributes.actions?.['is-confirmable'] ?? false,
+    costEstimateId: rel?.['cost-estimate']?.data?.id ?? null,
+    policyCheckIds: (rel?.['policy-checks']?.data ?? []).map((r) => r.id),
+  };
+}
+
+function policyCheckInfo(d: z.output<typeof PolicyCheckData>): PolicyCheckInfo {
+  const a = d.attributes;
+  const sets = a.result?.sentinel?.data ?? {};
+  const policies = Object.values(sets).flatMap((set) =>
+    (set.policies ?? []).map((p) => ({ name: p.policy, passed: p.result === true, advisory: (p.allowed_failure ?? p['allowed-failure']) === true })),
+  );
+  return {
+    id: d.id,
+    status: a.status,
+    scope: a.scope ?? null,
+    hardFailed: a.result?.['hard-failed'] ?? 0,
+    softFailed: a.result?.['soft-failed'] ?? 0,
+    advisoryFailed: a.result?.['advisory-failed'] ?? 0,
+    policies,
+    overridable: (a.actions?.['is-overridable'] ?? false) && (a.permissions?.['can-override'] ?? false),
   };
 }

@@ -17,7 +17,8 @@ const queueTf = (name: string) => `resource "aws_sqs_queue" "events" {\n  name =
 beforeAll(async () => {
   fake = await startTfcFake();
   bucket = await createVersionedBucket(s3, 'artifacts');
-  wsId = fake.addWorkspace('northstar-health', 'platform-dev');
+  // the repo's own workspace in dev: terraformCloud.workspace '{repo}-dev' of the default config
+  wsId = fake.addWorkspace('northstar-health', 'platform-infra-dev');
 });
 afterAll(async () => fake?.stop());
 
@@ -100,7 +101,7 @@ describe('TerraformCloudDeployer', () => {
 describe('TerraformCloudDeployer after a crash', () => {
   it('converges when the process dies after the apply and before the applied pointer is written', async () => {
     // GIVEN a workspace of its own and an S3 client whose write of the applied pointer fails once
-    const ws = fake.addWorkspace('northstar-health', 'platform-staging');
+    const ws = fake.addWorkspace('northstar-health', 'platform-infra-staging');
     let failPointer = true;
     const flaky = motoS3();
     flaky.middlewareStack.add(
