@@ -19,6 +19,11 @@ export interface BuildspecRunOptions {
   readonly srcDir: string;
   /** Environment overrides, as a start-build call would pass them (they win over the buildspec's). */
   readonly env?: Readonly<Record<string, string>>;
+  /**
+   * The environment the build starts from, as the build image sets it, before CodeBuild's variables,
+   * the buildspec's and the overrides. @default - this process's environment
+   */
+  readonly baseEnv?: Readonly<Record<string, string>>;
   /** Copy the artifacts here (keeping base-directory-relative paths). @default - only listed */
   readonly artifactsDir?: string;
   /** Receives the build log as it is written. @default - collected only */
@@ -131,7 +136,7 @@ function gitHead(dir: string): string | undefined {
 function buildEnv(spec: Buildspec, opts: BuildspecRunOptions, shimDir: string): Record<string, string> {
   const src = path.resolve(opts.srcDir);
   const env: Record<string, string> = {};
-  for (const [k, v] of Object.entries(process.env)) if (v !== undefined) env[k] = v;
+  for (const [k, v] of Object.entries(opts.baseEnv ?? process.env)) if (v !== undefined) env[k] = v;
   const buildNumber = '1';
   Object.assign(env, {
     PATH: `${shimDir}${path.delimiter}${env.PATH ?? ''}`,

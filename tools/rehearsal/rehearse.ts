@@ -1,0 +1,597 @@
+import { execFileSync, spawn } from 'child_process';
+import { randomUUID } from 'crypto';
+import * as fs from 'fs';
+import * as os from 'os';
+import * as path from 'path';
+import { CloudWatchClient, GetMetricStatisticsCommand, SetAlarmStateCommand } from '@aws-sdk/client-cloudwatch';
+import { GetObjectCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import { GetParameterCommand, SSMClient } from '@aws-sdk/client-ssm';
+import { unzipSync, zipSync } from 'fflate';
+import { runBuildspec } from '../../lib/checks/buildspec/runner';
+import { CloudAssembly } from './assembly';
+import { assumeRole, awsEnvironment, clientConfig, type AwsTarget, type Credentials } from './aws';
+import { RehearsalError } from './errors';
+import { readToolchainImage, type ToolchainImage } from './image';
+import { Resolver } from './intrinsics';
+import { readPipeline, type ActionModel, type AlarmModel, type PipelineModel, type ProjectModel, type StageModel } from './model';
+import { provisionPlatform, type ProvisionedPlatform } from './platform';
+import { resolveVariables, type ExecutionVariables } from './variables';
+
+/**
+ * The CodePipeline side the rehearsal drives: executions, stage states, approvals and the job API
+ * (GetJobDetails, PutJobSuccessResult, PutJobFailureResult, …) that a Lambda action's handler calls.
+ */
+export interface PipelineService {
+  readonly endpoint: string;
+  addPipeline(name: string, stages: string[]): void;
+  startExecution(pipelineName: string): string;
+  setStage(pipelineName: string, executionId: string, stage: string, status: 'InProgress' | 'Succeeded' | 'Failed', executionStatus?: 'InProgress' | 'Succeeded' | 'Failed'): void;
+  setApproval(pipelineName: string, executionId: string, stageName: string, actionName: string, decision: { status: 'InProgress' | 'Succeeded' | 'Failed'; updatedBy?: string; summary?: string }): void;
+  createJob(input: { pipelineName: string; stageName: string; actionName: string; executionId: string; configuration?: Record<string, string>; inputArtifacts?: { name: string; bucketName: string; objectKey: string }[] }): { readonly id: string };
+  lambdaEvent(job: { readonly id: string }): Record<string, unknown>;
+  readonly jobs: ReadonlyMap<string, { readonly status: string; readonly result?: { kind: 'success'; summary?: string } | { kind: 'failure'; type: string; message: string } }>;
+}
+
+/** A manual approval's decision, given by a named approver identity. */
+export interface ApprovalDecision {
+  /** ARN of who approves (an IAM user or an assumed-role session). */
+  readonly approver: string;
+  readonly approve: boolean;
+  readonly summary?: string;
+}
+
+/** What an approval request showed the approver: the resolved CustomData and link. */
+export interface ApprovalRequest {
+  readonly stage: string;
+  readonly action: string;
+  readonly customData: string;
+  readonly externalEntityLink: string;
+}
+
+/** Options of {@link Rehearsal.prepare}. */
+export interface RehearsalOptions {
+  /** The folder `cdk synth` wrote (cdk.out). */
+  readonly assemblyDir: string;
+  /** The repo whose pipeline runs (stack DataOpsPipeline-<repo>). */
+  readonly repo: string;
+  /** The AWS stand-in (moto in server mode). */
+  readonly aws: AwsTarget;
+  /** The CodePipeline stand-in whose job API the Lambda actions call. */
+  readonly codepipeline: PipelineService;
+  /** Endpoints of other stand-ins every build and function gets (e.g. AWS_ENDPOINT_URL_MWAA). @default none */
+  readonly endpoints?: Readonly<Record<string, string>>;
+  /** Receives progress lines. @default - discarded */
+  readonly log?: (line: string) => void;
+}
+
+/** Hooks of one execution. */
+export interface ExecutionOptions {
+  /** The git work tree whose HEAD the Source action delivers (the repo on the configured branch). */
+  readonly sourceDir: string;
+  /** Decides each manual approval. @default - approved by arn:aws:iam::<tooling>:user/rehearsal-approver */
+  readonly approve?: (request: ApprovalRequest) => ApprovalDecision | Promise<ApprovalDecision>;
+  /** Runs during a stage's bake (its CloudWatchAlarm condition's wait), e.g. a probe or an injected fault. */
+  readonly duringBake?: (stage: string) => Promise<void>;
+  /** Seconds the bake waits instead of the rule's WaitTime minutes (the alarm is evaluated over this window). @default 0 */
+  readonly bakeSeconds?: number;
+}
+
+/** One action's run. */
+export interface ActionRun {
+  readonly stage: string;
+  readonly action: string;
+  readonly type: string;
+  readonly status: 'Succeeded' | 'Failed';
+  readonly message: string;
+  readonly durationMs: number;
+  /** The build log (CodeBuild) or the function's output (Lambda). */
+  readonly log: string;
+}
+
+/** One pipeline execution (standard, or a stage rollback). */
+export interface ExecutionResult {
+  readonly executionId: string;
+  readonly type: 'STANDARD' | 'ROLLBACK';
+  readonly status: 'Succeeded' | 'Failed';
+  readonly stages: Readonly<Record<string, 'Succeeded' | 'Failed' | 'RolledBack'>>;
+  readonly actions: readonly ActionRun[];
+  readonly approvals: readonly ApprovalRequest[];
+  readonly variables: Readonly<Record<string, Readonly<Record<string, string>>>>;
+  /** The stage rollback the execution triggered (OnFailure ROLLBACK, or a bake condition). */
+  readonly rollback?: ExecutionResult;
+  /** The first failure, naming the stage and action. */
+  readonly failure?: { readonly stage: string; readonly action: string; readonly message: string };
+  readonly durationMs: number;
+}
+
+/** What an execution keeps for a later stage rollback to it: artifact locations and variables. */
+interface ExecutionState {
+  readonly id: string;
+  readonly commit: string;
+  readonly sourceDir: string;
+  readonly artifacts: Map<string, { readonly bucket: string; readonly key: string } | { readonly clone: string }>;
+  readonly variables: ExecutionVariables;
+}
+
+const git = (dir: string, ...args: string[]) => execFileSync('git', args, { cwd: dir, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] }).trim();
+
+function listFiles(dir: string, base = dir): string[] {
+  return fs.readdirSync(dir, { withFileTypes: true }).flatMap((e) => (e.isDirectory() ? listFiles(path.join(dir, e.name), base) : [path.relative(base, path.join(dir, e.name))]));
+}
+
+/**
+ * The pipeline rehearsal: runs one repo's pipeline as CodePipeline would, from the cloud assembly
+ * `cdk synth` wrote. CodeBuild actions run the project's buildspec through the buildspec runner with
+ * exactly the project's environment (the toolchain image's ENV, CodeBuild's variables, the project's
+ * and the action's variables, `#{Namespace.Variable}` resolved) and the credentials of the project's
+ * service role; Lambda actions run the bundled handler with a CodePipeline job event and the
+ * function's environment and role; manual approvals are decided by a named approver; a stage's
+ * CloudWatchAlarm condition is evaluated over its bake, and OnFailure ROLLBACK rolls the stage back to
+ * the last execution in which it succeeded.
+ */
+export class Rehearsal {
+  private readonly states: ExecutionState[] = [];
+  private readonly buildNumbers = new Map<string, number>();
+  private readonly credentialCache = new Map<string, Credentials>();
+  /** Stages each standard execution succeeded in (the targets of a stage rollback). */
+  private readonly succeeded = new Map<string, Set<string>>();
+
+  private constructor(
+    readonly pipeline: PipelineModel,
+    readonly provisioned: ProvisionedPlatform,
+    private readonly opts: RehearsalOptions,
+    private readonly image: ToolchainImage,
+  ) {}
+
+  /** Reads the assembly and the repo's pipeline, and provisions the platform in the AWS stand-in. */
+  static async prepare(opts: RehearsalOptions): Promise<Rehearsal> {
+    const assembly = CloudAssembly.read(opts.assemblyDir);
+    const resolver = new Resolver(assembly);
+    const pipeline = readPipeline(assembly, opts.repo, resolver);
+    const provisioned = await provisionPlatform(opts.aws, assembly, resolver, pipeline);
+    opts.codepipeline.addPipeline(pipeline.name, pipeline.stages.map((s) => s.name));
+    return new Rehearsal(pipeline, provisioned, opts, readToolchainImage());
+  }
+
+  private log(line: string): void {
+    this.opts.log?.(line);
+  }
+
+  private async credentials(roleArn: string, session: string): Promise<Credentials> {
+    const cached = this.credentialCache.get(roleArn);
+    if (cached) return cached;
+    const c = await assumeRole(this.opts.aws, roleArn, session);
+    this.credentialCache.set(roleArn, c);
+    return c;
+  }
+
+  /** Runs one execution of the pipeline on the HEAD of `sourceDir`. */
+  async run(exec: ExecutionOptions): Promise<ExecutionResult> {
+    const started = Date.now();
+    const { pipeline } = this;
+    const cp = this.opts.codepipeline;
+    const id = cp.startExecution(pipeline.name);
+    const commit = git(exec.sourceDir, 'rev-parse', 'HEAD');
+    const state: ExecutionState = { id, commit, sourceDir: path.resolve(exec.sourceDir), artifacts: new Map(), variables: new Map([['codepipeline', { PipelineExecutionId: id }]]) };
+    this.states.push(state);
+    this.log(`execution ${id} of ${pipeline.name} on ${commit.slice(0, 7)}`);
+    const actions: ActionRun[] = [];
+    const approvals: ApprovalRequest[] = [];
+    const stages: Record<string, 'Succeeded' | 'Failed' | 'RolledBack'> = {};
+    for (const stage of pipeline.stages) {
+      cp.setStage(pipeline.name, id, stage.name, 'InProgress');
+      const outcome = await this.runStage(stage, state, exec, actions, approvals);
+      if (outcome.ok) {
+        const bake = await this.evaluateConditions(stage, exec);
+        if (bake.ok) {
+          stages[stage.name] = 'Succeeded';
+          this.succeeded.set(id, (this.succeeded.get(id) ?? new Set()).add(stage.name));
+          cp.setStage(pipeline.name, id, stage.name, 'Succeeded');
+          continue;
+        }
+        cp.setStage(pipeline.name, id, stage.name, 'Failed', 'Failed');
+        stages[stage.name] = 'Failed';
+        const failure = { stage: stage.name, action: bake.rule, message: bake.message };
+        const rollback = await this.rollbackStage(stage, state, exec, 'condition');
+        if (rollback) stages[stage.name] = 'RolledBack';
+        return this.result(state, 'Failed', stages, actions, approvals, started, failure, rollback);
+      }
+      stages[stage.name] = 'Failed';
+      cp.setStage(pipeline.name, id, stage.name, 'Failed', 'Failed');
+      const rollback = stage.onFailure === 'ROLLBACK' ? await this.rollbackStage(stage, state, exec, 'failure') : undefined;
+      if (rollback) stages[stage.name] = 'RolledBack';
+      return this.result(state, 'Failed', stages, actions, approvals, started, outcome.failure, rollback);
+    }
+    cp.setStage(pipeline.name, id, pipeline.stages[pipeline.stages.length - 1].name, 'Succeeded', 'Succeeded');
+    return this.result(state, 'Succeeded', stages, actions, approvals, started);
+  }
+
+  private result(
+    state: ExecutionState,
+    status: 'Succeeded' | 'Failed',
+    stages: ExecutionResult['stages'],
+    actions: ActionRun[],
+    approvals: ApprovalRequest[],
+    started: number,
+    failure?: ExecutionResult['failure'],
+    rollback?: ExecutionResult,
+  ): ExecutionResult {
+    this.log(`execution ${state.id}: ${status}${failure ? ` at ${failure.stage}/${failure.action}: ${failure.message.slice(0, 300)}` : ''}`);
+    return {
+      executionId: state.id,
+      type: 'STANDARD',
+      status,
+      stages,
+      actions,
+      approvals,
+      variables: Object.fromEntries(state.variables),
+      rollback,
+      failure,
+      durationMs: Date.now() - started,
+    };
+  }
+
+  /** Runs a stage's actions by run order (the same run order in parallel); stops after the first order with a failure. */
+  private async runStage(
+    stage: StageModel,
+    state: ExecutionState,
+    exec: ExecutionOptions,
+    runs: ActionRun[],
+    approvals: ApprovalRequest[],
+    rollbackOf?: ExecutionState,
+  ): Promise<{ ok: true } | { ok: false; failure: NonNullable<ExecutionResult['failure']> }> {
+    const orders = [...new Set(stage.actions.map((a) => a.runOrder))].sort((a, b) => a - b);
+    for (const order of orders) {
+      const group = stage.actions.filter((a) => a.runOrder === order);
+      const results = await Promise.all(group.map((a) => this.runAction(stage, a, state, exec, approvals, rollbackOf)));
+      runs.push(...results);
+      const failed = results.find((r) => r.status === 'Failed');
+      if (failed) return { ok: false, failure: { stage: stage.name, action: failed.action, message: failed.message } };
+    }
+    return { ok: true };
+  }
+
+  private async runAction(stage: StageModel, action: ActionModel, state: ExecutionState, exec: ExecutionOptions, approvals: ApprovalRequest[], rollbackOf?: ExecutionState): Promise<ActionRun> {
+    const started = Date.now();
+    const run = (status: ActionRun['status'], message: string, log = ''): ActionRun => {
+      this.log(`  ${stage.name}/${action.name}: ${status}${status === 'Failed' ? ` — ${message.slice(0, 400)}` : ''}`);
+      return { stage: stage.name, action: action.name, type: action.type, status, message, durationMs: Date.now() - started, log };
+    };
+    // a stage rollback re-runs the stage with the target execution's artifacts and variables
+    const source = rollbackOf ?? state;
+    try {
+      const where = `action ${stage.name}/${action.name}`;
+      const configuration = Object.fromEntries(Object.entries(action.configuration).map(([k, v]) => [k, resolveVariables(v, source.variables, where)]));
+      switch (action.type) {
+        case 'Source/CodeStarSourceConnection': {
+          const out = action.outputArtifacts[0];
+          if (out) state.artifacts.set(out, { clone: source.sourceDir });
+          const vars = this.sourceVariables(source, configuration);
+          if (action.namespace) state.variables.set(action.namespace, vars);
+          return run('Succeeded', `commit ${vars.CommitId}`);
+        }
+        case 'Build/CodeBuild':
+          return await this.runBuild(stage, action, configuration, state, source, run);
+        case 'Invoke/Lambda':
+          return await this.runLambda(stage, action, configuration, state, source, run);
+        case 'Approval/Manual': {
+          if (rollbackOf) return run('Succeeded', 'a stage rollback does not wait for approval');
+          const request: ApprovalRequest = { stage: stage.name, action: action.name, customData: configuration.CustomData ?? '', externalEntityLink: configuration.ExternalEntityLink ?? '' };
+          approvals.push(request);
+          this.opts.codepipeline.setApproval(this.pipeline.name, state.id, stage.name, action.name, { status: 'InProgress' });
+          const decision = (await exec.approve?.(request)) ?? { approver: `arn:aws:iam::${this.pipeline.account}:user/rehearsal-approver`, approve: true };
+          this.opts.codepipeline.setApproval(this.pipeline.name, state.id, stage.name, action.name, {
+            status: decision.approve ? 'Succeeded' : 'Failed',
+            updatedBy: decision.approver,
+            summary: decision.summary,
+          });
+          return decision.approve ? run('Succeeded', `approved by ${decision.approver}`) : run('Failed', `rejected by ${decision.approver}${decision.summary ? `: ${decision.summary}` : ''}`);
+        }
+      }
+    } catch (e) {
+      return run('Failed', (e as Error).message);
+    }
+  }
+
+  private sourceVariables(state: ExecutionState, configuration: Record<string, string>): Record<string, string> {
+    const [commitId, authorDate, message] = git(state.sourceDir, 'log', '-1', '--format=%H%n%aI%n%s').split('\n');
+    return {
+      CommitId: commitId,
+      AuthorDate: authorDate,
+      CommitMessage: message ?? '',
+      BranchName: configuration.BranchName ?? '',
+      FullRepositoryName: configuration.FullRepositoryId ?? '',
+      ConnectionArn: configuration.ConnectionArn ?? '',
+      ProviderType: 'GitHub',
+    };
+  }
+
+  /** The input artifact of a CodeBuild action as a folder: a git clone (CODEBUILD_CLONE_REF) or the unzipped S3 artifact. */
+  private async inputFolder(name: string, source: ExecutionState, creds: Credentials, work: string): Promise<string> {
+    const artifact = source.artifacts.get(name);
+    if (!artifact) throw new RehearsalError(`input artifact ${name} was not produced by an earlier action of execution ${source.id}`);
+    const dir = path.join(work, 'src');
+    if ('clone' in artifact) {
+      execFileSync('git', ['clone', '--quiet', '--no-hardlinks', artifact.clone, dir], { stdio: 'ignore' });
+      execFileSync('git', ['checkout', '--quiet', '--detach', source.commit], { cwd: dir, stdio: 'ignore' });
+      return dir;
+    }
+    const s3 = new S3Client(clientConfig(this.opts.aws, creds));
+    try {
+      const got = await s3.send(new GetObjectCommand({ Bucket: artifact.bucket, Key: artifact.key }));
+      const entries = unzipSync(await got.Body!.transformToByteArray());
+      for (const [file, bytes] of Object.entries(entries)) {
+        if (file.endsWith('/')) continue;
+        fs.mkdirSync(path.dirname(path.join(dir, file)), { recursive: true });
+        fs.writeFileSync(path.join(dir, file), bytes);
+      }
+    } catch (e) {
+      throw new RehearsalError(`the build could not read its input artifact ${name} (s3://${artifact.bucket}/${artifact.key}) with its service role: ${(e as Error).message}`, { cause: e });
+    } finally {
+      s3.destroy();
+    }
+    return dir;
+  }
+
+  /** Uploads a build's output folder as CodePipeline stores artifacts: a zip under <pipeline>/<artifact>/ of the artifact bucket. */
+  private async storeArtifact(name: string, dir: string, creds: Credentials, state: ExecutionState): Promise<void> {
+    const files: Record<string, Uint8Array> = {};
+    for (const f of listFiles(dir)) files[f.split(path.sep).join('/')] = fs.readFileSync(path.join(dir, f));
+    const key = `${this.pipeline.name.slice(0, 20)}/${name.slice(0, 20)}/${randomUUID().slice(0, 7)}`;
+    const s3 = new S3Client(clientConfig(this.opts.aws, creds));
+    try {
+      await s3.send(new PutObjectCommand({ Bucket: this.pipeline.artifactBucket, Key: key, Body: zipSync(files) }));
+    } catch (e) {
+      throw new RehearsalError(`the build could not store its output artifact ${name} in s3://${this.pipeline.artifactBucket}/${key} with its service role: ${(e as Error).message}`, { cause: e });
+    } finally {
+      s3.destroy();
+    }
+    state.artifacts.set(name, { bucket: this.pipeline.artifactBucket, key });
+  }
+
+  /** A project's environment variables with their values: PLAINTEXT as is, PARAMETER_STORE and SECRETS_MANAGER read with the project's role. */
+  private async projectVariables(project: ProjectModel, creds: Credentials): Promise<Record<string, string>> {
+    const out: Record<string, string> = {};
+    for (const v of project.environmentVariables) {
+      if (v.type === 'PLAINTEXT') out[v.name] = this.image.toLocal(v.value);
+      else if (v.type === 'PARAMETER_STORE') {
+        const ssm = new SSMClient(clientConfig(this.opts.aws, creds));
+        const got = await ssm.send(new GetParameterCommand({ Name: v.value, WithDecryption: true })).finally(() => ssm.destroy());
+        out[v.name] = got.Parameter?.Value ?? '';
+      } else if (v.type === 'SECRETS_MANAGER') {
+        const [arnOrName, jsonKey] = v.value.split(/:(?=[^:]*:[^:]*:[^:]*$)/);
+        const sm = new SecretsManagerClient(clientConfig(this.opts.aws, creds));
+        const got = await sm.send(new GetSecretValueCommand({ SecretId: arnOrName })).finally(() => sm.destroy());
+        const secret = got.SecretString ?? '';
+        out[v.name] = jsonKey ? String((JSON.parse(secret) as Record<string, unknown>)[jsonKey] ?? '') : secret;
+      } else throw new RehearsalError(`CodeBuild project ${project.name} variable ${v.name} has type ${v.type}, which CodeBuild does not know`);
+    }
+    return out;
+  }
+
+  private async runBuild(
+    stage: StageModel,
+    action: ActionModel,
+    configuration: Record<string, string>,
+    state: ExecutionState,
+    source: ExecutionState,
+    run: (status: ActionRun['status'], message: string, log?: string) => ActionRun,
+  ): Promise<ActionRun> {
+    const project = this.pipeline.projects.get(configuration.ProjectName);
+    if (!project) throw new RehearsalError(`action ${stage.name}/${action.name} names CodeBuild project ${configuration.ProjectName}, which is not in the assembly`);
+    const creds = await this.credentials(project.serviceRoleArn, `codebuild-${project.name}`);
+    const work = fs.mkdtempSync(path.join(os.tmpdir(), 'dataops-rehearsal-build-'));
+    try {
+      const srcDir = await this.inputFolder(action.inputArtifacts[0], source, creds, work);
+      const buildspec = path.join(work, 'buildspec.yml');
+      fs.writeFileSync(buildspec, project.buildspec);
+      const number = (this.buildNumbers.get(project.name) ?? 0) + 1;
+      this.buildNumbers.set(project.name, number);
+      const buildId = `${project.name}:${randomUUID()}`;
+      const actionVariables = Object.fromEntries(
+        (JSON.parse(configuration.EnvironmentVariables ?? '[]') as Array<{ name: string; value: string; type?: string }>).map((v) => [v.name, this.image.toLocal(v.value)]),
+      );
+      const env = {
+        ...awsEnvironment(this.opts.aws, creds),
+        ...(this.opts.endpoints ?? {}),
+        AWS_ENDPOINT_URL_CODEPIPELINE: this.opts.codepipeline.endpoint,
+        CODEBUILD_BUILD_ID: buildId,
+        CODEBUILD_BUILD_ARN: `arn:aws:codebuild:${this.pipeline.region}:${this.pipeline.account}:build/${buildId}`,
+        CODEBUILD_BUILD_NUMBER: String(number),
+        CODEBUILD_INITIATOR: `codepipeline/${this.pipeline.name}`,
+        CODEBUILD_RESOLVED_SOURCE_VERSION: source.commit,
+        CODEBUILD_SOURCE_VERSION: source.commit,
+        CODEBUILD_BUILD_URL: `https://${this.pipeline.region}.console.aws.amazon.com/codesuite/codebuild/${this.pipeline.account}/projects/${project.name}/build/${encodeURIComponent(buildId)}`,
+        ...(await this.projectVariables(project, creds)),
+        ...actionVariables,
+      };
+      const outDir = action.outputArtifacts.length > 0 ? path.join(work, 'out') : undefined;
+      const result = await runBuildspec({ file: buildspec, srcDir, env, baseEnv: this.image.environment(), artifactsDir: outDir, timeoutMs: project.timeoutMinutes * 60_000 });
+      if (!result.succeeded) {
+        const failed = result.phases.find((p) => p.status === 'FAILED');
+        const tail = result.log.trim().split('\n').slice(-15).join('\n');
+        return run('Failed', `build ${buildId} failed in phase ${failed?.name ?? '?'}${failed?.failedCommand ? ` at '${failed.failedCommand.command.split('\n')[0].slice(0, 120)}' (exit ${failed.failedCommand.exitCode})` : ''}:\n${tail}`, result.log);
+      }
+      if (outDir) {
+        fs.mkdirSync(outDir, { recursive: true });
+        await this.storeArtifact(action.outputArtifacts[0], outDir, creds, state);
+      }
+      if (action.namespace) state.variables.set(action.namespace, { ...result.exportedVariables });
+      return run('Succeeded', `build ${buildId} succeeded`, result.log);
+    } finally {
+      fs.rmSync(work, { recursive: true, force: true });
+    }
+  }
+
+  private async runLambda(
+    stage: StageModel,
+    action: ActionModel,
+    configuration: Record<string, string>,
+    state: ExecutionState,
+    source: ExecutionState,
+    run: (status: ActionRun['status'], message: string, log?: string) => ActionRun,
+  ): Promise<ActionRun> {
+    const fn = this.pipeline.functions.get(configuration.FunctionName);
+    if (!fn) throw new RehearsalError(`action ${stage.name}/${action.name} invokes ${configuration.FunctionName}, which is not in the assembly`);
+    const inputArtifacts = action.inputArtifacts.map((name) => {
+      const a = source.artifacts.get(name);
+      if (!a || 'clone' in a) throw new RehearsalError(`input artifact ${name} of ${stage.name}/${action.name} is not an S3 artifact of execution ${source.id}`);
+      return { name, bucketName: a.bucket, objectKey: a.key };
+    });
+    const cp = this.opts.codepipeline;
+    const job = cp.createJob({ pipelineName: this.pipeline.name, stageName: stage.name, actionName: action.name, executionId: state.id, configuration, inputArtifacts });
+    const creds = await this.credentials(fn.roleArn, fn.name);
+    const out = await invokeBundledHandler(fn.codeDir, fn.handler, cp.lambdaEvent(job), {
+      ...fn.environment,
+      ...awsEnvironment(this.opts.aws, creds),
+      ...(this.opts.endpoints ?? {}),
+      AWS_ENDPOINT_URL_CODEPIPELINE: cp.endpoint,
+      AWS_LAMBDA_FUNCTION_NAME: fn.name,
+      AWS_LAMBDA_FUNCTION_MEMORY_SIZE: '512',
+      AWS_EXECUTION_ENV: `AWS_Lambda_${fn.runtime}`,
+      PATH: process.env.PATH ?? '',
+      HOME: os.tmpdir(),
+    }, fn.timeoutSeconds * 1000 + 30_000);
+    const result = cp.jobs.get(job.id)?.result;
+    if (out.error && !result) return run('Failed', `${fn.name} failed without reporting to CodePipeline: ${out.error}`, out.log);
+    if (!result) return run('Failed', `${fn.name} returned without reporting the job result (PutJobSuccessResult or PutJobFailureResult); CodePipeline times the action out`, out.log);
+    return result.kind === 'success' ? run('Succeeded', result.summary ?? '', out.log) : run('Failed', `${result.type}: ${result.message}`, out.log);
+  }
+
+  /** Evaluates a stage's success conditions (CloudWatchAlarm rules) over its bake. */
+  private async evaluateConditions(stage: StageModel, exec: ExecutionOptions): Promise<{ ok: true } | { ok: false; rule: string; message: string }> {
+    for (const condition of stage.onSuccessConditions) {
+      for (const rule of condition.rules) {
+        const alarm = this.pipeline.alarms.get(rule.configuration.AlarmName);
+        if (!alarm) throw new RehearsalError(`rule ${rule.name} of stage ${stage.name} names alarm ${rule.configuration.AlarmName}, which is not in the assembly`);
+        const from = new Date();
+        this.log(`  ${stage.name}: baking under ${alarm.name} (${rule.configuration.WaitTime} min in the pipeline; ${exec.bakeSeconds ?? 0} s here)`);
+        await exec.duringBake?.(stage.name);
+        const wait = (exec.bakeSeconds ?? 0) * 1000 - (Date.now() - from.getTime());
+        if (wait > 0) await new Promise((r) => setTimeout(r, wait));
+        const state = await this.alarmState(alarm, from, new Date(Date.now() + 1000));
+        const states = (rule.configuration.AlarmStates ?? 'ALARM').split(',').map((s) => s.trim());
+        if (states.includes(state.value)) return { ok: false, rule: rule.name, message: `alarm ${alarm.name} went to ${state.value} during the bake (${state.reason}); the condition's result is ${condition.result}` };
+      }
+    }
+    return { ok: true };
+  }
+
+  /** The alarm's state over [from, to], evaluated from the metric as CloudWatch would, and set on the alarm in the stand-in. */
+  private async alarmState(alarm: AlarmModel, from: Date, to: Date): Promise<{ value: 'OK' | 'ALARM'; reason: string }> {
+    const cw = new CloudWatchClient(clientConfig(this.opts.aws, await this.credentials(this.pipeline.roleArn, 'codepipeline')));
+    try {
+      const start = new Date(Math.floor(from.getTime() / (alarm.periodSeconds * 1000)) * alarm.periodSeconds * 1000);
+      const got = await cw.send(
+        new GetMetricStatisticsCommand({
+          Namespace: alarm.namespace,
+          MetricName: alarm.metricName,
+          Dimensions: Object.entries(alarm.dimensions).map(([Name, Value]) => ({ Name, Value })),
+          StartTime: start,
+          EndTime: new Date(to.getTime() + alarm.periodSeconds * 1000),
+          Period: alarm.periodSeconds,
+          Statistics: [alarm.statistic as 'Sum'],
+        }),
+      );
+      const values = (got.Datapoints ?? []).map((d) => Number((d as Record<string, unknown>)[alarm.statistic] ?? 0));
+      const breaching = values.filter((v) => compare(alarm.comparisonOperator, v, alarm.threshold)).length;
+      const value = breaching >= alarm.evaluationPeriods ? 'ALARM' : 'OK';
+      const reason = `${values.length} datapoint(s) of ${alarm.namespace}/${alarm.metricName} ${JSON.stringify(alarm.dimensions)}: [${values.join(', ')}], ${breaching} ${alarm.comparisonOperator} ${alarm.threshold}`;
+      await cw.send(new SetAlarmStateCommand({ AlarmName: alarm.name, StateValue: value, StateReason: reason.slice(0, 1023) }));
+      return { value, reason };
+    } finally {
+      cw.destroy();
+    }
+  }
+
+  /**
+   * CodePipeline's stage rollback: a ROLLBACK execution that runs the stage again with the artifacts
+   * and variables of the last execution in which the stage succeeded. None such: no rollback.
+   */
+  private async rollbackStage(stage: StageModel, failed: ExecutionState, exec: ExecutionOptions, why: 'failure' | 'condition'): Promise<ExecutionResult | undefined> {
+    const target = [...this.states].reverse().find((s) => s.id !== failed.id && this.succeeded.get(s.id)?.has(stage.name));
+    if (!target) {
+      this.log(`  ${stage.name}: no earlier execution succeeded in the stage; nothing to roll back to`);
+      return undefined;
+    }
+    const started = Date.now();
+    const id = randomUUID();
+    const state: ExecutionState = { id, commit: target.commit, sourceDir: target.sourceDir, artifacts: new Map(target.artifacts), variables: new Map([...target.variables, ['codepipeline', { PipelineExecutionId: id }]]) };
+    this.log(`  ${stage.name}: rolling back (${why}) to execution ${target.id} as ${id}`);
+    const runs: ActionRun[] = [];
+    const outcome = await this.runStage(stage, state, exec, runs, [], { ...target, variables: state.variables });
+    return {
+      executionId: id,
+      type: 'ROLLBACK',
+      status: outcome.ok ? 'Succeeded' : 'Failed',
+      stages: { [stage.name]: outcome.ok ? 'Succeeded' : 'Failed' },
+      actions: runs,
+      approvals: [],
+      variables: Object.fromEntries(state.variables),
+      failure: outcome.ok ? undefined : outcome.failure,
+      durationMs: Date.now() - started,
+    };
+  }
+
+}
+
+function compare(op: string, v: number, threshold: number): boolean {
+  switch (op) {
+    case 'GreaterThanOrEqualToThreshold':
+      return v >= threshold;
+    case 'GreaterThanThreshold':
+      return v > threshold;
+    case 'LessThanThreshold':
+      return v < threshold;
+    case 'LessThanOrEqualToThreshold':
+      return v <= threshold;
+    default:
+      throw new RehearsalError(`alarm comparison ${op} is not one the rehearsal evaluates`);
+  }
+}
+
+const HANDLER_RUNNER = `
+const fs = require('fs');
+const [codeDir, handler, eventFile, resultFile] = process.argv.slice(1);
+const dot = handler.lastIndexOf('.');
+const mod = require(require('path').join(codeDir, handler.slice(0, dot)));
+const fn = mod[handler.slice(dot + 1)];
+const event = JSON.parse(fs.readFileSync(eventFile, 'utf8'));
+const deadline = Date.now() + Number(process.env.__REHEARSAL_TIMEOUT_MS || 60000);
+const context = { functionName: process.env.AWS_LAMBDA_FUNCTION_NAME, functionVersion: '$LATEST', invokedFunctionArn: process.env.__REHEARSAL_FUNCTION_ARN || '', memoryLimitInMB: process.env.AWS_LAMBDA_FUNCTION_MEMORY_SIZE, awsRequestId: require('crypto').randomUUID(), logGroupName: '/aws/lambda/' + process.env.AWS_LAMBDA_FUNCTION_NAME, logStreamName: 'rehearsal', getRemainingTimeInMillis: () => Math.max(0, deadline - Date.now()), callbackWaitsForEmptyEventLoop: true };
+Promise.resolve().then(() => fn(event, context)).then(
+  (r) => { fs.writeFileSync(resultFile, JSON.stringify({ result: r === undefined ? null : r })); process.exit(0); },
+  (e) => { fs.writeFileSync(resultFile, JSON.stringify({ error: (e && e.stack) || String(e) })); process.exit(0); },
+);
+`;
+
+/**
+ * Runs a bundled Lambda handler once, in a node process of its own with exactly the function's
+ * environment (no variable of this process leaks in), as the Lambda runtime would invoke it.
+ */
+export async function invokeBundledHandler(codeDir: string, handler: string, event: unknown, env: Record<string, string>, timeoutMs: number): Promise<{ result?: unknown; error?: string; log: string }> {
+  const work = fs.mkdtempSync(path.join(os.tmpdir(), 'dataops-rehearsal-fn-'));
+  try {
+    const eventFile = path.join(work, 'event.json');
+    const resultFile = path.join(work, 'result.json');
+    fs.writeFileSync(eventFile, JSON.stringify(event));
+    const log: string[] = [];
+    const code = await new Promise<number>((resolve, reject) => {
+      const child = spawn(process.execPath, ['-e', HANDLER_RUNNER, codeDir, handler, eventFile, resultFile], { env: { ...env, __REHEARSAL_TIMEOUT_MS: String(timeoutMs) }, stdio: ['ignore', 'pipe', 'pipe'] });
+      child.stdout.on('data', (b: Buffer) => log.push(b.toString()));
+      child.stderr.on('data', (b: Buffer) => log.push(b.toString()));
+      const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
+      child.on('error', reject);
+      child.on('close', (c) => {
+        clearTimeout(timer);
+        resolve(c ?? 1);
+      });
+    });
+    if (!fs.existsSync(resultFile)) return { error: `the handler process exited with ${code} before it returned (timeout ${timeoutMs} ms?)`, log: log.join('') };
+    const out = JSON.parse(fs.readFileSync(resultFile, 'utf8')) as { result?: unknown; error?: string };
+    return { ...out, log: log.join('') };
+  } finally {
+    fs.rmSync(work, { recursive: true, force: true });
+  }
+}
