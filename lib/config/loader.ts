@@ -152,6 +152,11 @@ export function parseConfig(text: string, file: string): PlatformConfig {
     );
   }
   const raw: unknown = doc.toJS();
+  if (raw === null || raw === undefined) {
+    throw new ConfigError(file, [
+      { path: '', message: 'the file is empty (no YAML document, or only comments); write the platform configuration into it, e.g. a copy of config/northstar.yaml' },
+    ]);
+  }
   const lineOf = (segments: readonly PropertyKey[]): number | undefined => {
     for (let n = segments.length; n >= 0; n--) {
       const node = doc.getIn(segments.slice(0, n) as unknown[], true);
@@ -185,7 +190,7 @@ function describeIssue(issue: z.core.$ZodIssue): string {
       return `unknown key${issue.keys.length > 1 ? 's' : ''} ${issue.keys.map((k) => `'${k}'`).join(', ')}; remove ${issue.keys.length > 1 ? 'them' : 'it'} or fix the spelling`;
     case 'invalid_type':
       if (issue.input === undefined) return `required, but missing; add it (${issue.expected})`;
-      return issue.message.startsWith('Invalid input') ? `expected ${issue.expected}, got ${typeof issue.input}` : issue.message;
+      return issue.message.startsWith('Invalid input') ? `expected ${issue.expected}, got ${Array.isArray(issue.input) ? 'array' : issue.input === null ? 'null' : typeof issue.input}` : issue.message;
     case 'invalid_value':
       return issue.message.startsWith('Invalid option')
         ? `'${String(issue.input)}' is not allowed, expected one of ${issue.values.map(String).join(', ')}`

@@ -26,10 +26,13 @@ export const ENDPOINT_ENV = {
   sts: 'DATAOPS_ENDPOINT_URL_STS',
 } as const;
 
-/** Where the deployed platform keeps its ledger and evidence. */
+/**
+ * Where the deployed platform keeps its ledger and evidence: the same variables the pipeline's
+ * CodeBuild projects and the Lambda handlers get, so one name works everywhere.
+ */
 export const LOCATION_ENV = {
-  ledgerTable: 'DATAOPS_LEDGER_TABLE',
-  auditBucket: 'DATAOPS_AUDIT_BUCKET',
+  ledgerTable: HANDLER_ENV.ledgerTable,
+  auditBucket: HANDLER_ENV.auditBucket,
 } as const;
 
 /** The platform's resources could not be located. */

@@ -16,11 +16,37 @@ describe('dataops cost', () => {
     }
   });
 
-  it('prints JSON with lines, totals and every price with its source when given --json', async () => {
-    const r = await runDataops(['cost', '--json']);
-    const json = JSON.parse(r.stdout) as { totalUsd: number; lines: Array<{ monthlyUsd: number }>; prices: Record<string, { source: string }> };
-    expect(json.totalUsd).toBeCloseTo(json.lines.reduce((n, l) => n + l.monthlyUsd, 0), 2);
+  it('fails on --format other than text or json, naming both', async () => {
+    const r = await runDataops(['cost', '--format', 'csv']);
+    expect(r.exitCode).toBe(2);
+    expect(r.stderr).toContain("--format 'csv' is not supported, expected text or json");
+  });
+
+  it('prints JSON with every amount in cents, lines that add up to the total, and every price with its source', async () => {
+    // GIVEN the default config WHEN printed as JSON
+    const r = await runDataops(['cost', '--format', 'json']);
+    const json = JSON.parse(r.stdout) as {
+      totalUsd: number;
+      headroomUsd: number;
+      byService: Record<string, number>;
+      lines: Array<{ monthlyUsd: number }>;
+      prices: Record<string, { usd: number; source: string }>;
+    };
+    // THEN no amount has more than two decimals, and the lines add up to the total to the cent
+    const amounts = [...json.lines.map((l) => l.monthlyUsd), ...Object.values(json.byService), json.totalUsd, json.headroomUsd];
+    expect(amounts.filter((x) => !/^-?\d+(\.\d{1,2})?$/.test(String(x)))).toEqual([]);
+    expect(Math.round(json.lines.reduce((n, l) => n + l.monthlyUsd, 0) * 100)).toBe(Math.round(json.totalUsd * 100));
+    // AND unit prices stay exact (Lambda on arm64)
+    expect(json.prices.LAMBDA_GB_SECOND.usd).toBe(0.0000133334);
     expect(json.prices.CODEPIPELINE_V2_ACTION_MINUTE.source).toMatch(/CodePipeline pricing/);
+  });
+
+  it('writes the estimate to --out instead of standard output', async () => {
+    const out = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'dataops-cost-out-')), 'sub', 'cost.json');
+    const r = await runDataops(['cost', '--format', 'json', '--out', out]);
+    expect(r.exitCode).toBe(0);
+    expect(r.stdout).toBe('');
+    expect((JSON.parse(fs.readFileSync(out, 'utf8')) as { platform: string }).platform).toBe('northstar');
   });
 
   describe('with another config file', () => {
@@ -54,6 +80,6 @@ describe('dataops cost', () => {
 
   it('lists every option in --help', () => {
     const help = helpOf('cost');
-    for (const o of ['-c, --config <path>', '--json', '--fail-over-budget', 'config=PATH', 'docs/cost.md']) expect(help).toContain(o);
+    for (const o of ['-c, --config <path>', '--format <format>', '--out <file>', '--fail-over-budget', 'config=PATH', 'docs/cost.md']) expect(help).toContain(o);
   });
 });

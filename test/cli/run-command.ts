@@ -1,4 +1,4 @@
-import { buildProgram } from '../../lib/cli/main';
+import { buildProgram, main } from '../../lib/cli/main';
 
 /** What one in-process run of `dataops …` printed and the exit code it set. */
 export interface CliRun {
@@ -10,7 +10,7 @@ export interface CliRun {
 /**
  * Runs `dataops ARGS` in this process (no child process, so moto endpoints and env stay in reach)
  * and captures what it writes. Errors thrown by a command become exit code 2 with the message on
- * stderr, as bin/dataops.js does.
+ * stderr, as bin/dataops.js does; so do commander's usage errors (main maps them).
  */
 export async function runDataops(args: readonly string[]): Promise<CliRun> {
   let stdout = '';
@@ -27,22 +27,12 @@ export async function runDataops(args: readonly string[]): Promise<CliRun> {
   process.exitCode = undefined;
   let exitCode = 0;
   try {
-    const program = buildProgram();
-    // commander exits the process on usage errors unless every (sub)command overrides it
-    const override = (c: typeof program): void => {
-      c.exitOverride();
-      c.commands.forEach(override);
-    };
-    override(program);
-    await program.parseAsync(['node', 'dataops', ...args]);
+    // main() makes commander throw instead of exiting, and maps its usage errors to exit 2
+    await main(['node', 'dataops', ...args]);
     exitCode = Number(process.exitCode ?? 0);
   } catch (e) {
-    const code = (e as { exitCode?: number }).exitCode;
-    if (typeof code === 'number' && (e as { code?: string }).code?.startsWith('commander.')) exitCode = code;
-    else {
-      stderr += `dataops: ${(e as Error).message}\n`;
-      exitCode = Number(process.exitCode ?? 2) || 2;
-    }
+    stderr += `dataops: ${(e as Error).message}\n`;
+    exitCode = Number(process.exitCode ?? 2) || 2;
   } finally {
     out.mockRestore();
     err.mockRestore();

@@ -61,6 +61,6 @@ describe('dataops validate', () => {
   it('fails with exit 2 on an unknown format', () => {
     const r = dataops(['validate', '--repo', '.', '--format', 'xml']);
     expect(r.code).toBe(2);
-    expect(r.stderr).toMatch(/--format 'xml' is not a report format, expected one of text, json, junit, markdown/);
+    expect(r.stderr).toMatch(/--format 'xml' is not supported, expected text, json, junit or markdown/);
   });
 });

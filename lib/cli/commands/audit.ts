@@ -1,8 +1,12 @@
-import * as fs from 'fs';
-import { Option, type Command } from 'commander';
-import { addLocationOptions, contextFor, progress, type OpsCommandOptions } from '../../ops/cli-support';
-import { auditTime, collectAudit } from '../../ops/audit/collect';
-import { AUDIT_FORMATS, renderAuditCsv, renderAuditHtml, renderAuditJson, type AuditFormat } from '../../ops/audit/render';
+import type { Command } from 'commander';
+import { AUDIT_FORMATS } from '../../ops/audit/render';
+import { addConfigOption, addLocationOptions, addOutputOptions, progress, UsageError, writeOutput, type CommonOptions } from '../options';
+
+interface AuditOptions extends CommonOptions {
+  readonly from: string;
+  readonly to: string;
+  readonly pipelineApprovers: boolean;
+}
 
 /** `dataops audit export`: the reviewers' report from the ledger and the Object Lock audit bucket. */
 export function registerAudit(program: Command): void {
@@ -12,36 +16,38 @@ export function registerAudit(program: Command): void {
     .description('export every deployment in a window with its changes, approvals, checks and evidence location, from the ledger and the audit bucket')
     .requiredOption('--from <date>', 'start of the window: YYYY-MM-DD (UTC) or an ISO time')
     .requiredOption('--to <date>', 'end of the window, inclusive: YYYY-MM-DD (UTC) or an ISO time')
-    .addOption(new Option('--format <format>', 'output format').choices([...AUDIT_FORMATS]).default('html'))
-    .option('--out <file>', 'write to this file instead of standard output')
     .option('--no-pipeline-approvers', 'do not complete approvers missing from the ledger from CodePipeline (ListActionExecutions)');
-  addLocationOptions(cmd, true)
-    .option('--json', 'same as --format json')
-    .action(async (opts: OpsCommandOptions & { from: string; to: string; format: AuditFormat; out?: string; pipelineApprovers: boolean }) => {
-      const format: AuditFormat = opts.json ? 'json' : opts.format;
-      const from = auditTime(opts.from, '--from', false);
-      const to = auditTime(opts.to, '--to', true);
-      const ctx = await contextFor(opts, true);
-      const p = progress(!opts.out);
-      p.step(`reading the ledger ${ctx.ledgerTable} from ${from} to ${to}`);
-      const report = await collectAudit(
-        {
-          platform: ctx.config.name,
-          ledger: ctx.ledger,
-          ledgerTable: ctx.ledgerTable,
-          s3: ctx.clients.s3,
-          auditBucket: ctx.auditBucket,
-          pipelines: ctx.pipelines,
-          codepipeline: opts.pipelineApprovers ? ctx.clients.codepipeline : undefined,
-        },
-        from,
-        to,
-      );
-      const text = format === 'json' ? renderAuditJson(report) : format === 'csv' ? renderAuditCsv(report) : renderAuditHtml(report);
-      if (opts.out) {
-        fs.writeFileSync(opts.out, text);
-        p.step(`wrote ${report.deployments.length} deployments and ${report.rollbacks.length} rollback requests to ${opts.out}`);
-        p.done();
-      } else process.stdout.write(text);
-    });
+  addOutputOptions(addLocationOptions(addConfigOption(cmd), true), AUDIT_FORMATS, 'html', 'the report').action(async (opts: AuditOptions) => {
+    // arguments first: a wrong date or config is named before any AWS call
+    const { auditTime } = require('../../ops/audit/collect') as typeof import('../../ops/audit/collect');
+    const { loadPlatformConfig } = require('../../config/loader') as typeof import('../../config/loader');
+    const from = auditTime(opts.from, '--from', false);
+    const to = auditTime(opts.to, '--to', true);
+    if (Date.parse(from) > Date.parse(to)) throw new UsageError(`--from ${from} is after --to ${to}; swap them`);
+    const config = loadPlatformConfig(opts.config);
+    const { opsContext } = require('../../ops/context') as typeof import('../../ops/context');
+    const ctx = await opsContext(config, { ledgerTable: opts.ledgerTable, auditBucket: opts.auditBucket, needAuditBucket: true });
+    const { collectAudit } = require('../../ops/audit/collect') as typeof import('../../ops/audit/collect');
+    const { renderAuditCsv, renderAuditHtml, renderAuditJson } = require('../../ops/audit/render') as typeof import('../../ops/audit/render');
+    const p = progress(!opts.out);
+    p.step(`reading the ledger ${ctx.ledgerTable} from ${from} to ${to}`);
+    const report = await collectAudit(
+      {
+        platform: ctx.config.name,
+        ledger: ctx.ledger,
+        ledgerTable: ctx.ledgerTable,
+        s3: ctx.clients.s3,
+        auditBucket: ctx.auditBucket,
+        pipelines: ctx.pipelines,
+        codepipeline: opts.pipelineApprovers ? ctx.clients.codepipeline : undefined,
+      },
+      from,
+      to,
+    );
+    writeOutput(opts.out, opts.format === 'json' ? renderAuditJson(report) : opts.format === 'csv' ? renderAuditCsv(report) : renderAuditHtml(report));
+    if (opts.out) {
+      p.step(`wrote ${report.deployments.length} deployments and ${report.rollbacks.length} rollback requests to ${opts.out}`);
+      p.done();
+    }
+  });
 }

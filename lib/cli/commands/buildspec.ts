@@ -1,15 +1,13 @@
 import * as fs from 'fs';
 import * as path from 'path';
 import type { Command } from 'commander';
-import { BuildspecError, loadBuildspec } from '../../checks/buildspec/schema';
-import { runBuildspec } from '../../checks/buildspec/runner';
-import { PROJECT_ROOT } from '../../checks/validate/toolchain';
+import { addOutputOptions, UsageError, writeOutput } from '../options';
 
 function parseEnv(specs: readonly string[]): Record<string, string> {
   const env: Record<string, string> = {};
   for (const s of specs) {
     const i = s.indexOf('=');
-    if (i < 1) throw new BuildspecError(`--env '${s}' must be NAME=value`);
+    if (i < 1) throw new UsageError(`--env '${s}' must be NAME=value`);
     env[s.slice(0, i)] = s.slice(i + 1);
   }
   return env;
@@ -22,7 +20,9 @@ export function registerBuildspec(program: Command): void {
     .command('validate')
     .description('validate buildspec files against buildspecs/schema/buildspec.schema.json (default: every buildspecs/*.yml)')
     .argument('[files...]', 'buildspec files')
-    .action((files: string[]) => {
+    .action(async (files: string[]) => {
+      const { BuildspecError, loadBuildspec } = require('../../checks/buildspec/schema') as typeof import('../../checks/buildspec/schema');
+      const { PROJECT_ROOT } = require('../../checks/validate/toolchain') as typeof import('../../checks/validate/toolchain');
       const list = files.length
         ? files
         : fs
@@ -42,31 +42,34 @@ export function registerBuildspec(program: Command): void {
       }
       if (bad) process.exitCode = 1;
     });
-  cmd
+  const run = cmd
     .command('run')
     .description('run a buildspec locally: env and exported variables, install/pre_build/build/post_build, on-failure, finally, reports and artifacts')
     .argument('<file>', 'buildspec file')
     .requiredOption('--src <dir>', 'source folder (CODEBUILD_SRC_DIR)')
     .option('--env <name=value>', 'environment override, as start-build passes it (repeatable)', (v: string, acc: string[]) => [...acc, v], [])
-    .option('--artifacts-out <dir>', 'copy the artifacts here')
-    .option('--json', 'print the result as JSON after the build log')
-    .action(async (file: string, opts: { src: string; env: string[]; artifactsOut?: string; json?: boolean }) => {
+    .option('--artifacts-out <dir>', 'copy the artifacts here');
+  addOutputOptions(run, ['text', 'json'], 'text', 'the result (the build log goes to stderr)')
+    .action(async (file: string, opts: { src: string; env: string[]; artifactsOut?: string; format: string; out?: string }) => {
+      const env = parseEnv(opts.env);
+      const { runBuildspec } = require('../../checks/buildspec/runner') as typeof import('../../checks/buildspec/runner');
       const result = await runBuildspec({
         file,
         srcDir: opts.src,
-        env: parseEnv(opts.env),
+        env,
         artifactsDir: opts.artifactsOut,
         onOutput: (s) => process.stderr.write(s),
       });
-      if (opts.json) {
-        process.stdout.write(`${JSON.stringify({ ...result, log: undefined }, null, 2)}\n`);
+      if (opts.format === 'json') {
+        writeOutput(opts.out, `${JSON.stringify({ ...result, log: undefined }, null, 2)}\n`);
       } else {
-        for (const p of result.phases) {
-          process.stdout.write(`${p.name}: ${p.status}${p.failedCommand ? ` (${p.failedCommand.inFinally ? 'finally ' : ''}command '${p.failedCommand.command}' exited ${p.failedCommand.exitCode})` : ''}\n`);
-        }
-        for (const r of result.reports) process.stdout.write(`report ${r.group} (${r.fileFormat}): ${r.files.join(', ') || 'no files'}\n`);
-        if (result.artifacts.length) process.stdout.write(`artifacts: ${result.artifacts.length} file(s)\n`);
-        process.stdout.write(`build ${result.succeeded ? 'SUCCEEDED' : 'FAILED'} in ${(result.durationMs / 1000).toFixed(1)}s\n`);
+        const lines = result.phases.map(
+          (p) => `${p.name}: ${p.status}${p.failedCommand ? ` (${p.failedCommand.inFinally ? 'finally ' : ''}command '${p.failedCommand.command}' exited ${p.failedCommand.exitCode})` : ''}`,
+        );
+        for (const r of result.reports) lines.push(`report ${r.group} (${r.fileFormat}): ${r.files.join(', ') || 'no files'}`);
+        if (result.artifacts.length) lines.push(`artifacts: ${result.artifacts.length} file(s)`);
+        lines.push(`build ${result.succeeded ? 'SUCCEEDED' : 'FAILED'} in ${(result.durationMs / 1000).toFixed(1)}s`);
+        writeOutput(opts.out, `${lines.join('\n')}\n`);
       }
       if (!result.succeeded) process.exitCode = 1;
     });

@@ -1,13 +1,11 @@
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
-import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import type { Command } from 'commander';
-import { CONFIG_OPTION_HELP, loadPlatformConfig } from '../../config/loader';
 import { ENVIRONMENT_NAMES, type EnvironmentName, type PlatformConfig } from '../../config/schema';
-import { CI_SNOWFLAKE_SECRET_ENV, CiDatabaseError, createCiDatabase, dropCiDatabase, dropStaleCiDatabases, writeEnvFile } from '../../runtime/snowflake/ci-database';
-import { dbtEnvOf, readSnowflakeSecret, type SnowflakeTarget } from '../../runtime/snowflake/dbt-env';
-import { SnowflakeSqlClient, type SnowflakeSecret } from '../../runtime/snowflake/sql-client';
+import type { SnowflakeTarget } from '../../runtime/snowflake/dbt-env';
+import type { SnowflakeSecret, SnowflakeSqlClient } from '../../runtime/snowflake/sql-client';
+import { addConfigOption, UsageError } from '../options';
 
 /** File names the create command writes into its output folder. */
 export const CI_DATABASE_FILES = { env: 'ci-database.env', key: 'snowflake-ci.p8' } as const;
@@ -27,6 +25,8 @@ interface Session {
 
 /** The CI settings, environment, secret and a connection to the environment's database as the CI user. */
 async function open(opts: CommonOptions): Promise<Session> {
+  const { loadPlatformConfig } = require('../../config/loader') as typeof import('../../config/loader');
+  const { CI_SNOWFLAKE_SECRET_ENV, CiDatabaseError } = require('../../runtime/snowflake/ci-database') as typeof import('../../runtime/snowflake/ci-database');
   const config: PlatformConfig = loadPlatformConfig(opts.config);
   const ci = config.ci.snowflake;
   if (!ci) {
@@ -35,13 +35,16 @@ async function open(opts: CommonOptions): Promise<Session> {
     );
   }
   const env = opts.env ?? ci.environment;
-  if (!(ENVIRONMENT_NAMES as readonly string[]).includes(env)) throw new CiDatabaseError(`--env '${env}' is not an environment, expected one of ${ENVIRONMENT_NAMES.join(', ')}`);
+  if (!(ENVIRONMENT_NAMES as readonly string[]).includes(env)) throw new UsageError(`--env '${env}' is not an environment, expected one of ${ENVIRONMENT_NAMES.join(', ')}`);
   const sf = config.environments[env as EnvironmentName].snowflake;
   const target: SnowflakeTarget = { account: sf.account, database: sf.database, role: ci.role ?? sf.role, warehouse: sf.warehouse };
   const region = opts.region ?? process.env.AWS_REGION ?? config.region;
   // the project passes the secret it grants access to; a local run reads the configuration's
   const fromEnv = process.env[CI_SNOWFLAKE_SECRET_ENV] || undefined;
   const origin = fromEnv ? CI_SNOWFLAKE_SECRET_ENV : 'ci.snowflake.secretArn';
+  const { SecretsManagerClient } = require('@aws-sdk/client-secrets-manager') as typeof import('@aws-sdk/client-secrets-manager');
+  const { readSnowflakeSecret } = require('../../runtime/snowflake/dbt-env') as typeof import('../../runtime/snowflake/dbt-env');
+  const { SnowflakeSqlClient } = require('../../runtime/snowflake/sql-client') as typeof import('../../runtime/snowflake/sql-client');
   const secret = await readSnowflakeSecret(new SecretsManagerClient({ region }), fromEnv ?? ci.secretArn, 'CI', (m, o) => new CiDatabaseError(`${origin}: ${m}`, o));
   const sql = await SnowflakeSqlClient.connect({ ...target, secret });
   return { env: env as EnvironmentName, target, secret, sql };
@@ -51,14 +54,12 @@ const log = (line: string) => process.stderr.write(`${line}\n`);
 
 function hours(value: string): number {
   const n = Number(value);
-  if (!Number.isFinite(n) || n <= 0) throw new CiDatabaseError(`--older-than '${value}' is not a positive number of hours; pass how old a CI clone must be to count as left behind, e.g. 6`);
+  if (!Number.isFinite(n) || n <= 0) throw new UsageError(`--older-than '${value}' is not a positive number of hours; pass how old a CI clone must be to count as left behind, e.g. 6`);
   return n;
 }
 
 function common(cmd: Command): Command {
-  return cmd
-    .option('--env <env>', `environment whose database is cloned (${ENVIRONMENT_NAMES.join(', ')}; default: ci.snowflake.environment)`)
-    .option('-c, --config <path>', CONFIG_OPTION_HELP)
+  return addConfigOption(cmd.option('--env <env>', `environment whose database is cloned (${ENVIRONMENT_NAMES.join(', ')}; default: ci.snowflake.environment)`))
     .option('--region <region>', "region of the CI user's secret (default: $AWS_REGION, else the configuration's)");
 }
 
@@ -75,6 +76,8 @@ export function registerCiDatabase(program: Command): void {
     .option('--out-dir <dir>', `folder for ${CI_DATABASE_FILES.env} and the CI user's key (${CI_DATABASE_FILES.key}, mode 0600)`, path.join(os.tmpdir(), 'dataops-ci-database'))
     .action(async (opts: CommonOptions & { name: string; outDir: string }) => {
       const s = await open(opts);
+      const { createCiDatabase, writeEnvFile } = require('../../runtime/snowflake/ci-database') as typeof import('../../runtime/snowflake/ci-database');
+      const { dbtEnvOf } = require('../../runtime/snowflake/dbt-env') as typeof import('../../runtime/snowflake/dbt-env');
       try {
         const clone = await createCiDatabase(s.sql, s.target.database, opts.name);
         const dir = path.resolve(opts.outDir);
@@ -93,9 +96,10 @@ export function registerCiDatabase(program: Command): void {
     .option('--name <build id>', 'the build whose clone is dropped')
     .option('--older-than <hours>', 'janitor: also drop every CI clone of the database created more than this many hours ago')
     .action(async (opts: CommonOptions & { name?: string; olderThan?: string }) => {
-      if (opts.name === undefined && opts.olderThan === undefined) throw new CiDatabaseError('nothing to drop; pass --name <build id>, --older-than <hours>, or both');
+      if (opts.name === undefined && opts.olderThan === undefined) throw new UsageError('nothing to drop; pass --name <build id>, --older-than <hours>, or both');
       const olderThan = opts.olderThan === undefined ? undefined : hours(opts.olderThan);
       const s = await open(opts);
+      const { dropCiDatabase, dropStaleCiDatabases } = require('../../runtime/snowflake/ci-database') as typeof import('../../runtime/snowflake/ci-database');
       try {
         if (opts.name !== undefined) log(`dropped ${await dropCiDatabase(s.sql, s.target.database, opts.name)} (if it existed)`);
         if (olderThan !== undefined) {

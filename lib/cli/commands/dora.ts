@@ -1,11 +1,14 @@
 import type { Command } from 'commander';
-import { addLocationOptions, checkRepo, contextFor, progress, type OpsCommandOptions } from '../../ops/cli-support';
-import { doraInputFromEvents } from '../../ops/dora/from-ledger';
-import { computeDora, parseSince } from '../../ops/dora/model';
-import { renderDora } from '../../ops/dora/render';
+import { addConfigOption, addLocationOptions, addOutputOptions, checkRepo, progress, UsageError, writeOutput, type CommonOptions } from '../options';
 
 /** Days read before the window, so that lead times and restores that began earlier are complete. */
 export const DORA_LOOKBACK_DAYS = 30;
+
+interface DoraOptions extends CommonOptions {
+  readonly since: string;
+  readonly until?: string;
+  readonly repo?: string;
+}
 
 /** `dataops dora`: DORA figures per repo and overall from the ledger. */
 export function registerDora(program: Command): void {
@@ -15,20 +18,36 @@ export function registerDora(program: Command): void {
     .option('--since <when>', 'start of the window: a duration back from now (90d, 12h, 2w) or an ISO date', '90d')
     .option('--until <when>', 'end of the window: an ISO date or time (default: now)')
     .option('--repo <name>', 'only this repo');
-  addLocationOptions(cmd)
-    .option('--json', 'print the report as JSON')
-    .action(async (opts: OpsCommandOptions & { since: string; until?: string; repo?: string }) => {
-      const ctx = await contextFor(opts);
-      checkRepo(ctx.config, opts.repo);
-      const now = opts.until ? new Date(parseSince(opts.until, new Date())) : new Date();
+  addOutputOptions(addLocationOptions(addConfigOption(cmd)), ['text', 'json'], 'text', 'the report')
+    .addHelpText('after', '\nReads the deployment ledger (DynamoDB) with your AWS credentials; the arguments are checked first.')
+    .action(async (opts: DoraOptions) => {
+      // arguments first: a wrong window, repo or config is named before any AWS call
+      const { parseSince } = require('../../ops/dora/model') as typeof import('../../ops/dora/model');
+      const { loadPlatformConfig } = require('../../config/loader') as typeof import('../../config/loader');
+      let now = new Date();
+      if (opts.until !== undefined) {
+        if (!/^\d{4}-\d{2}-\d{2}/.test(opts.until) || Number.isNaN(Date.parse(opts.until))) {
+          throw new UsageError(`--until '${opts.until}' is not an ISO date or time; use a form such as 2026-01-31 or 2026-01-31T12:00:00Z`);
+        }
+        now = new Date(Date.parse(opts.until));
+      }
       const from = parseSince(opts.since, now);
-      const p = progress(Boolean(opts.json));
+      if (from >= now.toISOString()) throw new UsageError(`--since '${opts.since}' is not before --until '${opts.until ?? 'now'}'; give a window that ends after it starts`);
+      const config = loadPlatformConfig(opts.config);
+      checkRepo(config, opts.repo);
+
+      const { opsContext } = require('../../ops/context') as typeof import('../../ops/context');
+      const { doraInputFromEvents } = require('../../ops/dora/from-ledger') as typeof import('../../ops/dora/from-ledger');
+      const { computeDora } = require('../../ops/dora/model') as typeof import('../../ops/dora/model');
+      const { renderDora } = require('../../ops/dora/render') as typeof import('../../ops/dora/render');
+      const ctx = await opsContext(config, { ledgerTable: opts.ledgerTable });
+      const p = progress(opts.format === 'json' && !opts.out);
       p.step(`reading ledger events since ${from.slice(0, 10)} (and ${DORA_LOOKBACK_DAYS} days before) from ${ctx.ledgerTable}`);
       const lookback = new Date(Date.parse(from) - DORA_LOOKBACK_DAYS * 86_400_000).toISOString();
       const events = (await ctx.ledger.eventsBetween(lookback, now.toISOString())).filter((e) => !opts.repo || e.repo === opts.repo);
       p.step(`computing from ${events.length} events`);
       p.done();
       const report = computeDora(doraInputFromEvents(events), { from, to: now.toISOString() });
-      process.stdout.write(opts.json ? `${JSON.stringify(report, null, 2)}\n` : renderDora(report));
+      writeOutput(opts.out, opts.format === 'json' ? `${JSON.stringify(report, null, 2)}\n` : renderDora(report));
     });
 }

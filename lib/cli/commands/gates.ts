@@ -1,13 +1,9 @@
 import * as fs from 'fs';
-import * as path from 'path';
 import type { Command } from 'commander';
 import type { z } from 'zod';
-import { CONFIG_OPTION_HELP, loadPlatformConfig } from '../../config/loader';
 import { ENVIRONMENT_NAMES, type EnvironmentName } from '../../config/schema';
-import { hasBlocking } from '../../checks/findings';
-import { evaluateGates, RowCountsSchema, SourcesJsonSchema } from '../../checks/gates/gates';
-import { RunResultsSchema } from '../../checks/validate/checks/dbt-results';
-import { REPORT_FORMATS, renderReport, type ReportFormat } from '../../checks/validate/report';
+import { REPORT_FORMATS, type ReportFormat } from '../../checks/validate/report';
+import { addConfigOption, addOutputOptions, checkEnv, UsageError, writeOutput } from '../options';
 
 /** Raised when a gate input file is missing or not in the expected shape. */
 export class GateInputError extends Error {
@@ -44,26 +40,24 @@ interface GatesCliOptions {
 
 /** `dataops gates`: the data-quality gates of the Verify action in staging and prod. */
 export function registerGates(program: Command): void {
-  program
+  const cmd = program
     .command('gates')
     .description("check dbt test results, source freshness and row-count change against the environment's qualityGates; exit 1 when a gate fails")
     .requiredOption('--env <env>', `environment whose thresholds apply (${ENVIRONMENT_NAMES.join(', ')})`)
-    .option('-c, --config <path>', CONFIG_OPTION_HELP)
     .option('--run-results <file>', "dbt's target/run_results.json of the post-deploy dbt test/build")
     .option('--sources <file>', "dbt's target/sources.json from dbt source freshness")
-    .option('--row-counts <file>', 'JSON {"models": {"<model>": {"before": n, "after": n}}}')
-    .option('--format <format>', `output format: ${REPORT_FORMATS.join(', ')}`, 'text')
-    .option('--out <file>', 'write the report here instead of stdout')
+    .option('--row-counts <file>', 'JSON {"models": {"<model>": {"before": n, "after": n}}}');
+  addOutputOptions(addConfigOption(cmd), REPORT_FORMATS, 'text', 'the report')
     .action((opts: GatesCliOptions) => {
-      if (!(ENVIRONMENT_NAMES as readonly string[]).includes(opts.env)) {
-        throw new GateInputError(`--env '${opts.env}' is not an environment, expected one of ${ENVIRONMENT_NAMES.join(', ')}`);
-      }
-      if (!(REPORT_FORMATS as readonly string[]).includes(opts.format)) {
-        throw new GateInputError(`--format '${opts.format}' is not a report format, expected one of ${REPORT_FORMATS.join(', ')}`);
-      }
+      checkEnv(opts.env);
       if (!opts.runResults && !opts.sources && !opts.rowCounts) {
-        throw new GateInputError('no gate input given; pass at least one of --run-results, --sources, --row-counts');
+        throw new UsageError('no gate input given; pass at least one of --run-results, --sources, --row-counts');
       }
+      const { loadPlatformConfig } = require('../../config/loader') as typeof import('../../config/loader');
+      const { hasBlocking } = require('../../checks/findings') as typeof import('../../checks/findings');
+      const { evaluateGates, RowCountsSchema, SourcesJsonSchema } = require('../../checks/gates/gates') as typeof import('../../checks/gates/gates');
+      const { RunResultsSchema } = require('../../checks/validate/checks/dbt-results') as typeof import('../../checks/validate/checks/dbt-results');
+      const { renderReport } = require('../../checks/validate/report') as typeof import('../../checks/validate/report');
       const started = Date.now();
       const gates = loadPlatformConfig(opts.config).environments[opts.env as EnvironmentName].qualityGates;
       const findings = evaluateGates(
@@ -86,11 +80,7 @@ export function registerGates(program: Command): void {
         durationMs,
         passed: !hasBlocking(findings),
       };
-      const text = renderReport(report, opts.format as ReportFormat);
-      if (opts.out) {
-        fs.mkdirSync(path.dirname(path.resolve(opts.out)), { recursive: true });
-        fs.writeFileSync(opts.out, text);
-      } else process.stdout.write(text);
+      writeOutput(opts.out, renderReport(report, opts.format as ReportFormat));
       if (!report.passed) process.exitCode = 1;
     });
 }

@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { packageRelease } from '../../runtime/release/package';
+import { formatOption } from '../options';
 
 /** `dataops package`: builds one immutable release (tarball per asset kind + release manifest). */
 export function registerPackage(program: Command): void {
@@ -7,7 +7,7 @@ export function registerPackage(program: Command): void {
     .command('package')
     .description('build one immutable release of a data repo: a deterministic tar.gz per asset kind and release-manifest.json')
     .requiredOption('--repo <dir>', 'checked-out data repo')
-    .requiredOption('--out <dir>', 'directory to write the release to')
+    .requiredOption('--out <dir>', 'directory to write the release to (its tarballs and release-manifest.json)')
     .option('--build-id <n>', 'build number (CodeBuild: $CODEBUILD_BUILD_NUMBER)', process.env.CODEBUILD_BUILD_NUMBER ?? '0')
     .option('--sha <sha>', 'git commit sha (CodeBuild: $CODEBUILD_RESOLVED_SOURCE_VERSION)', process.env.CODEBUILD_RESOLVED_SOURCE_VERSION)
     .option('--name <repo>', 'repo name as the platform configuration knows it (default: the folder name)')
@@ -15,8 +15,9 @@ export function registerPackage(program: Command): void {
     .option('--spark-images <file>', 'JSON list of {job, repository, digest} the image build pushed')
     .option('--base-manifest <file>', "the environment's current dbt manifest.json; changed table/incremental models are marked for rebuild")
     .option('--allow-destroy <address...>', 'Terraform addresses this release may destroy')
-    .option('--json', 'print the manifest as JSON')
-    .action(async (opts: { repo: string; out: string; buildId: string; sha?: string; name?: string; createdAt?: string; sparkImages?: string; baseManifest?: string; allowDestroy?: string[]; json?: boolean }) => {
+    .addOption(formatOption(['text', 'json'], 'text', 'what is printed on standard output: text (a summary) or json (the release manifest)'))
+    .action(async (opts: { repo: string; out: string; buildId: string; sha?: string; name?: string; createdAt?: string; sparkImages?: string; baseManifest?: string; allowDestroy?: string[]; format: string }) => {
+      const { packageRelease } = require('../../runtime/release/package') as typeof import('../../runtime/release/package');
       const r = await packageRelease({
         repoDir: opts.repo,
         outDir: opts.out,
@@ -29,7 +30,7 @@ export function registerPackage(program: Command): void {
         allowDestroy: opts.allowDestroy,
       });
       for (const w of r.warnings) process.stderr.write(`warning: ${w}\n`);
-      if (opts.json) {
+      if (opts.format === 'json') {
         process.stdout.write(`${JSON.stringify(r.manifest, null, 2)}\n`);
         return;
       }

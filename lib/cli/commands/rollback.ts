@@ -1,10 +1,8 @@
-import { GetCallerIdentityCommand } from '@aws-sdk/client-sts';
 import type { Command } from 'commander';
 import { ENVIRONMENT_NAMES } from '../../config/schema';
-import { addLocationOptions, checkRepo, contextFor, progress, type OpsCommandOptions } from '../../ops/cli-support';
-import { lambdaRollbackInvoker, renderRollback, RollbackCommandError, runRollback } from '../../ops/rollback/run';
+import { addConfigOption, addLocationOptions, addOutputOptions, checkEnv, checkRepo, positiveNumber, progress, writeOutput, type CommonOptions } from '../options';
 
-interface RollbackOptions extends OpsCommandOptions {
+interface RollbackOptions extends CommonOptions {
   readonly repo: string;
   readonly env: string;
   readonly to?: string;
@@ -14,12 +12,6 @@ interface RollbackOptions extends OpsCommandOptions {
   readonly timeout: string;
   readonly pollInterval: string;
 }
-
-const positive = (flag: string, value: string): number => {
-  const n = Number(value);
-  if (!Number.isFinite(n) || n <= 0) throw new RollbackCommandError(`${flag} '${value}' is not a positive number of seconds`);
-  return n;
-};
 
 /** `dataops rollback`: asks Rollback(λ) to roll an environment back and follows it to the end. */
 export function registerRollback(program: Command): void {
@@ -34,26 +26,33 @@ export function registerRollback(program: Command): void {
     .option('--no-wait', 'return once CodePipeline has started the rollback execution')
     .option('--timeout <seconds>', 'how long to follow the rollback execution', '1800')
     .option('--poll-interval <seconds>', 'seconds between CodePipeline status checks', '5');
-  addLocationOptions(cmd)
-    .option('--json', 'print the request outcome and the rollback execution as JSON')
-    .addHelpText('after', '\nErrors name the cause: no earlier successful release, a deployment holding the lock, a rollback of a rollback.\nNeeds lambda:InvokeFunction on the Rollback function and codepipeline:ListPipelineExecutions on the pipeline.')
+  addOutputOptions(addLocationOptions(addConfigOption(cmd)), ['text', 'json'], 'text', 'the request outcome and the rollback execution')
+    .addHelpText(
+      'after',
+      '\nThe arguments are checked against the configuration first; then the errors name the cause: no earlier successful release,\na deployment holding the lock, a rollback of a rollback.\nNeeds lambda:InvokeFunction on the Rollback function and codepipeline:ListPipelineExecutions on the pipeline.',
+    )
     .action(async (opts: RollbackOptions) => {
-      const ctx = await contextFor(opts);
-      checkRepo(ctx.config, opts.repo);
-      if (!(ENVIRONMENT_NAMES as readonly string[]).includes(opts.env)) {
-        throw new RollbackCommandError(`--env '${opts.env}' is not an environment; use one of ${ENVIRONMENT_NAMES.join(', ')}`);
-      }
-      const timeoutMs = positive('--timeout', opts.timeout) * 1000;
-      const pollMs = positive('--poll-interval', opts.pollInterval) * 1000;
+      // arguments first: a wrong environment, repo, number or config is named before any AWS call
+      const env = checkEnv(opts.env) as (typeof ENVIRONMENT_NAMES)[number];
+      const timeoutMs = positiveNumber('--timeout', opts.timeout, 'seconds') * 1000;
+      const pollMs = positiveNumber('--poll-interval', opts.pollInterval, 'seconds') * 1000;
+      const { loadPlatformConfig } = require('../../config/loader') as typeof import('../../config/loader');
+      const config = loadPlatformConfig(opts.config);
+      checkRepo(config, opts.repo);
+
+      const { GetCallerIdentityCommand } = require('@aws-sdk/client-sts') as typeof import('@aws-sdk/client-sts');
+      const { opsContext } = require('../../ops/context') as typeof import('../../ops/context');
+      const { lambdaRollbackInvoker, renderRollback, RollbackCommandError, runRollback } = require('../../ops/rollback/run') as typeof import('../../ops/rollback/run');
+      const ctx = await opsContext(config, { ledgerTable: opts.ledgerTable });
       let requestedBy: string;
       try {
         requestedBy = (await ctx.clients.sts.send(new GetCallerIdentityCommand({}))).Arn ?? 'unknown';
       } catch (e) {
         throw new RollbackCommandError(`cannot tell who you are (sts:GetCallerIdentity failed: ${(e as Error).message}); sign in to the tooling account first`, null, { cause: e });
       }
-      const p = progress(Boolean(opts.json));
+      const p = progress(opts.format === 'json' && !opts.out);
       const outcome = await runRollback(
-        { repo: opts.repo, env: opts.env as (typeof ENVIRONMENT_NAMES)[number], reason: opts.reason, requestedBy, toVersion: opts.to, dryRun: Boolean(opts.dryRun) },
+        { repo: opts.repo, env, reason: opts.reason, requestedBy, toVersion: opts.to, dryRun: Boolean(opts.dryRun) },
         {
           invoke: lambdaRollbackInvoker(ctx.clients.lambda, ctx.rollbackFunction),
           codepipeline: ctx.clients.codepipeline,
@@ -65,6 +64,6 @@ export function registerRollback(program: Command): void {
           timeoutMs,
         },
       ).finally(() => p.done());
-      process.stdout.write(opts.json ? `${JSON.stringify(outcome, null, 2)}\n` : renderRollback(outcome));
+      writeOutput(opts.out, opts.format === 'json' ? `${JSON.stringify(outcome, null, 2)}\n` : renderRollback(outcome));
     });
 }

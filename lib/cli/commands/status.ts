@@ -1,14 +1,10 @@
 import type { Command } from 'commander';
-import { ENVIRONMENT_NAMES, type EnvironmentName } from '../../config/schema';
-import { addLocationOptions, checkRepo, contextFor, progress, type OpsCommandOptions } from '../../ops/cli-support';
-import { collectStatus, renderStatus } from '../../ops/status/status';
+import { ENVIRONMENT_NAMES } from '../../config/schema';
+import { addConfigOption, addLocationOptions, addOutputOptions, checkEnv, checkRepo, progress, writeOutput, type CommonOptions } from '../options';
 
-/** An --env value that is not an environment. */
-export class UnknownEnvError extends Error {
-  constructor(message: string, options?: { cause?: unknown }) {
-    super(message, options);
-    this.name = 'UnknownEnvError';
-  }
+interface StatusOptions extends CommonOptions {
+  readonly repo?: string;
+  readonly env?: string;
 }
 
 /** `dataops status`: per repo and environment, what runs, what ran last, what is running, locks and approvals. */
@@ -18,21 +14,24 @@ export function registerStatus(program: Command): void {
     .description('show, per repo and environment, the current release, the last deployment and its result, anything in progress, locks and pending approvals')
     .option('--repo <name>', 'only this repo')
     .option('--env <env>', `only this environment: ${ENVIRONMENT_NAMES.join(', ')}`);
-  addLocationOptions(cmd)
-    .option('--json', 'print the status as JSON')
-    .addHelpText('after', '\nReads the deployment ledger (DynamoDB) and CodePipeline GetPipelineState with your AWS credentials.')
-    .action(async (opts: OpsCommandOptions & { repo?: string; env?: string }) => {
-      const ctx = await contextFor(opts);
-      checkRepo(ctx.config, opts.repo);
-      if (opts.env !== undefined && !(ENVIRONMENT_NAMES as readonly string[]).includes(opts.env)) {
-        throw new UnknownEnvError(`--env '${opts.env}' is not an environment; use one of ${ENVIRONMENT_NAMES.join(', ')}`);
-      }
-      const repos = opts.repo ? [opts.repo] : ctx.config.repos.map((r) => r.name);
-      const envs = opts.env ? [opts.env as EnvironmentName] : [...ENVIRONMENT_NAMES];
-      const p = progress(Boolean(opts.json));
+  addOutputOptions(addLocationOptions(addConfigOption(cmd)), ['text', 'json'], 'text', 'the status')
+    .addHelpText('after', '\nReads the deployment ledger (DynamoDB) and CodePipeline GetPipelineState with your AWS credentials; the arguments are checked first.')
+    .action(async (opts: StatusOptions) => {
+      // arguments first: a wrong environment, repo or config is named before any AWS call
+      const env = checkEnv(opts.env);
+      const { loadPlatformConfig } = require('../../config/loader') as typeof import('../../config/loader');
+      const config = loadPlatformConfig(opts.config);
+      checkRepo(config, opts.repo);
+
+      const { opsContext } = require('../../ops/context') as typeof import('../../ops/context');
+      const { collectStatus, renderStatus } = require('../../ops/status/status') as typeof import('../../ops/status/status');
+      const ctx = await opsContext(config, { ledgerTable: opts.ledgerTable });
+      const repos = opts.repo ? [opts.repo] : config.repos.map((r) => r.name);
+      const envs = env ? [env] : [...ENVIRONMENT_NAMES];
+      const p = progress(opts.format === 'json' && !opts.out);
       p.step(`reading ${repos.length} pipelines and the ledger ${ctx.ledgerTable}`);
       const rows = await collectStatus({ ledger: ctx.ledger, codepipeline: ctx.clients.codepipeline, pipelines: ctx.pipelines }, repos, envs);
       p.done();
-      process.stdout.write(opts.json ? `${JSON.stringify(rows, null, 2)}\n` : renderStatus(rows));
+      writeOutput(opts.out, opts.format === 'json' ? `${JSON.stringify(rows, null, 2)}\n` : renderStatus(rows));
     });
 }

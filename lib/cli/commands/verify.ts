@@ -1,13 +1,12 @@
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
-import { CloudWatchClient, PutMetricDataCommand } from '@aws-sdk/client-cloudwatch';
 import type { Command } from 'commander';
-import { DATAOPS_METRICS } from '../../ops/metrics';
-import { verifyRelease, type VerifyOutcome } from '../../runtime/orchestrator/deploy';
-import { buildOrchestration, VERIFY_FAILURES_METRIC, type RunOptions } from '../../runtime/orchestrator/runtime';
-import { GATED_ENVIRONMENTS, snowflakeDbtEnv, type QualityGateOutcome } from '../../runtime/orchestrator/quality-gates';
 import { toJunit } from '../../checks/validate/report';
+import type { VerifyOutcome } from '../../runtime/orchestrator/deploy';
+import type { QualityGateOutcome } from '../../runtime/orchestrator/quality-gates';
+import type { RunOptions } from '../../runtime/orchestrator/runtime';
+import { addOutputOptions, writeOutput, type CommonOptions } from '../options';
 import { runOptions } from './deploy';
 
 const xml = (s: string) => s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
@@ -63,18 +62,25 @@ function gatesText(g: QualityGateOutcome): string {
 
 /** `dataops verify`: what the Verify CodeBuild action runs. Exit code 1 when a check fails. */
 export function registerVerify(program: Command): void {
-  runOptions(
-    program
-      .command('verify')
-      .description('verify a deployed release (DAG import errors, image pointers, Terraform run state) and, in staging and prod, the data-quality gates; records the result and frees the repo/env lock'),
+  addOutputOptions(
+    runOptions(
+      program
+        .command('verify')
+        .description('verify a deployed release (DAG import errors, image pointers, Terraform run state) and, in staging and prod, the data-quality gates; records the result and frees the repo/env lock'),
+    ),
+    ['text', 'json', 'junit'],
+    'text',
+    'the report',
   )
-    .option('--format <format>', 'text, json or junit', 'text')
-    .option('--out <file>', 'write the report to a file instead of stdout')
     .option('--dbt-target <name>', "the release's dbt profile output for the environment (default: the environment's name)")
     .option('--dbt-profiles-dir <dir>', 'folder with the profiles.yml holding that output (default: $DBT_PROFILES_DIR; when unset, a Snowflake profile written from the configuration)')
     .option('--gates-out <file>', 'also write the data-quality gates as JUnit XML here (their own report group)')
-    .action(async (opts: RunOptions & { format: string; out?: string; dbtTarget?: string; dbtProfilesDir?: string; gatesOut?: string }) => {
-      if (!['text', 'json', 'junit'].includes(opts.format)) throw new Error(`--format '${opts.format}' is not a verify report format, expected one of text, json, junit`);
+    .action(async (opts: RunOptions & CommonOptions & { dbtTarget?: string; dbtProfilesDir?: string; gatesOut?: string }) => {
+      const { CloudWatchClient, PutMetricDataCommand } = require('@aws-sdk/client-cloudwatch') as typeof import('@aws-sdk/client-cloudwatch');
+      const { DATAOPS_METRICS } = require('../../ops/metrics') as typeof import('../../ops/metrics');
+      const { verifyRelease } = require('../../runtime/orchestrator/deploy') as typeof import('../../runtime/orchestrator/deploy');
+      const { buildOrchestration, VERIFY_FAILURES_METRIC } = require('../../runtime/orchestrator/runtime') as typeof import('../../runtime/orchestrator/runtime');
+      const { GATED_ENVIRONMENTS, snowflakeDbtEnv } = require('../../runtime/orchestrator/quality-gates') as typeof import('../../runtime/orchestrator/quality-gates');
       const log = (line: string) => process.stderr.write(`${line}\n`);
       const o = await buildOrchestration(opts, log);
       const secretDir = fs.mkdtempSync(path.join(os.tmpdir(), 'dataops-verify-'));
@@ -99,16 +105,8 @@ export function registerVerify(program: Command): void {
           : opts.format === 'json'
             ? `${JSON.stringify(out, null, 2)}\n`
             : `${repo} ${out.version} in ${o.env}: ${out.ok ? 'verified' : 'FAILED'}\n${out.results.map((r) => `  ${r.kind}: ${r.ok ? 'ok' : r.problems.join('; ')}\n`).join('')}${gatesText(out.gates)}`;
-      if (opts.out) {
-        fs.mkdirSync(path.dirname(opts.out), { recursive: true });
-        fs.writeFileSync(opts.out, text);
-      } else {
-        process.stdout.write(text);
-      }
-      if (opts.gatesOut) {
-        fs.mkdirSync(path.dirname(opts.gatesOut), { recursive: true });
-        fs.writeFileSync(opts.gatesOut, gatesJunit(out.gates, o.env));
-      }
+      writeOutput(opts.out, text);
+      if (opts.gatesOut) writeOutput(opts.gatesOut, gatesJunit(out.gates, o.env));
       // The bake alarm of the prod stage watches this; a failure to publish is reported, not fatal.
       await new CloudWatchClient({ region: opts.region ?? process.env.AWS_REGION })
         .send(

@@ -38,7 +38,7 @@ export interface CostLine {
   /** Monthly quantity in `price.unit`. */
   readonly quantity: number;
   readonly price: UnitPrice;
-  /** quantity × price.usd. */
+  /** quantity × price.usd, rounded to cents (the service totals and the total add these up). */
   readonly monthlyUsd: number;
   /** How the quantity was derived, in one line. */
   readonly basis: string;
@@ -306,7 +306,7 @@ export function estimateMonthlyCost(config: PlatformConfig): CostEstimate {
     item,
     quantity,
     price,
-    monthlyUsd: quantity * price.usd,
+    monthlyUsd: round2(quantity * price.usd),
     basis,
   });
   const build = (item: string, type: keyof typeof P.CODEBUILD_MINUTE, minutes: number, basis: string): CostLine => ({

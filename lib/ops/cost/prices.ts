@@ -34,8 +34,8 @@ export const CODEBUILD_MINUTE = {
   BUILD_GENERAL1_LARGE: price(0.02, 'build minute (general1.large, Linux)', aws('AWS CodeBuild pricing')),
 } as const;
 
-/** Lambda (x86): compute per GB-second and requests. */
-export const LAMBDA_GB_SECOND = price(0.0000166667, 'GB-second (x86)', aws('AWS Lambda pricing'));
+/** Lambda on Arm (the platform's functions are arm64, lib/constructs/platform-function.ts): compute per GB-second (first 7.5 billion GB-seconds a month) and requests. */
+export const LAMBDA_GB_SECOND = price(0.0000133334, 'GB-second (arm64)', aws('AWS Lambda pricing'));
 export const LAMBDA_REQUEST = price(0.0000002, 'request ($0.20 per million)', aws('AWS Lambda pricing'));
 
 /** S3 Standard: storage (first 50 TB tier) and requests. Object Lock itself has no charge. */

@@ -1,4 +1,5 @@
 import { COST_SERVICES, type CostEstimate } from './model';
+import { ALL_PRICES, type UnitPrice } from './prices';
 
 const usd = (x: number) => `$${x.toLocaleString('en-US', { minimumFractionDigits: 2, maximumFractionDigits: 2 })}`;
 const unitPrice = (x: number) => (x >= 0.01 ? String(x) : x.toFixed(12).replace(/0+$/, ''));
@@ -36,4 +37,13 @@ export function renderCostEstimate(e: CostEstimate): string {
     `Volumes: ${qty(v.prBuilds)} PR builds, ${qty(v.pipelineExecutions)} executions, ${qty(v.prodDeployments)} prod deployments, ${qty(v.rollbacks)} rollbacks a month (${v.activeDays} active days); CodeBuild minutes: ${minutes}; ${qty(v.pipelineActionMinutes)} pipeline action minutes; ${qty(v.snowflakeCredits)} Snowflake credits`,
   );
   return `${out.join('\n')}\n`;
+}
+
+/**
+ * The estimate as `dataops cost --format json` prints it, with every unit price and its source. Dollar
+ * amounts are in cents already (each line is rounded, and the service totals and the total add the
+ * lines up); unit prices and quantities are printed exactly, the budget share to four decimals.
+ */
+export function costEstimateJson(e: CostEstimate, prices: Readonly<Record<string, UnitPrice>> = ALL_PRICES): string {
+  return `${JSON.stringify({ ...e, budgetShare: Math.round(e.budgetShare * 10_000) / 10_000, prices }, null, 2)}\n`;
 }

@@ -7,8 +7,10 @@ import { renderCostEstimate } from '../../../lib/ops/cost/render';
 import { monitoringAlarmCount } from '../../../lib/ops/metrics';
 
 const ROOT = path.resolve(__dirname, '..', '..', '..');
+/** The exact (unrounded) amount of the lines of a service whose item starts with `itemStart`. */
 const lineUsd = (e: CostEstimate, service: string, itemStart: string) =>
-  e.lines.filter((l) => l.service === service && l.item.startsWith(itemStart)).reduce((n, l) => n + l.monthlyUsd, 0);
+  e.lines.filter((l) => l.service === service && l.item.startsWith(itemStart)).reduce((n, l) => n + l.quantity * l.price.usd, 0);
+const isCents = (x: number) => Math.abs(x * 100 - Math.round(x * 100)) < 1e-6;
 const serviceUsd = (e: CostEstimate, service: (typeof COST_SERVICES)[number]) =>
   e.lines.filter((l) => l.service === service).reduce((n, l) => n + l.monthlyUsd, 0);
 
@@ -20,11 +22,29 @@ describe('estimateMonthlyCost', () => {
     for (const s of COST_SERVICES) expect(serviceUsd(base, s)).toBeGreaterThan(0);
   });
 
-  it('adds up: the total is the sum of the lines and of the per-service figures', () => {
+  it('adds up to the cent: the total is the sum of the rounded lines and of the per-service figures', () => {
     const sumLines = base.lines.reduce((n, l) => n + l.monthlyUsd, 0);
-    expect(base.totalUsd).toBeCloseTo(sumLines, 2);
-    expect(Object.values(base.byService).reduce((n, v) => n + v, 0)).toBeCloseTo(base.totalUsd, 1);
-    for (const l of base.lines) expect(l.monthlyUsd).toBeCloseTo(l.quantity * l.price.usd, 9);
+    expect(base.totalUsd).toBeCloseTo(sumLines, 9);
+    expect(Object.values(base.byService).reduce((n, v) => n + v, 0)).toBeCloseTo(base.totalUsd, 9);
+    // each line is quantity × unit price rounded to cents
+    for (const l of base.lines) expect(l.monthlyUsd).toBe(Math.round(l.quantity * l.price.usd * 100) / 100);
+  });
+
+  it('gives every dollar amount in cents: lines, services, total, headroom', () => {
+    // GIVEN the default config WHEN estimated THEN no amount has more than two decimals
+    const amounts = [...base.lines.map((l) => l.monthlyUsd), ...Object.values(base.byService), base.totalUsd, base.headroomUsd];
+    expect(amounts.filter((x) => !isCents(x))).toEqual([]);
+  });
+
+  it('prices Lambda as arm64, the architecture its functions run on', () => {
+    // GIVEN the platform functions' architecture in the construct WHEN the Lambda compute line is priced
+    const construct = fs.readFileSync(path.join(ROOT, 'lib', 'constructs', 'platform-function.ts'), 'utf8');
+    expect(construct).toContain('lambda.Architecture.ARM_64');
+    const compute = base.lines.find((l) => l.service === 'Lambda' && l.item === 'compute');
+    // THEN it uses the Arm GB-second price of the Lambda pricing page
+    expect(compute?.price).toBe(ALL_PRICES.LAMBDA_GB_SECOND);
+    expect(compute?.price.usd).toBe(0.0000133334);
+    expect(compute?.price.unit).toMatch(/arm64/);
   });
 
   it('keeps the default config inside the Northstar budget and under the $3K aim', () => {

@@ -51,7 +51,7 @@ describe('DORA from a ledger written by the runtime (moto, Recorder, Rollback ha
   });
 
   it('prints the same figures through `dataops dora --json`', async () => {
-    const r = await runDataops(['dora', '--since', '2026-03-01', '--until', '2026-03-11', '--json', '--ledger-table', h.tableName]);
+    const r = await runDataops(['dora', '--since', '2026-03-01', '--until', '2026-03-11', '--format', 'json', '--ledger-table', h.tableName]);
     expect(r.stderr).toBe('');
     const report = JSON.parse(r.stdout) as DoraReport;
     expect(report.overall.deployments).toBe(5);
@@ -62,7 +62,7 @@ describe('DORA from a ledger written by the runtime (moto, Recorder, Rollback ha
     const all = await runDataops(['dora', '--since', '2026-03-01', '--until', '2026-03-11', '--ledger-table', h.tableName]);
     expect(all.stdout).toMatch(/^orchestration +3 +0\.30 /m);
     expect(all.stdout).toMatch(/^ALL +5 +0\.50 +0\.7 +0\.7 +33\.3% \(2\/6\) /m);
-    const one = await runDataops(['dora', '--since', '2026-03-01', '--until', '2026-03-11', '--repo', 'dbt-core-models', '--json', '--ledger-table', h.tableName]);
+    const one = await runDataops(['dora', '--since', '2026-03-01', '--until', '2026-03-11', '--repo', 'dbt-core-models', '--format', 'json', '--ledger-table', h.tableName]);
     expect(Object.keys((JSON.parse(one.stdout) as DoraReport).repos)).toEqual(['dbt-core-models']);
   });
 
@@ -74,7 +74,7 @@ describe('DORA from a ledger written by the runtime (moto, Recorder, Rollback ha
 
   it('lists every option in --help', () => {
     const help = helpOf('dora');
-    for (const o of ['--since <when>', '--until <when>', '--repo <name>', '--json', '-c, --config <path>', '--ledger-table <name>']) expect(help).toContain(o);
+    for (const o of ['--since <when>', '--until <when>', '--repo <name>', '--format <format>', '-c, --config <path>', '--ledger-table <name>']) expect(help).toContain(o);
   });
 });
 

@@ -81,7 +81,7 @@ describe('dataops rollback through the Rollback handler (Lambda Invoke shim), mo
     // GIVEN CodePipeline finishes the rollback execution shortly after it starts
     finishRollbackWhenStarted('orchestration');
     // WHEN on-call rolls orchestration back in prod
-    const r = await runDataops(args('orchestration', '--json'));
+    const r = await runDataops(args('orchestration', '--format', 'json'));
     // THEN the function got the request with the caller's ARN, RollbackStage targeted the first release, and it finished
     expect(r.stderr).toBe('');
     expect(r.exitCode).toBe(0);
@@ -151,7 +151,7 @@ describe('dataops rollback through the Rollback handler (Lambda Invoke shim), mo
 
   it('lists every option in --help', () => {
     const help = helpOf('rollback');
-    for (const o of ['--repo <name>', '--env <env>', '--to <version>', '--reason <text>', '--dry-run', '--no-wait', '--timeout <seconds>', '--poll-interval <seconds>', '--json', '-c, --config <path>', '--ledger-table <name>', 'rollback of a rollback']) {
+    for (const o of ['--repo <name>', '--env <env>', '--to <version>', '--reason <text>', '--dry-run', '--no-wait', '--timeout <seconds>', '--poll-interval <seconds>', '--format <format>', '--out <file>', '-c, --config <path>', '--ledger-table <name>', 'rollback of a rollback']) {
       expect(help).toContain(o);
     }
   });

@@ -28,7 +28,7 @@ describe('dataops status against the ledger (moto) and GetPipelineState (CodePip
   useLocalAws(() => fake.endpoint);
 
   const statusOf = async (...args: string[]) => {
-    const r = await runDataops(['status', '--json', '--ledger-table', h.tableName, ...args]);
+    const r = await runDataops(['status', '--format', 'json', '--ledger-table', h.tableName, ...args]);
     expect(r.stderr).toBe('');
     return JSON.parse(r.stdout) as EnvStatus[];
   };
@@ -72,6 +72,6 @@ describe('dataops status against the ledger (moto) and GetPipelineState (CodePip
 
   it('lists every option in --help', () => {
     const help = helpOf('status');
-    for (const o of ['--repo <name>', '--env <env>', '--json', '-c, --config <path>', '--ledger-table <name>']) expect(help).toContain(o);
+    for (const o of ['--repo <name>', '--env <env>', '--format <format>', '-c, --config <path>', '--ledger-table <name>']) expect(help).toContain(o);
   });
 });
