@@ -188,7 +188,12 @@ export class DagHolds {
     for (;;) {
       const cur = await this.props.store.read(dagId);
       const rec = cur?.record ?? null;
-      if (rec?.releasing?.holder === holder) return this.finishRelease(cur!, holder);
+      if (rec?.releasing?.holder === holder) {
+        // Our release was cut short (a retry): finish it, unless another run took it over meanwhile.
+        const done = await this.finishRelease(cur!, holder);
+        if (done) return done;
+        continue;
+      }
       if (rec === null || !(holder in rec.holders)) return { dagId, held: false, prior: null, changed: false, remaining: rec ? Object.keys(rec.holders).sort() : [] };
       const remaining = Object.fromEntries(Object.entries(rec.holders).filter(([h]) => h !== holder));
       if (Object.keys(remaining).length > 0) {
@@ -199,19 +204,27 @@ export class DagHolds {
       }
       const releasing: HoldRecord = { ...rec, generation: rec.generation + 1, holders: {}, releasing: { holder, since: this.at() } };
       const etag = await this.props.store.write(releasing, cur!.etag);
-      if (etag !== null) return this.finishRelease({ record: releasing, etag }, holder);
+      if (etag !== null) {
+        const done = await this.finishRelease({ record: releasing, etag }, holder, true);
+        if (done) return done;
+      }
     }
   }
 
-  /** The last holder's (or a taker-over's) release: claim it, set the DAG to its prior state, free the record. */
-  private async finishRelease(cur: StoredHold, holder: HolderId): Promise<Released> {
+  /**
+   * The last holder's (or a taker-over's) release: set the DAG to its prior state, free the record.
+   * Unless `cur` is the releasing record this call has just written, the release is claimed again
+   * first (a conditional write): a record read earlier may have been taken over since, and only the
+   * run whose claim landed last may touch the DAG.
+   * @returns null when another run's claim got there first (the caller reads again)
+   */
+  private async finishRelease(cur: StoredHold, holder: HolderId, justClaimed = false): Promise<Released | null> {
     let claimed = cur;
     const rec = cur.record;
-    if (rec.releasing?.holder !== holder) {
-      // Taking over an abandoned release: claim it first, so only one taker sets the DAG.
+    if (!justClaimed) {
       const mine: HoldRecord = { ...rec, generation: rec.generation + 1, releasing: { holder, since: this.at() } };
       const etag = await this.props.store.write(mine, cur.etag);
-      if (etag === null) return { dagId: rec.dagId, held: false, prior: null, changed: false, remaining: [] };
+      if (etag === null) return null;
       claimed = { record: mine, etag };
     }
     const prior = rec.prior;
