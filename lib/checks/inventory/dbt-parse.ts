@@ -120,6 +120,8 @@ export interface DbtProfileChoice {
   readonly source: 'repo' | 'offline';
   /** For `offline`: why the repo's profile was not used, in words for reports. */
   readonly why: string;
+  /** The adapter of the repo's output for the target, even when it could not be used (e.g. snowflake without credentials). */
+  readonly declaredAdapter?: string;
   /** The profiles.yml text the run writes in its own profiles folder. */
   readonly text: string;
 }
@@ -174,7 +176,8 @@ export function chooseDbtProfile(opts: DbtProfileOptions): DbtProfileChoice {
   const profilesDir = opts.profilesDir ?? opts.projectDir;
   const file = path.join(profilesDir, 'profiles.yml');
   let schema: string | undefined;
-  const offline = (target: string, why: string): DbtProfileChoice => ({ profile, target, adapter: 'duckdb', source: 'offline', why, text: offlineDbtProfile(profile, target, opts.duckdbPath, schema) });
+  let declaredAdapter: string | undefined;
+  const offline = (target: string, why: string): DbtProfileChoice => ({ profile, target, adapter: 'duckdb', source: 'offline', why, declaredAdapter, text: offlineDbtProfile(profile, target, opts.duckdbPath, schema) });
   if (!fs.existsSync(file)) return offline(opts.target ?? 'dev', `no profiles.yml in ${profilesDir}`);
   let doc: unknown;
   try {
@@ -194,6 +197,7 @@ export function chooseDbtProfile(opts: DbtProfileOptions): DbtProfileChoice {
   // The offline output keeps a literal schema of the repo's output, so relation names match the warehouse's.
   if (output && typeof output.schema === 'string' && /^[A-Za-z_][A-Za-z0-9_$]*$/.test(output.schema)) schema = output.schema;
   const adapter = output && typeof output.type === 'string' ? output.type : '';
+  declaredAdapter = adapter || undefined;
   if (!adapter) return offline(target, `output '${target}' of profile '${profile}' has no type`);
   const installed = opts.adapterInstalled ?? (() => true);
   if (!installed(adapter)) return offline(target, `output '${target}' of profile '${profile}' is ${adapter}, and dbt-${adapter} is not installed here`);
@@ -201,7 +205,41 @@ export function chooseDbtProfile(opts: DbtProfileOptions): DbtProfileChoice {
   if (missing.length) return offline(target, `output '${target}' of profile '${profile}' (${adapter}) needs ${missing.join(', ')}, which ${missing.length === 1 ? 'is' : 'are'} not set`);
   const out = adapter === 'duckdb' ? { ...output, path: opts.duckdbPath } : output;
   const text = `# Written by dataops from ${file} (output '${target}')${adapter === 'duckdb' ? '; path is the run\'s database file' : ''}.\n${YAML.stringify({ [profile]: { target, outputs: { [target]: out } } })}`;
-  return { profile, target, adapter, source: 'repo', why: '', text };
+  return { profile, target, adapter, source: 'repo', why: '', declaredAdapter: adapter, text };
+}
+
+/** The folders of a dbt project's resources (dbt_project.yml `model-paths` etc., with dbt's defaults). */
+export interface DbtProjectPaths {
+  readonly models: readonly string[];
+  readonly seeds: readonly string[];
+  readonly snapshots: readonly string[];
+  readonly tests: readonly string[];
+  readonly analyses: readonly string[];
+  readonly macros: readonly string[];
+}
+
+/** {@link DbtProjectPaths} of the project at `projectAbs`; dbt's defaults for what dbt_project.yml leaves out or cannot be read. */
+export function dbtProjectPaths(projectAbs: string): DbtProjectPaths {
+  let doc: Record<string, unknown> = {};
+  try {
+    const parsed = YAML.parse(fs.readFileSync(path.join(projectAbs, 'dbt_project.yml'), 'utf8')) as unknown;
+    if (parsed !== null && typeof parsed === 'object') doc = parsed as Record<string, unknown>;
+  } catch {
+    // dbt reports an unreadable dbt_project.yml
+  }
+  const list = (key: string, dflt: string): string[] => {
+    const v = doc[key];
+    const items = Array.isArray(v) ? v.filter((x): x is string => typeof x === 'string') : [];
+    return (items.length ? items : [dflt]).map((p) => p.replace(/^\.\//, '').replace(/\/$/, ''));
+  };
+  return {
+    models: list('model-paths', 'models'),
+    seeds: list('seed-paths', 'seeds'),
+    snapshots: list('snapshot-paths', 'snapshots'),
+    tests: list('test-paths', 'tests'),
+    analyses: list('analysis-paths', 'analyses'),
+    macros: list('macro-paths', 'macros'),
+  };
 }
 
 /** A folder where dbt runs on a project without writing into it. */

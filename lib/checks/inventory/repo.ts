@@ -2,8 +2,10 @@ import { execFileSync } from 'child_process';
 import * as fs from 'fs';
 import * as path from 'path';
 import { airflowInventory } from './airflow';
+import { DbtProfileError } from '../../runtime/snowflake/dbt-profile';
+import { ToolMissingError } from '../validate/toolchain';
 import { loadManifestFile } from './dbt';
-import { listFiles } from './files';
+import { DbtParseError, ensureDbtManifest, findDbtProjects } from './dbt-parse';
 import { sparkInventory } from './spark';
 import { terraformInventory } from './terraform';
 import { INVENTORY_SCHEMA, InventoryError, type DbtProject, type InventoryProblem, type RepoInventory } from './types';
@@ -21,34 +23,49 @@ export interface RepoInventoryOptions {
 /** Where dbt writes the manifest, relative to a dbt project folder. */
 export const DBT_MANIFEST_PATHS = ['target/manifest.json'];
 
-function dbtProjects(repoRoot: string): { projects: DbtProject[]; problems: InventoryProblem[] } {
+/**
+ * The dbt projects of a repo (lib/checks/inventory/dbt-parse.ts `findDbtProjects`: nested ones too,
+ * not local packages). Each is read from its own target/manifest.json when that is fresh, else from a
+ * `dbt parse` in a sandbox outside the work tree (the repo's profile when usable, else the offline one),
+ * cached by the project's contents.
+ */
+async function dbtProjects(repoRoot: string): Promise<{ projects: DbtProject[]; problems: InventoryProblem[] }> {
   const projects: DbtProject[] = [];
   const problems: InventoryProblem[] = [];
-  const projectFiles = listFiles(repoRoot, (name) => name === 'dbt_project.yml', 6);
-  const candidates: Array<{ manifest: string | null; dir: string; projectFile: string }> = projectFiles.map((pf) => {
-    const dir = path.join(repoRoot, path.dirname(pf));
-    const found = DBT_MANIFEST_PATHS.map((p) => path.join(dir, p)).find((p) => fs.existsSync(p)) ?? null;
-    return { manifest: found, dir, projectFile: pf };
-  });
-  if (projectFiles.length === 0 && fs.existsSync(path.join(repoRoot, 'manifest.json'))) {
-    candidates.push({ manifest: path.join(repoRoot, 'manifest.json'), dir: repoRoot, projectFile: 'manifest.json' });
-  }
-  for (const c of candidates) {
-    if (!c.manifest) {
-      problems.push({
-        kind: 'dbt',
-        file: c.projectFile,
-        line: null,
-        message: `dbt project has no target/manifest.json, so its models are not in the graph; run 'dbt parse' in ${path.dirname(c.projectFile) || '.'} first`,
-        severity: 'info',
-      });
-      continue;
-    }
+  const dirs = findDbtProjects(repoRoot);
+  if (dirs.length === 0 && fs.existsSync(path.join(repoRoot, 'manifest.json'))) {
     try {
-      projects.push(loadManifestFile(c.manifest, repoRoot, c.dir));
+      projects.push(loadManifestFile(path.join(repoRoot, 'manifest.json'), repoRoot, repoRoot));
     } catch (err) {
       if (!(err instanceof InventoryError)) throw err;
-      problems.push({ kind: 'dbt', file: path.relative(repoRoot, c.manifest), line: null, message: err.message, severity: 'error' });
+      problems.push({ kind: 'dbt', file: 'manifest.json', line: null, message: err.message, severity: 'error' });
+    }
+  }
+  for (const dir of dirs) {
+    const abs = path.join(repoRoot, dir);
+    const projectFile = dir === '.' ? 'dbt_project.yml' : `${dir}/dbt_project.yml`;
+    let manifest: string;
+    try {
+      manifest = (await ensureDbtManifest(abs, { target: process.env.DATAOPS_DBT_TARGET })).file;
+    } catch (err) {
+      if (err instanceof ToolMissingError) {
+        problems.push({ kind: 'dbt', file: projectFile, line: null, message: `dbt project has no fresh target/manifest.json and dbt is not installed to parse it (${err.message}), so its models are not in the graph`, severity: 'info' });
+        continue;
+      }
+      // A warning, not an error: the dbt check blocks on the same parse failure, at the file dbt names.
+      if (err instanceof DbtParseError || err instanceof DbtProfileError) {
+        problems.push({ kind: 'dbt', file: projectFile, line: null, message: `${err.message}; its models are not in the graph`, severity: 'warning' });
+        continue;
+      }
+      throw err;
+    }
+    // A parsed manifest lives outside the work tree; the project names it where dbt would write it.
+    const manifestRel = dir === '.' ? 'target/manifest.json' : `${dir}/target/manifest.json`;
+    try {
+      projects.push({ ...loadManifestFile(manifest, repoRoot, abs), manifestFile: manifestRel });
+    } catch (err) {
+      if (!(err instanceof InventoryError)) throw err;
+      problems.push({ kind: 'dbt', file: manifestRel, line: null, message: err.message, severity: 'error' });
     }
   }
   return { projects, problems };
@@ -78,7 +95,7 @@ export async function buildRepoInventory(repoDir: string, opts: RepoInventoryOpt
   const airflowRun = airflowInventory(root, { now, python: opts.python });
   airflowRun.catch(() => undefined);
   await new Promise((r) => setImmediate(r));
-  const dbt = dbtProjects(root);
+  const dbt = await dbtProjects(root);
   const spark = sparkInventory(root);
   const terraform = await terraformInventory(root);
   const airflow = await airflowRun;

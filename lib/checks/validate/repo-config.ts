@@ -3,6 +3,7 @@ import * as path from 'path';
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
 import { ASSET_KINDS, AssetKind, ConfigSchema } from '../../config/schema';
+import { findDbtProjects } from '../inventory/dbt-parse';
 
 /** Name of the optional per-repo file that tells `dataops validate` how the repo is laid out. */
 export const REPO_CONFIG_FILE = 'dataops.yaml';
@@ -94,7 +95,7 @@ function hasFile(dir: string, pred: (name: string) => boolean, depth = 3): boole
 
 function detectKinds(root: string): AssetKind[] {
   const kinds = new Set<AssetKind>();
-  if (exists(root, 'dbt_project.yml')) kinds.add('dbt').add('sql');
+  if (exists(root, 'dbt_project.yml') || findDbtProjects(root).length > 0) kinds.add('dbt').add('sql');
   if (exists(root, 'dags')) kinds.add('airflow');
   if (hasFile(root, (n) => n.endsWith('.tf'), 1)) kinds.add('terraform');
   if (exists(root, 'jobs') && hasFile(path.join(root, 'jobs'), (n) => n.endsWith('.py'))) kinds.add('spark');
@@ -143,13 +144,15 @@ export function loadRepoLayout(root: string, opts: RepoLayoutOptions = {}): Repo
   const [name, nameFrom] =
     opts.name !== undefined ? [opts.name, opts.nameFrom ?? '--repo-name'] : parsed.name !== undefined ? [parsed.name, REPO_CONFIG_FILE] : [path.basename(abs), 'the directory name'];
   const kinds = parsed.kinds ?? detectKinds(abs);
+  // Without dbt.projectDir: the root's dbt project, else the first one found (nested projects).
+  const dbtDir = parsed.dbt?.projectDir ?? (exists(abs, 'dbt_project.yml') ? '.' : findDbtProjects(abs)[0] ?? '.');
   const paths: Partial<Record<AssetKind, string>> = {
     airflow: 'dags',
-    dbt: parsed.dbt?.projectDir ?? '.',
+    dbt: dbtDir,
     spark: 'jobs',
     terraform: '.',
     python: '.',
-    sql: parsed.dbt?.projectDir ?? '.',
+    sql: dbtDir,
     ...parsed.paths,
   };
   return {

@@ -2,6 +2,7 @@ import * as fs from 'fs';
 import * as path from 'path';
 import { z } from 'zod';
 import type { Finding } from '../../findings';
+import { dbtErrorLines } from '../../inventory/dbt-parse';
 
 /** The parts of dbt's run_results.json that the checks and gates read. */
 export const RunResultsSchema = z.object({
@@ -152,14 +153,14 @@ export function dbtParseFindings(log: string, read: ReadProjectFile, projectDir 
     findings.push({ code: 'DBT_REF_MISSING', severity: 'error', asset: `dbt:${uid}`, file: relPrefix(projectDir, file), line, message: `${uid.split('.').pop()} refs '${missing}', which is not a model, seed or snapshot of the project or its packages` });
   }
   if (findings.length > 0) return findings;
-  const errLines = text.split('\n').filter((l) => /error/i.test(l));
-  const fileMatch = /\(([^()\s]+\.(?:sql|ya?ml|py))\)/.exec(text);
+  const reason = dbtErrorLines(text);
+  const fileMatch = /\(([^()\s]+\.(?:sql|ya?ml|py|csv))\)/.exec(reason);
   findings.push({
     code: 'DBT_PARSE_ERROR',
     severity: 'error',
     asset: 'dbt:project',
     file: fileMatch ? relPrefix(projectDir, fileMatch[1]) : undefined,
-    message: `dbt could not parse the project: ${errLines.slice(0, 3).map((l) => l.replace(/^\S*\d\d:\d\d:\d\d\s+/, '').trim()).join(' ') || 'see the dbt log'}`,
+    message: `dbt could not parse the project: ${reason}`,
   });
   return findings;
 }
