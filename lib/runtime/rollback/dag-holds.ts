@@ -63,7 +63,8 @@ export interface HoldStore {
 export interface PauseSwitch {
   /** Paused state of `dagId`; undefined when the environment does not list it. */
   pausedState(dagId: string): Promise<boolean | undefined>;
-  setPaused(dagId: string, paused: boolean): Promise<void>;
+  /** @returns whether the DAG changed (false: it already was in that state) */
+  setPaused(dagId: string, paused: boolean): Promise<boolean>;
 }
 
 /** Time, for waiting on another holder's release. */
@@ -157,6 +158,7 @@ export class DagHolds {
         continue;
       }
       let next: HoldRecord;
+      let pausedNow: boolean | undefined;
       if (rec !== null && holder in rec.holders) {
         // A retry: our hold is recorded already; only the pause may be missing.
         return this.pauseHeld(dagId, rec, holder);
@@ -164,20 +166,21 @@ export class DagHolds {
       if (rec === null || Object.keys(rec.holders).length === 0) {
         const now = await this.props.dags.pausedState(dagId);
         if (now === undefined) return { dagId, listed: false, prior: false, changed: false, others: [] };
+        pausedNow = now;
         next = { dagId, generation: (rec?.generation ?? 0) + 1, prior: now, holders: { [holder]: { since: this.at() } }, releasing: null };
       } else {
         next = { ...rec, generation: rec.generation + 1, holders: { ...rec.holders, [holder]: { since: this.at() } } };
       }
-      if ((await this.props.store.write(next, cur?.etag ?? null)) !== null) return this.pauseHeld(dagId, next, holder);
+      if ((await this.props.store.write(next, cur?.etag ?? null)) !== null) return this.pauseHeld(dagId, next, holder, pausedNow);
     }
   }
 
-  private async pauseHeld(dagId: string, rec: HoldRecord, holder: HolderId): Promise<Acquired> {
+  /** Pauses a DAG we hold; `pausedNow` is its state read just before our hold landed, when we created it. */
+  private async pauseHeld(dagId: string, rec: HoldRecord, holder: HolderId, pausedNow?: boolean): Promise<Acquired> {
     const others = Object.keys(rec.holders).filter((h) => h !== holder).sort();
-    const now = await this.props.dags.pausedState(dagId);
-    if (now === undefined) return { dagId, listed: false, prior: rec.prior ?? false, changed: false, others };
-    if (!now) await this.props.dags.setPaused(dagId, true);
-    return { dagId, listed: true, prior: rec.prior ?? false, changed: !now, others };
+    // Pausing a paused DAG changes nothing (Airflow says so), so no fresh look is needed first.
+    const changed = pausedNow === true ? false : await this.props.dags.setPaused(dagId, true);
+    return { dagId, listed: true, prior: rec.prior ?? false, changed, others };
   }
 
   /**
@@ -231,10 +234,8 @@ export class DagHolds {
     let changed = false;
     if (prior !== null) {
       const now = await this.props.dags.pausedState(rec.dagId);
-      if (now !== undefined && now !== prior) {
-        await this.props.dags.setPaused(rec.dagId, prior);
-        changed = true;
-      }
+      // A DAG whose file is gone meanwhile has nothing to put back.
+      if (now !== undefined && now !== prior) changed = await this.props.dags.setPaused(rec.dagId, prior);
     }
     await this.props.store.write({ dagId: rec.dagId, generation: claimed.record.generation + 1, prior: null, holders: {}, releasing: null }, claimed.etag);
     return { dagId: rec.dagId, held: true, prior, changed, remaining: [] };
@@ -304,8 +305,8 @@ export class AirflowPauseSwitch implements PauseSwitch {
     return (await listDags(this.airflow)).find((d) => d.dagId === dagId)?.paused;
   }
 
-  async setPaused(dagId: string, paused: boolean): Promise<void> {
-    await setPaused(this.airflow, dagId, paused);
+  async setPaused(dagId: string, paused: boolean): Promise<boolean> {
+    return setPaused(this.airflow, dagId, paused);
   }
 }
 

@@ -151,6 +151,7 @@ export async function runScenario(s: fc.Scheduler, sc: ModelScenario, protocolOf
       setPaused: (dagId, p) =>
         call(`${p ? 'pause' : 'unpause'} ${dagId}`, () => {
           if (!paused.has(dagId)) throw new Error(`unknown DAG ${dagId}`);
+          const changed = paused.get(dagId) !== p;
           if (!p) {
             const still = [...(relying.get(dagId) ?? [])];
             if (still.length > 0) problems.push(`${holder} unpaused ${dagId} while ${still.join(', ')} held it`);
@@ -158,6 +159,7 @@ export async function runScenario(s: fc.Scheduler, sc: ModelScenario, protocolOf
             if (held.length > 0) problems.push(`${holder} unpaused ${dagId} while its hold record lists ${held.join(', ')}`);
           }
           paused.set(dagId, p);
+          return changed;
         }),
     },
   });

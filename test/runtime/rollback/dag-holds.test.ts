@@ -49,8 +49,10 @@ describe('DagHolds', () => {
       dags: {
         pausedState: async (d) => state.get(d),
         setPaused: async (d, p) => {
+          if (state.get(d) === p) return false;
           calls.push(`${p ? 'pause' : 'unpause'} ${d}`);
           state.set(d, p);
+          return true;
         },
       },
       clock: { now: props.now ?? (() => t), sleep: async (ms) => void (t += ms) },
@@ -120,7 +122,7 @@ describe('DagHolds', () => {
     await w.holds.acquire('x', 'rollback:r:1');
     const cur = w.store.records.get('x')!;
     await w.store.write({ ...cur.record, generation: cur.record.generation + 1, holders: {}, releasing: { holder: 'rollback:r:1', since: '2026-03-02T10:00:00.000Z' } }, cur.etag);
-    const dags = { pausedState: async (d: string) => w.state.get(d), setPaused: async (d: string, p: boolean) => void (w.calls.push(`${p ? 'pause' : 'unpause'} ${d}`), w.state.set(d, p)) };
+    const dags = { pausedState: async (d: string) => w.state.get(d), setPaused: async (d: string, p: boolean) => w.state.get(d) !== p && (w.calls.push(`${p ? 'pause' : 'unpause'} ${d}`), w.state.set(d, p), true) };
     const taker = new DagHolds({ store: w.store, dags, isStale: () => true });
     // AND R's retry reads the record, and before its next call lands run T takes the abandoned release over and holds x
     let first = true;
