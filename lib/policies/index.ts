@@ -1,21 +1,77 @@
 import * as fs from 'fs';
 import * as path from 'path';
 import { CloudFormationValidatePlugin, type ValidationRuleSource } from 'aws-cdk-lib';
-import type { PlatformConfig } from '../config/schema';
+import { ENVIRONMENT_NAMES, type PlatformConfig } from '../config/schema';
 
 /** The project's Guard rule files (lib/policies/NAME.guard), by name. */
-export const GUARD_RULE_FILES = ['no-wildcard-action-in-target', 'bucket-kms-encryption', 'prod-trusts-only-tooling'] as const;
+export const GUARD_RULE_FILES = [
+  'stack-metadata',
+  'identity-policy-actions',
+  'no-admin-managed-policy',
+  'bucket-kms-encryption',
+  'audit-object-lock',
+  'prod-trusts-only-tooling',
+  'target-trust',
+  'principal-accounts',
+] as const;
+
+/** The configuration values that the Guard rules are filled in with. */
+export type GuardRuleConfig = Pick<PlatformConfig, 'name' | 'toolingAccount' | 'environments' | 'repos' | 'audit'>;
+
+const escapeRegex = (s: string) => s.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&');
 
 /**
- * The project's own policies as CloudFormation Guard rules, with the configuration's values
- * (the tooling account) filled in. Each rule is reported under its rule name, e.g.
- * `dataops_prod_trusts_only_tooling`.
+ * A Guard regex literal matching an AWS principal that names only `accounts` (or the stack's own
+ * account): `*`, a bare account id, or an IAM/STS ARN, also as the text of a Fn::Join (with its
+ * pseudo parameters left out) or a Fn::Sub (with `${AWS::Partition}`, `${AWS::AccountId}`).
  */
-export function guardRules(config: Pick<PlatformConfig, 'toolingAccount'>): ValidationRuleSource[] {
-  return GUARD_RULE_FILES.map((name) => ({
-    name,
-    content: fs.readFileSync(path.join(__dirname, `${name}.guard`), 'utf8').replaceAll('{{TOOLING_ACCOUNT}}', config.toolingAccount),
-  }));
+function principalPattern(accounts: readonly string[]): string {
+  const a = [...new Set(accounts)].map(escapeRegex).join('|');
+  return `/^(\\*|(${a})|arn:(aws[a-z-]*|\\$\\{AWS::Partition\\})?:(iam|sts)::(${a}|\\$\\{AWS::AccountId\\})?:[^:]+)$/`;
+}
+
+/**
+ * A Guard regex literal matching the ARN (or ARN pattern ending in `-*`) of a deployer role of
+ * `envPattern` in the tooling account: `<name>-deployer-<env>-<repo>`.
+ */
+function deployerPattern(config: GuardRuleConfig, envPattern: string): string {
+  const repos = config.repos.map((r) => escapeRegex(r.name)).join('|');
+  return `/^arn:aws[a-z-]*:iam::${config.toolingAccount}:role\\/${escapeRegex(config.name)}-deployer-${envPattern}-(${repos}|\\*)$/`;
+}
+
+/** The placeholders of the rule files and their values for a configuration. */
+function placeholders(config: GuardRuleConfig): Record<string, string> {
+  const envAccounts = ENVIRONMENT_NAMES.map((env) => config.environments[env].account);
+  const values: Record<string, string> = {
+    TOOLING_ACCOUNT: config.toolingAccount,
+    NAME: config.name,
+    AUDIT_RETENTION_DAYS: String(config.audit.retentionDays),
+    PRINCIPALS_TOOLING: principalPattern([config.toolingAccount, ...envAccounts]),
+    PRINCIPALS_UNMARKED: principalPattern([config.toolingAccount]),
+    DEPLOYERS_ANY: deployerPattern(config, `(${ENVIRONMENT_NAMES.join('|')})`),
+  };
+  for (const env of ENVIRONMENT_NAMES) {
+    values[`PRINCIPALS_${env.toUpperCase()}`] = principalPattern([config.toolingAccount, config.environments[env].account]);
+    values[`DEPLOYERS_${env.toUpperCase()}`] = deployerPattern(config, env);
+  }
+  return values;
+}
+
+/**
+ * The project's own policies as CloudFormation Guard rules, with the configuration's values (the
+ * tooling and environment accounts, the platform and repo names, `audit.retentionDays`) filled in.
+ * Each rule is reported under its rule name, e.g. `dataops_prod_trusts_only_tooling`.
+ */
+export function guardRules(config: GuardRuleConfig): ValidationRuleSource[] {
+  const values = placeholders(config);
+  return GUARD_RULE_FILES.map((name) => {
+    const content = fs.readFileSync(path.join(__dirname, `${name}.guard`), 'utf8').replace(/\{\{([A-Z_]+)\}\}/g, (_, key: string) => {
+      const value = values[key];
+      if (value === undefined) throw new Error(`lib/policies/${name}.guard: unknown placeholder {{${key}}}, expected one of ${Object.keys(values).join(', ')}`);
+      return value;
+    });
+    return { name, content };
+  });
 }
 
 /**
@@ -23,6 +79,6 @@ export function guardRules(config: Pick<PlatformConfig, 'toolingAccount'>): Vali
  * Guard rules. With the `@aws-cdk/core:validateAgainstDefaultRules` feature flag on, a violation
  * fails synthesis.
  */
-export function projectPolicyPlugin(config: Pick<PlatformConfig, 'toolingAccount'>): CloudFormationValidatePlugin {
+export function projectPolicyPlugin(config: GuardRuleConfig): CloudFormationValidatePlugin {
   return new CloudFormationValidatePlugin({ guardRules: guardRules(config), includeDefaultRules: true });
 }

@@ -7,8 +7,10 @@ import * as kms from 'aws-cdk-lib/aws-kms';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import { GUARD_RULE_FILES, guardRules, projectPolicyPlugin } from '../../lib/policies';
 import { VALIDATE_AGAINST_DEFAULT_RULES } from '../../lib/stacks/platform';
+import { makeTestConfig } from '../helpers/config';
 
-const TOOLING = '111111111111';
+const CONFIG = makeTestConfig();
+const TOOLING = CONFIG.toolingAccount;
 const OTHER = '999999999999';
 
 interface Violation {
@@ -75,7 +77,7 @@ function synthCases(): { violations: Violation[]; threw: boolean } {
   const devOther = markedStack(app, 'DevTrustsOtherAccount', 'target', 'dev');
   new iam.Role(devOther, 'Role', { assumedBy: new iam.ArnPrincipal(`arn:aws:iam::${OTHER}:root`) });
 
-  Validations.of(app).addPlugins(projectPolicyPlugin({ toolingAccount: TOOLING }));
+  Validations.of(app).addPlugins(projectPolicyPlugin(CONFIG));
   let threw = false;
   try {
     app.synth();
@@ -97,7 +99,7 @@ describe('project Guard rules', () => {
     [...new Set(result.violations.filter((v) => v.ruleName === rule).flatMap((v) => v.violatingConstructs.map((c) => c.constructPath.split('/')[0])))].sort();
 
   it('loads every rule file with the tooling account filled in', () => {
-    const rules = guardRules({ toolingAccount: TOOLING });
+    const rules = guardRules(CONFIG);
     expect(rules.map((r) => r.name)).toEqual([...GUARD_RULE_FILES]);
     for (const r of rules) expect(r.content).not.toContain('{{');
     expect(rules.find((r) => r.name === 'prod-trusts-only-tooling')?.content).toContain(TOOLING);
@@ -108,9 +110,9 @@ describe('project Guard rules', () => {
     expect(result.violations.filter((v) => v.ruleName.startsWith('dataops_')).every((v) => v.severity === 'error')).toBe(true);
   });
 
-  it('fails a target stack that allows Action *, as a string or in a list, and passes listed actions and non-target stacks', () => {
-    const flagged = [...stacksFlaggedBy('dataops_no_wildcard_action_in_target_policy'), ...stacksFlaggedBy('dataops_no_wildcard_action_in_target_role')].sort();
-    expect(flagged).toEqual(['TargetWithInlineWildcard', 'TargetWithWildcard']);
+  it('fails a stack of any kind that allows Action *, as a string or in a list, and passes listed actions', () => {
+    const flagged = [...stacksFlaggedBy('dataops_no_broad_identity_policy'), ...stacksFlaggedBy('dataops_no_broad_inline_policy')].sort();
+    expect(flagged).toEqual(['TargetWithInlineWildcard', 'TargetWithWildcard', 'ToolingWithWildcard']);
   });
 
   it('fails a bucket with S3-managed or AWS-managed-key encryption, and passes a bucket with a customer key', () => {
