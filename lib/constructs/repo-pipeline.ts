@@ -86,6 +86,12 @@ export const ACTION_ENV = {
 } as const;
 
 /**
+ * Variable of the Deploy and Verify projects naming the repo's pipeline: `dataops deploy` reads the
+ * execution's approval there (PIPELINE_NAME_ENV of lib/runtime/orchestrator/approval-gate.ts; a test ties them).
+ */
+export const PIPELINE_NAME_ENV = 'DATAOPS_PIPELINE_NAME';
+
+/**
  * One repo's release pipeline (CodePipeline V2, queued executions):
  * Source (CodeConnections) → Validate (one CodeBuild action per asset kind, in parallel) →
  * Package (one immutable release) → Dev (Promote → Deploy → Verify) → Staging (Approve → Promote
@@ -218,9 +224,21 @@ export class RepoPipeline extends Construct {
           conditions: { StringEquals: { 'cloudwatch:namespace': names.metricNamespace() } },
         }),
       );
+      if (env !== 'dev') {
+        // `dataops deploy` refuses an execution whose Approve action of this stage has not succeeded
+        // (lib/runtime/orchestrator/approval-gate.ts): it reads the approval and, for a stage rollback, its target
+        role.addToPolicy(
+          new iam.PolicyStatement({
+            sid: 'ReadTheExecutionsApproval',
+            actions: ['codepipeline:ListActionExecutions', 'codepipeline:GetPipelineExecution'],
+            resources: [names.pipelineArn(repo)],
+          }),
+        );
+      }
       this.deployerRoles[env] = role;
       const environmentVariables: Record<string, codebuild.BuildEnvironmentVariable> = {
         TARGET_ENV: { value: env },
+        [PIPELINE_NAME_ENV]: { value: pipelineName },
         DEPLOY_ROLE_ARN: { value: names.deployRoleArn(env) },
         DATAOPS_REPO: { value: repo.name },
         [HANDLER_ENV.ledgerTable]: { value: names.ledgerTableName() },

@@ -7,13 +7,14 @@ import { CreateBucketCommand, ListObjectsV2Command, PutBucketVersioningCommand, 
 import { runBuildspec, type BuildspecRunResult } from '../../lib/checks/buildspec/runner';
 import { S3Registry } from '../../lib/checks/graph/registry';
 import { PROJECT_ROOT } from '../../lib/checks/validate/toolchain';
-import { PACKAGE_EXPORTED_VARIABLES } from '../../lib/constructs/repo-pipeline';
+import { PACKAGE_EXPORTED_VARIABLES, PIPELINE_NAME_ENV, STAGE_NAMES } from '../../lib/constructs/repo-pipeline';
 import { graphRegistryUrl, GRAPH_REGISTRY_ENV } from '../../lib/constructs/graph-registry';
 import { PlatformNames } from '../../lib/constructs/names';
 import { loadConfig, DEFAULT_CONFIG_PATH } from '../../lib/config/loader';
 import { ReleaseManifestSchema, type ReleaseManifest } from '../../lib/runtime/release/manifest';
 import { listDags, listImportErrors } from '../../lib/runtime/mwaa/airflow-commands';
 import { MwaaCliClient } from '../../lib/runtime/mwaa/cli-client';
+import { CodePipelineFake } from '../helpers/codepipeline-fake';
 import { createTestLedger } from '../helpers/ledger';
 import { motoClientConfig, uniqueName } from '../helpers/moto';
 import { RealAirflow, startMwaaCliFake, type MwaaCliFake } from '../helpers/mwaa-cli-fake';
@@ -205,6 +206,47 @@ describe('buildspecs/deploy.yml on a packaged release, against moto', () => {
     expect(retry.log).toMatch(/→ dev: replayed, 0 writes/);
     const events = await own.ledger.eventsFor(repoName, 'dev', { executionId: 'exec-retry' });
     expect(events.filter((e) => e.kind === 'deployment')).toHaveLength(1);
+  });
+
+  it('deploys to staging only an execution whose Staging approval succeeded, checked in CodePipeline through the project\'s DATAOPS_PIPELINE_NAME', async () => {
+    // GIVEN the repo's pipeline in the CodePipeline fake, one execution waiting for its Staging approval and one approved,
+    // and the variables the Staging Deploy project sets (lib/constructs/repo-pipeline.ts)
+    const config = loadConfig(DEFAULT_CONFIG_PATH);
+    const names = new PlatformNames(config);
+    const pipeline = names.pipelineName(repoName);
+    const cp = new CodePipelineFake();
+    await cp.start();
+    try {
+      cp.addPipeline(pipeline, [...STAGE_NAMES]);
+      const waiting = cp.startExecution(pipeline);
+      cp.setApproval(pipeline, waiting, 'Staging', 'Approve', { status: 'InProgress' });
+      const approved = cp.startExecution(pipeline);
+      cp.setApproval(pipeline, approved, 'Staging', 'Approve', { status: 'Succeeded', updatedBy: 'arn:aws:sts::111111111111:assumed-role/data-engineering-leads/sam', summary: 'ok' });
+      const staging = (executionId: string, extra: Record<string, string> = {}) =>
+        runBuildspec({
+          file: path.join(PROJECT_ROOT, 'buildspecs', 'deploy.yml'),
+          srcDir: releaseDir,
+          env: { ...deployEnv, TARGET_ENV: 'staging', DEPLOY_ROLE_ARN: names.deployRoleArn('staging'), [PIPELINE_NAME_ENV]: pipeline, AWS_ENDPOINT_URL_CODEPIPELINE: cp.endpoint, PIPELINE_EXECUTION_ID: executionId, ...extra },
+        });
+      // WHEN the Deploy action runs for the waiting execution THEN it fails naming the execution and the approval, and nothing is deployed
+      const refused = await staging(waiting);
+      expect(refused.succeeded).toBe(false);
+      expect(refused.log).toContain(`execution ${waiting} of pipeline ${pipeline} has not passed the approval Staging/Approve: it is inprogress`);
+      const manifest = ReleaseManifestSchema.parse(JSON.parse(fs.readFileSync(path.join(releaseDir, 'release-manifest.json'), 'utf8')));
+      expect(await ledger.getReleaseStatus(repoName, 'staging', manifest.version)).toBeNull();
+      // AND without DATAOPS_PIPELINE_NAME (a build started by hand with it cleared) it is refused too
+      const unchecked = await staging(approved, { [PIPELINE_NAME_ENV]: '' });
+      expect(unchecked.succeeded).toBe(false);
+      expect(unchecked.log).toContain(`the approval of execution ${approved} cannot be checked: ${PIPELINE_NAME_ENV} is not set`);
+      // AND WHEN it runs for the approved execution THEN it deploys, having read the approval from CodePipeline
+      const build = await staging(approved);
+      expect({ succeeded: build.succeeded, log: build.succeeded ? '' : build.log.slice(-3000) }).toEqual({ succeeded: true, log: '' });
+      expect(build.log).toContain(`approval: Staging/Approve of execution ${approved} approved by arn:aws:sts::111111111111:assumed-role/data-engineering-leads/sam`);
+      expect(await ledger.getReleaseStatus(repoName, 'staging', manifest.version)).toMatchObject({ status: 'deployed', executionId: approved });
+      expect(cp.callsOf('ListActionExecutions').map((c) => (c.input.filter as { pipelineExecutionId: string }).pipelineExecutionId)).toEqual(expect.arrayContaining([waiting, approved]));
+    } finally {
+      await cp.stop();
+    }
   });
 
   it('fails without the pipeline execution id, naming the variable the action must set', async () => {

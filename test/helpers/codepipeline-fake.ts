@@ -9,8 +9,10 @@ import { CodePipelineClient } from '@aws-sdk/client-codepipeline';
  * HTTP 400 with `{"__type","message"}`), so the real @aws-sdk/client-codepipeline talks to it through
  * an endpoint override. Behaviour follows the CodePipeline API Reference for the operations the
  * runtime uses: GetJobDetails, PutJobSuccessResult, PutJobFailureResult, RollbackStage,
- * ListPipelineExecutions, GetPipelineState (with the approval actions' states), and ListActionExecutions
- * (approval actions only: who decided, when, and the summary).
+ * ListPipelineExecutions, GetPipelineExecution (execution type and rollback target), GetPipelineState
+ * (with the approval actions' states), and ListActionExecutions (approval actions only: who decided,
+ * when, and the summary; filtered by pipelineExecutionId, an execution the pipeline does not have is
+ * PipelineExecutionNotFoundException; maxResults 1-100, default 100, with nextToken).
  */
 
 const TARGET_PREFIX = 'CodePipeline_20150709.';
@@ -327,8 +329,17 @@ export class CodePipelineFake {
       this.pipeline(name);
       const filter = input.filter as { pipelineExecutionId?: unknown } | undefined;
       const executionId = typeof filter?.pipelineExecutionId === 'string' ? filter.pipelineExecutionId : undefined;
-      const list = (this.approvals.get(name) ?? []).filter((a) => executionId === undefined || a.pipelineExecutionId === executionId);
+      if (executionId !== undefined && !this.pipeline(name).executions.some((e) => e.pipelineExecutionId === executionId)) {
+        throw new ApiError('PipelineExecutionNotFoundException', `The pipeline execution ${executionId} was specified in an invalid format or cannot be found, or it does not belong to pipeline ${name}`);
+      }
+      const max = input.maxResults === undefined ? 100 : Number(input.maxResults);
+      if (!Number.isInteger(max) || max < 1 || max > 100) throw new ApiError('ValidationException', "Value at 'maxResults' failed to satisfy constraint: Member must have value between 1 and 100");
+      const start = input.nextToken === undefined ? 0 : Number(input.nextToken);
+      const all = (this.approvals.get(name) ?? []).filter((a) => executionId === undefined || a.pipelineExecutionId === executionId);
+      if (!Number.isInteger(start) || start < 0 || start > all.length) throw new ApiError('InvalidNextTokenException', 'The next token was specified in an invalid format');
+      const list = all.slice(start, start + max);
       return {
+        ...(start + max < all.length ? { nextToken: String(start + max) } : {}),
         actionExecutionDetails: list.map((a) => ({
           pipelineExecutionId: a.pipelineExecutionId,
           actionExecutionId: a.actionExecutionId,
@@ -342,6 +353,26 @@ export class CodePipelineFake {
           input: { actionTypeId: { category: 'Approval', owner: 'AWS', provider: 'Manual', version: '1' }, configuration: {} },
           output: { executionResult: { ...(a.summary ? { externalExecutionSummary: a.summary } : {}) } },
         })),
+      };
+    },
+    GetPipelineExecution: (input) => {
+      const pipelineName = str(input, 'pipelineName', NAME);
+      const p = this.pipeline(pipelineName);
+      const id = str(input, 'pipelineExecutionId');
+      const e = p.executions.find((x) => x.pipelineExecutionId === id);
+      if (!e) throw new ApiError('PipelineExecutionNotFoundException', `Pipeline execution with id '${id}' does not exist in pipeline '${pipelineName}'`);
+      return {
+        pipelineExecution: {
+          pipelineName,
+          pipelineVersion: p.version,
+          pipelineExecutionId: e.pipelineExecutionId,
+          status: e.status,
+          artifactRevisions: [],
+          trigger: { triggerType: e.executionType === 'ROLLBACK' ? 'ManualRollback' : 'StartPipelineExecution' },
+          executionMode: 'QUEUED',
+          executionType: e.executionType,
+          ...(e.rollbackTargetPipelineExecutionId ? { rollbackMetadata: { rollbackTargetPipelineExecutionId: e.rollbackTargetPipelineExecutionId } } : {}),
+        },
       };
     },
     GetPipelineState: (input) => {

@@ -1,5 +1,6 @@
 import {
   GetJobDetailsCommand,
+  GetPipelineExecutionCommand,
   GetPipelineStateCommand,
   ListActionExecutionsCommand,
   ListPipelineExecutionsCommand,
@@ -120,5 +121,28 @@ export async function approvalDecision(client: CodePipelineClient, pipelineName:
     summary: latest.output?.executionResult?.externalExecutionSummary ?? null,
     at: latest.lastUpdateTime ? latest.lastUpdateTime.toISOString() : null,
     status: latest.status ?? null,
+  };
+}
+
+/** What GetPipelineExecution says about one execution: its status and, for a stage rollback, the execution it rolls back to. */
+export interface PipelineExecutionInfo {
+  readonly pipelineExecutionId: string;
+  readonly status: string | null;
+  /** STANDARD or ROLLBACK. */
+  readonly executionType: string;
+  /** rollbackMetadata.rollbackTargetPipelineExecutionId of a ROLLBACK execution. */
+  readonly rollbackTargetExecutionId: string | null;
+}
+
+/** GetPipelineExecution. */
+export async function getPipelineExecution(client: CodePipelineClient, pipelineName: string, pipelineExecutionId: string): Promise<PipelineExecutionInfo> {
+  const out = await client.send(new GetPipelineExecutionCommand({ pipelineName, pipelineExecutionId }));
+  const e = out.pipelineExecution;
+  if (!e) throw new CodePipelineResponseError(`GetPipelineExecution of ${pipelineName}/${pipelineExecutionId} returned no pipelineExecution`);
+  return {
+    pipelineExecutionId,
+    status: e.status ?? null,
+    executionType: e.executionType ?? 'STANDARD',
+    rollbackTargetExecutionId: e.rollbackMetadata?.rollbackTargetPipelineExecutionId ?? null,
   };
 }

@@ -75,6 +75,12 @@ export interface OrchestratorDeps {
    * @default - none
    */
   readonly approval?: ApprovalEvidence | null;
+  /**
+   * The approval gate (approval-gate.ts requireApproval), run under the lock before anything is
+   * deployed; its refusal is recorded as a refused deployment and nothing is deployed. `dataops
+   * deploy` always sets it. @default - no check (callers that checked the approval themselves)
+   */
+  readonly approvalGate?: () => Promise<ApprovalEvidence | null>;
 }
 
 /** One kind's part of a deployment. */
@@ -111,11 +117,11 @@ function context(release: ReleaseOnDisk, env: EnvironmentName, environment: Envi
 }
 
 /** The deploy context with the approval and a recorder of the deployers' notes (ledger `deploy-note` events of this execution). */
-function deployContext(release: ReleaseOnDisk, env: EnvironmentName, environment: EnvironmentConfig, deps: OrchestratorDeps): DeployContext {
+function deployContext(release: ReleaseOnDisk, env: EnvironmentName, environment: EnvironmentConfig, deps: OrchestratorDeps, approval: ApprovalEvidence | null): DeployContext {
   const m = release.manifest;
   return {
     ...context(release, env, environment, deps.log),
-    approval: deps.approval ?? null,
+    approval,
     record: async (note) => {
       await deps.ledger.appendEvent({ repo: m.repo, env, actor: deps.actor, version: m.version, executionId: deps.executionId, kind: 'deploy-note', ...note });
     },
@@ -159,7 +165,6 @@ async function releaseBeingReplaced(deps: OrchestratorDeps, repo: string, env: s
  */
 export async function deployRelease(release: ReleaseOnDisk, env: EnvironmentName, environment: EnvironmentConfig, deps: OrchestratorDeps): Promise<DeployOutcome> {
   const m = release.manifest;
-  const ctx = deployContext(release, env, environment, deps);
   const action = `deploy:${env}`;
   const owner = `${deps.executionId}/${randomUUID()}`;
   const claim = await deps.ledger.claim(deps.executionId, action, owner);
@@ -179,6 +184,11 @@ export async function deployRelease(release: ReleaseOnDisk, env: EnvironmentName
   }
   const base = { repo: m.repo, env, actor: deps.actor, version: m.version, executionId: deps.executionId };
   try {
+    const approval = deps.approvalGate ? await deps.approvalGate() : (deps.approval ?? null);
+    if (approval) {
+      deps.log(`approval: ${approval.stageName}/${approval.actionName} of execution ${approval.approvedExecutionId} approved by ${approval.approver ?? 'an approver CodePipeline does not name'} at ${approval.at ?? 'an unknown time'}`);
+    }
+    const ctx = deployContext(release, env, environment, deps, approval);
     const execution = await deps.ledger.getExecution(deps.executionId, env);
     const successes = await deps.ledger.successes(m.repo, env, 50);
     const current = await deps.ledger.getCurrent(m.repo, env);

@@ -1,4 +1,5 @@
 import { randomUUID } from 'crypto';
+import { CodePipelineClient } from '@aws-sdk/client-codepipeline';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { AssumeRoleCommand, STSClient } from '@aws-sdk/client-sts';
 import { loadPlatformConfig } from '../../config/loader';
@@ -9,6 +10,7 @@ import { Ledger } from '../ledger/ledger';
 import { HANDLER_ENV } from '../ledger/table';
 import type { AssetKind, EnvironmentConfig } from '../../config/schema';
 import { createRollbackDataDeps } from '../rollback/data-restore';
+import { PIPELINE_NAME_ENV, requireApproval } from './approval-gate';
 import { loadRelease, type OrchestratorDeps, type ReleaseOnDisk } from './deploy';
 
 /** Options shared by `dataops deploy` and `dataops verify`. */
@@ -23,6 +25,8 @@ export interface RunOptions {
   readonly region?: string;
   /** Cross-repo asset graph registry (folder or s3://bucket/prefix) for a rollback's DAG guard. @default - $DATAOPS_GRAPH_REGISTRY */
   readonly registry?: string;
+  /** The repo's pipeline, whose approval a staging or prod deploy checks. @default - $DATAOPS_PIPELINE_NAME */
+  readonly pipelineName?: string;
 }
 
 /** Everything an orchestrated run needs, built from options and the CodeBuild environment. */
@@ -109,6 +113,17 @@ export async function buildOrchestration(
       actor,
       log,
       rollbackData: createRollbackDataDeps({ config, env, region, targetCredentials, registry: opts.registry, processEnv }),
+      // staging and prod: the execution's Approve action must have succeeded (checked with this build's own credentials)
+      approvalGate: () =>
+        requireApproval({
+          env,
+          executionId,
+          pipelineName: opts.pipelineName ?? processEnv[PIPELINE_NAME_ENV],
+          codepipeline: () => {
+            const endpoint = processEnv.AWS_ENDPOINT_URL_CODEPIPELINE;
+            return new CodePipelineClient({ region, ...(endpoint ? { endpoint } : {}) });
+          },
+        }),
     },
   };
 }
