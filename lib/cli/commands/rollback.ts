@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import { ENVIRONMENT_NAMES } from '../../config/schema';
-import { addConfigOption, addLocationOptions, addOutputOptions, checkEnv, checkRepo, positiveNumber, progress, writeOutput, type CommonOptions } from '../options';
+import { addConfigOption, addLocationOptions, addOutputOptions, checkEnv, checkRepo, positiveNumber, progress, UsageError, writeOutput, type CommonOptions } from '../options';
 
 interface RollbackOptions extends CommonOptions {
   readonly repo: string;
@@ -8,6 +8,7 @@ interface RollbackOptions extends CommonOptions {
   readonly to?: string;
   readonly reason: string;
   readonly dryRun?: boolean;
+  readonly planLocally?: boolean;
   readonly wait: boolean;
   readonly timeout: string;
   readonly pollInterval: string;
@@ -23,6 +24,10 @@ export function registerRollback(program: Command): void {
     .option('--to <version>', 'roll back to this release version (default: the newest earlier successful release)')
     .requiredOption('--reason <text>', 'why; recorded in the ledger and the audit evidence')
     .option('--dry-run', 'print the plan (release going back, DAGs to pause, data actions, what needs a person) and change nothing')
+    .option(
+      '--plan-locally',
+      "with --dry-run: plan with the Rollback function's own code in this process and your credentials (reads the ledger and ListPipelineExecutions, records the dry run in the ledger) instead of invoking the function; for an emulator or a platform whose function you may not call",
+    )
     .option('--no-wait', 'return once CodePipeline has started the rollback execution')
     .option('--timeout <seconds>', 'how long to follow the rollback execution', '1800')
     .option('--poll-interval <seconds>', 'seconds between CodePipeline status checks', '5');
@@ -34,6 +39,7 @@ export function registerRollback(program: Command): void {
     .action(async (opts: RollbackOptions) => {
       // arguments first: a wrong environment, repo, number or config is named before any AWS call
       const env = checkEnv(opts.env) as (typeof ENVIRONMENT_NAMES)[number];
+      if (opts.planLocally && !opts.dryRun) throw new UsageError('--plan-locally plans a dry run only; add --dry-run, or drop --plan-locally to ask the Rollback function');
       const timeoutMs = positiveNumber('--timeout', opts.timeout, 'seconds') * 1000;
       const pollMs = positiveNumber('--poll-interval', opts.pollInterval, 'seconds') * 1000;
       const { loadPlatformConfig } = require('../../config/loader') as typeof import('../../config/loader');
@@ -51,10 +57,27 @@ export function registerRollback(program: Command): void {
         throw new RollbackCommandError(`cannot tell who you are (sts:GetCallerIdentity failed: ${(e as Error).message}); sign in to the tooling account first`, null, { cause: e });
       }
       const p = progress(opts.format === 'json' && !opts.out);
+      let invoke = lambdaRollbackInvoker(ctx.clients.lambda, ctx.rollbackFunction);
+      if (opts.planLocally) {
+        // the function's code, with the caller's clients: the same plan, no Lambda in between
+        const { rollback } = require('../../runtime/rollback/rollback') as typeof import('../../runtime/rollback/rollback');
+        const { GRAPH_REGISTRY_ENV } = require('../../runtime/rollback/data-restore') as typeof import('../../runtime/rollback/data-restore');
+        const { openRegistry } = require('../../checks/graph') as typeof import('../../checks/graph');
+        const registry = process.env[GRAPH_REGISTRY_ENV];
+        const quiet = () => undefined;
+        invoke = (request) =>
+          rollback(request, {
+            codepipeline: ctx.clients.codepipeline,
+            ledger: ctx.ledger,
+            pipelines: ctx.pipelines,
+            log: { info: quiet, error: (m: string) => p.step(`error: ${m}`) },
+            ...(registry ? { registry: openRegistry(registry, { s3Client: ctx.clients.s3 }) } : {}),
+          });
+      }
       const outcome = await runRollback(
         { repo: opts.repo, env, reason: opts.reason, requestedBy, toVersion: opts.to, dryRun: Boolean(opts.dryRun) },
         {
-          invoke: lambdaRollbackInvoker(ctx.clients.lambda, ctx.rollbackFunction),
+          invoke,
           codepipeline: ctx.clients.codepipeline,
           ledger: ctx.ledger,
           pipeline: ctx.pipelines[opts.repo],

@@ -32,6 +32,8 @@ export function registerStatus(program: Command): void {
       p.step(`reading ${repos.length} pipelines and the ledger ${ctx.ledgerTable}`);
       const rows = await collectStatus({ ledger: ctx.ledger, codepipeline: ctx.clients.codepipeline, pipelines: ctx.pipelines }, repos, envs);
       p.done();
+      const unknown = [...new Set(rows.map((r) => r.pipelineStateError).filter((e): e is string => e !== null))];
+      for (const e of unknown) process.stderr.write(`warning: ${e}; 'in progress' and 'waiting for approval' are unknown (?) there\n`);
       writeOutput(opts.out, opts.format === 'json' ? `${JSON.stringify(rows, null, 2)}\n` : renderStatus(rows));
     });
 }

@@ -93,7 +93,7 @@ export const SNOWFLAKE_CREDITS_PER_HOUR = { XSMALL: 1, SMALL: 2, MEDIUM: 4, LARG
 /** Seconds a resumed Snowflake warehouse is billed at least. */
 export const SNOWFLAKE_MIN_BILLED_SECONDS = 60;
 
-/** Every price above, by name, for docs and for the `--json` output. */
+/** Every price above, by name, for docs and for `dataops cost --format json`. */
 export const ALL_PRICES: Readonly<Record<string, UnitPrice>> = {
   CODEPIPELINE_V2_ACTION_MINUTE,
   CODEBUILD_MINUTE_SMALL: CODEBUILD_MINUTE.BUILD_GENERAL1_SMALL,

@@ -18,6 +18,11 @@ export interface EnvStatus {
   readonly lock: { readonly holder: string; readonly acquiredAt: string; readonly expiresAt: string } | null;
   /** Approvals waiting for a person. */
   readonly pendingApprovals: ReadonlyArray<{ readonly action: string; readonly executionId: string | null; readonly since: string | null }>;
+  /**
+   * Why CodePipeline's side (in progress, approvals) is unknown: GetPipelineState failed (no
+   * permission, no such pipeline, a service that does not answer it); null when it was read.
+   */
+  readonly pipelineStateError: string | null;
 }
 
 /** What collecting status needs. */
@@ -46,7 +51,14 @@ export async function collectStatus(src: StatusSources, repos: readonly string[]
   };
   const out: EnvStatus[] = [];
   for (const repo of repos) {
-    const stages = await getStageStates(src.codepipeline, src.pipelines[repo]);
+    let stages: Awaited<ReturnType<typeof getStageStates>> = [];
+    let pipelineStateError: string | null = null;
+    try {
+      stages = await getStageStates(src.codepipeline, src.pipelines[repo]);
+    } catch (e) {
+      // the ledger's side is still worth showing: say what is unknown and why
+      pipelineStateError = `codepipeline:GetPipelineState on ${src.pipelines[repo]} failed (${(e as Error).name}: ${(e as Error).message.split('\n')[0]})`;
+    }
     for (const env of envs) {
       const stage = stages.find((s) => s.stageName === STAGE_NAME_BY_ENV[env]);
       const [current, lock, last] = await Promise.all([src.ledger.getCurrent(repo, env), src.ledger.getLock(repo, env), lastEnded(repo, env)]);
@@ -65,6 +77,7 @@ export async function collectStatus(src: StatusSources, repos: readonly string[]
             executionId: latest?.pipelineExecutionId ?? null,
             since: a.latestExecution?.lastStatusChange ? a.latestExecution.lastStatusChange.toISOString() : null,
           })),
+        pipelineStateError,
       });
     }
   }
@@ -79,9 +92,9 @@ export function renderStatus(rows: readonly EnvStatus[]): string {
     r.env,
     r.current ? `${r.current.version}${r.current.viaRollback ? ' (rolled back)' : ''}` : '–',
     r.lastDeployment ? `${r.lastDeployment.version ?? '?'} ${r.lastDeployment.result} ${r.lastDeployment.at.slice(0, 16).replace('T', ' ')}Z` : '–',
-    r.inProgress ? `${r.inProgress.executionId.slice(0, 8)} ${r.inProgress.status}` : '–',
+    r.pipelineStateError ? '?' : r.inProgress ? `${r.inProgress.executionId.slice(0, 8)} ${r.inProgress.status}` : '–',
     r.lock ? `held by ${r.lock.holder.slice(0, 8)} since ${r.lock.acquiredAt.slice(11, 16)}Z` : '–',
-    r.pendingApprovals.length ? r.pendingApprovals.map((a) => `${a.action}${a.since ? ` since ${a.since.slice(0, 16).replace('T', ' ')}Z` : ''}`).join(', ') : '–',
+    r.pipelineStateError ? '?' : r.pendingApprovals.length ? r.pendingApprovals.map((a) => `${a.action}${a.since ? ` since ${a.since.slice(0, 16).replace('T', ' ')}Z` : ''}`).join(', ') : '–',
   ]);
   const widths = head.map((_, i) => Math.max(head[i].length, ...cells.map((c) => c[i].length)));
   const fmt = (c: string[]) => c.map((x, i) => x.padEnd(widths[i])).join('  ').trimEnd();

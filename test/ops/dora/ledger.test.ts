@@ -50,7 +50,7 @@ describe('DORA from a ledger written by the runtime (moto, Recorder, Rollback ha
     expect(report.overall.changeFailure.rate).toBeCloseTo(2 / 6, 9);
   });
 
-  it('prints the same figures through `dataops dora --json`', async () => {
+  it('prints the same figures through `dataops dora --format json`', async () => {
     const r = await runDataops(['dora', '--since', '2026-03-01', '--until', '2026-03-11', '--format', 'json', '--ledger-table', h.tableName]);
     expect(r.stderr).toBe('');
     const report = JSON.parse(r.stdout) as DoraReport;
