@@ -5,7 +5,8 @@ import { listDags, listImportErrors } from '../../lib/runtime/mwaa/airflow-comma
 import { MwaaCliClient } from '../../lib/runtime/mwaa/cli-client';
 import { Rehearsal, type ExecutionResult } from '../../tools/rehearsal/rehearse';
 import { CodePipelineFake } from '../helpers/codepipeline-fake';
-import { motoTarget, rehearsalConfig, startMwaaEnvironments, synthRehearsalAssembly, type MwaaEnvironments } from '../helpers/rehearsal';
+import { motoTargetOf, rehearsalConfig, startMwaaEnvironments, synthRehearsalAssembly, type MwaaEnvironments } from '../helpers/rehearsal';
+import { startMoto, type LocalServer } from '../helpers/servers';
 import { SampleRepo } from './helpers';
 
 // The pipeline rehearsal on the Airflow sample (repo clinic-dags of config/rehearsal.yaml): the
@@ -18,7 +19,7 @@ const repo = 'clinic-dags';
 const config = rehearsalConfig();
 
 describe('rehearsal of the clinic-dags pipeline', () => {
-  const target = motoTarget();
+  let moto: LocalServer;
   const codepipeline = new CodePipelineFake();
   let assembly: string;
   let mwaa: MwaaEnvironments;
@@ -30,16 +31,19 @@ describe('rehearsal of the clinic-dags pipeline', () => {
   // GIVEN the synthesized rehearsal platform, its stand-ins, and the sample committed in git
   beforeAll(async () => {
     assembly = synthRehearsalAssembly();
+    moto = await startMoto();
+    const aws = await Rehearsal.enforceIam(assembly, motoTargetOf(moto));
     await codepipeline.start();
-    mwaa = await startMwaaEnvironments(target, config);
+    mwaa = await startMwaaEnvironments(aws, config);
     sample = new SampleRepo('airflow-dags');
-    rehearsal = await Rehearsal.prepare({ assemblyDir: assembly, repo, aws: target, codepipeline, endpoints: { AWS_ENDPOINT_URL_MWAA: mwaa.endpoint }, log: (l) => lines.push(l) });
+    rehearsal = await Rehearsal.prepare({ assemblyDir: assembly, repo, aws, enforceIam: true, codepipeline, endpoints: { AWS_ENDPOINT_URL_MWAA: mwaa.endpoint }, log: (l) => lines.push(l) });
     // WHEN the first release runs from commit to prod
     first = await rehearsal.run({ sourceDir: sample.dir });
   });
   afterAll(async () => {
     await mwaa?.stop();
     await codepipeline.stop();
+    await moto?.stop();
     sample?.remove();
     if (assembly) fs.rmSync(assembly, { recursive: true, force: true });
   });

@@ -9,7 +9,7 @@ import { ENVIRONMENT_NAMES, type EnvironmentName, type PlatformConfig } from '..
 import { accountAdmin, clientConfig, type AwsTarget } from '../../tools/rehearsal/aws';
 import { motoClientConfig } from './moto';
 import { RealAirflow, startMwaaCliFake, type MwaaCliFake } from './mwaa-cli-fake';
-import { ROOT } from './servers';
+import { ROOT, type LocalServer } from './servers';
 
 /** The platform configuration the rehearsal synthesizes: the sample repos as one team's repos. */
 export const REHEARSAL_CONFIG = path.join(ROOT, 'config', 'rehearsal.yaml');
@@ -30,6 +30,11 @@ export function synthRehearsalAssembly(): string {
 export function motoTarget(): AwsTarget {
   const m = motoClientConfig();
   return { endpoint: m.endpoint, region: m.region, credentials: m.credentials };
+}
+
+/** A moto server of a suite's own (a rehearsal with IAM enforcement needs one), as an AWS stand-in. */
+export function motoTargetOf(server: LocalServer): AwsTarget {
+  return { endpoint: server.endpoint, region: 'us-east-1', credentials: { accessKeyId: 'testing', secretAccessKey: 'testing' } };
 }
 
 /** The MWAA environments of a platform, each a CLI fake running real Airflow on its DAG bucket, behind one MWAA API endpoint. */

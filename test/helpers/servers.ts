@@ -7,6 +7,9 @@ import * as path from 'path';
 /** Project root, from test/helpers. */
 export const ROOT = path.resolve(__dirname, '..', '..');
 
+/** The moto launcher (tools/rehearsal/moto-server.py). */
+export const MOTO_LAUNCHER = path.join(ROOT, 'tools', 'rehearsal', 'moto-server.py');
+
 /** A local server started for the test run. */
 export interface LocalServer {
   readonly name: string;
@@ -57,8 +60,9 @@ function stopper(child: ChildProcess): () => Promise<void> {
 
 /**
  * Starts moto in server mode (S3, DynamoDB, SSM, ECR, Secrets Manager, EventBridge, KMS, ...)
- * from the project's venv (`buildspecs/toolchain/ensure.sh emulators`), through moto-server.py, which
- * makes each request atomic as AWS does (moto alone lets two conditional writes race).
+ * from the project's venv (`buildspecs/toolchain/ensure.sh emulators`), through tools/rehearsal/moto-server.py,
+ * which makes each request atomic as AWS does (moto alone lets two conditional writes race) and gives
+ * IAM enforcement the resource of each request.
  */
 export async function startMoto(): Promise<LocalServer> {
   const bin = path.join(ROOT, '.venv', 'emulators', 'bin', 'python');
@@ -69,7 +73,7 @@ export async function startMoto(): Promise<LocalServer> {
   const logFile = path.join(ROOT, '.cache', `moto-${port}.log`);
   fs.mkdirSync(path.dirname(logFile), { recursive: true });
   const out = fs.openSync(logFile, 'w');
-  const child = spawn(bin, [path.join(__dirname, 'moto-server.py'), '127.0.0.1', String(port)], { stdio: ['ignore', out, out], detached: false });
+  const child = spawn(bin, [MOTO_LAUNCHER, '127.0.0.1', String(port)], { stdio: ['ignore', out, out], detached: false });
   const endpoint = `http://127.0.0.1:${port}`;
   await waitForHttp(`${endpoint}/moto-api/`, 'moto server', 60_000, logFile);
   return { name: 'moto', endpoint, stop: stopper(child) };

@@ -102,6 +102,18 @@ export interface PipelineModel {
   readonly alarms: ReadonlyMap<string, AlarmModel>;
   /** Every IAM role of the assembly, by ARN. */
   readonly roles: ReadonlyMap<string, RoleModel>;
+  /** Every customer-managed policy of the assembly (AWS::IAM::ManagedPolicy): its document, by ARN. */
+  readonly managedPolicies: ReadonlyMap<string, unknown>;
+}
+
+function readManagedPolicies(assembly: CloudAssembly, resolver: Resolver): Map<string, unknown> {
+  const out = new Map<string, unknown>();
+  for (const stack of assembly.stacks.values()) {
+    for (const [logicalId, r] of Object.entries(stack.resources)) {
+      if (r.Type === 'AWS::IAM::ManagedPolicy') out.set(resolver.resource(stack, logicalId).ref, resolver.value(stack, r.Properties?.PolicyDocument));
+    }
+  }
+  return out;
 }
 
 const ActionSchema = z.object({
@@ -287,6 +299,7 @@ export function readPipeline(assembly: CloudAssembly, repo: string, resolver = n
     functions,
     alarms,
     roles: readRoles(assembly, resolver),
+    managedPolicies: readManagedPolicies(assembly, resolver),
   };
 }
 

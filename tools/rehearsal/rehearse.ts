@@ -3,14 +3,15 @@ import { randomUUID } from 'crypto';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
-import { CloudWatchClient, GetMetricStatisticsCommand, SetAlarmStateCommand } from '@aws-sdk/client-cloudwatch';
+import { CloudWatchClient, DescribeAlarmsCommand, GetMetricStatisticsCommand, SetAlarmStateCommand } from '@aws-sdk/client-cloudwatch';
 import { GetObjectCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { GetParameterCommand, SSMClient } from '@aws-sdk/client-ssm';
 import { unzipSync, zipSync } from 'fflate';
 import { runBuildspec } from '../../lib/checks/buildspec/runner';
 import { CloudAssembly } from './assembly';
-import { assumeRole, awsEnvironment, clientConfig, type AwsTarget, type Credentials } from './aws';
+import { awsEnvironment, clientConfig, type AwsTarget, type Credentials } from './aws';
+import { assumeServiceRole, enforceIam, provisionRoles } from './iam';
 import { RehearsalError } from './errors';
 import { readToolchainImage, type ToolchainImage } from './image';
 import { Resolver } from './intrinsics';
@@ -63,6 +64,12 @@ export interface RehearsalOptions {
   readonly endpoints?: Readonly<Record<string, string>>;
   /** Receives progress lines. @default - discarded */
   readonly log?: (line: string) => void;
+  /**
+   * The AWS stand-in enforces IAM (see {@link Rehearsal.enforceIam}): provision the synthesized roles
+   * and run every action with only its role's policies, so a missing permission fails the action
+   * naming the role, action and resource. @default false
+   */
+  readonly enforceIam?: boolean;
 }
 
 /** Hooks of one execution. */
@@ -139,29 +146,52 @@ export class Rehearsal {
 
   private constructor(
     readonly pipeline: PipelineModel,
-    readonly provisioned: ProvisionedPlatform,
+    readonly provisioned: ProvisionedPlatform & { readonly iamNotes: readonly string[] },
     private readonly opts: RehearsalOptions,
     private readonly image: ToolchainImage,
   ) {}
 
-  /** Reads the assembly and the repo's pipeline, and provisions the platform in the AWS stand-in. */
+  /**
+   * Reads the assembly and the repo's pipeline, and provisions the platform in the AWS stand-in: the
+   * tooling buckets, tables and the pipeline's alarms, and, with IAM enforcement, the roles of the
+   * pipeline, tooling and target stacks with their synthesized policies.
+   */
   static async prepare(opts: RehearsalOptions): Promise<Rehearsal> {
     const assembly = CloudAssembly.read(opts.assemblyDir);
     const resolver = new Resolver(assembly);
     const pipeline = readPipeline(assembly, opts.repo, resolver);
-    const provisioned = await provisionPlatform(opts.aws, assembly, resolver, pipeline);
+    const aws = opts.aws;
+    const notes: string[] = [];
+    if (opts.enforceIam) {
+      const stacks = new Set([pipeline.stackId, ...[...assembly.stacks.keys()].filter((id) => !id.startsWith('DataOpsPipeline-'))]);
+      notes.push(...(await provisionRoles(aws, [...pipeline.roles.values()].filter((r) => stacks.has(r.stackId)), pipeline.managedPolicies)));
+    }
+    const provisioned = await provisionPlatform(aws, assembly, resolver, pipeline);
     opts.codepipeline.addPipeline(pipeline.name, pipeline.stages.map((s) => s.name));
-    return new Rehearsal(pipeline, provisioned, opts, readToolchainImage());
+    for (const n of notes) opts.log?.(`iam: ${n}`);
+    return new Rehearsal(pipeline, { ...provisioned, iamNotes: notes }, { ...opts, aws }, readToolchainImage());
+  }
+
+  /**
+   * Turns IAM enforcement on in a moto server of the rehearsal's own, with an administrator role in
+   * every account of the assembly; returns the stand-in with the administrator's key, to pass to
+   * {@link Rehearsal.prepare} with `enforceIam: true` and to whatever sets up the environments' stand-ins.
+   */
+  static async enforceIam(assemblyDir: string, target: AwsTarget): Promise<AwsTarget> {
+    const assembly = CloudAssembly.read(assemblyDir);
+    const tooling = assembly.stack('DataOpsTooling');
+    return enforceIam(target, tooling.account, [...assembly.stacks.values()].map((s) => s.account));
   }
 
   private log(line: string): void {
     this.opts.log?.(line);
   }
 
-  private async credentials(roleArn: string, session: string): Promise<Credentials> {
+  /** Credentials of a synthesized role as `service` (codebuild.amazonaws.com, lambda.amazonaws.com, codepipeline.amazonaws.com) receives them. */
+  private async credentials(roleArn: string, service: string, session: string): Promise<Credentials> {
     const cached = this.credentialCache.get(roleArn);
     if (cached) return cached;
-    const c = await assumeRole(this.opts.aws, roleArn, session);
+    const c = await assumeServiceRole(this.opts.aws, this.pipeline.roles.get(roleArn), roleArn, service, session);
     this.credentialCache.set(roleArn, c);
     return c;
   }
@@ -380,7 +410,7 @@ export class Rehearsal {
   ): Promise<ActionRun> {
     const project = this.pipeline.projects.get(configuration.ProjectName);
     if (!project) throw new RehearsalError(`action ${stage.name}/${action.name} names CodeBuild project ${configuration.ProjectName}, which is not in the assembly`);
-    const creds = await this.credentials(project.serviceRoleArn, `codebuild-${project.name}`);
+    const creds = await this.credentials(project.serviceRoleArn, 'codebuild.amazonaws.com', `codebuild-${project.name}`);
     const work = fs.mkdtempSync(path.join(os.tmpdir(), 'dataops-rehearsal-build-'));
     try {
       const srcDir = await this.inputFolder(action.inputArtifacts[0], source, creds, work);
@@ -441,7 +471,7 @@ export class Rehearsal {
     });
     const cp = this.opts.codepipeline;
     const job = cp.createJob({ pipelineName: this.pipeline.name, stageName: stage.name, actionName: action.name, executionId: state.id, configuration, inputArtifacts });
-    const creds = await this.credentials(fn.roleArn, fn.name);
+    const creds = await this.credentials(fn.roleArn, 'lambda.amazonaws.com', fn.name);
     const out = await invokeBundledHandler(fn.codeDir, fn.handler, cp.lambdaEvent(job), {
       ...fn.environment,
       ...awsEnvironment(this.opts.aws, creds),
@@ -470,7 +500,13 @@ export class Rehearsal {
         await exec.duringBake?.(stage.name);
         const wait = (exec.bakeSeconds ?? 0) * 1000 - (Date.now() - from.getTime());
         if (wait > 0) await new Promise((r) => setTimeout(r, wait));
-        const state = await this.alarmState(alarm, from, new Date(Date.now() + 1000));
+        let state: { value: string; reason: string };
+        try {
+          state = await this.alarmState(alarm, from, new Date(Date.now() + 1000));
+        } catch (e) {
+          // CodePipeline fails a condition whose rule cannot be evaluated, with the condition's result
+          return { ok: false, rule: rule.name, message: `rule ${rule.name} could not be evaluated: ${(e as Error).message}; the condition's result is ${condition.result}` };
+        }
         const states = (rule.configuration.AlarmStates ?? 'ALARM').split(',').map((s) => s.trim());
         if (states.includes(state.value)) return { ok: false, rule: rule.name, message: `alarm ${alarm.name} went to ${state.value} during the bake (${state.reason}); the condition's result is ${condition.result}` };
       }
@@ -480,7 +516,18 @@ export class Rehearsal {
 
   /** The alarm's state over [from, to], evaluated from the metric as CloudWatch would, and set on the alarm in the stand-in. */
   private async alarmState(alarm: AlarmModel, from: Date, to: Date): Promise<{ value: 'OK' | 'ALARM'; reason: string }> {
-    const cw = new CloudWatchClient(clientConfig(this.opts.aws, await this.credentials(this.pipeline.roleArn, 'codepipeline')));
+    // CodePipeline reads the alarm with the pipeline's role (its ReadTheProdBakeAlarm grant); CloudWatch evaluates it
+    const asPipeline = new CloudWatchClient(clientConfig(this.opts.aws, await this.credentials(this.pipeline.roleArn, 'codepipeline.amazonaws.com', 'codepipeline')));
+    try {
+      const described = await asPipeline.send(new DescribeAlarmsCommand({ AlarmNames: [alarm.name] }));
+      if (!described.MetricAlarms?.length) throw new RehearsalError(`alarm ${alarm.name} does not exist in the AWS stand-in; the rehearsal provisions it from the template`);
+    } catch (e) {
+      if (e instanceof RehearsalError) throw e;
+      throw new RehearsalError(`the pipeline role ${this.pipeline.roleArn} cannot read the bake alarm ${alarm.name}: ${(e as Error).message}`, { cause: e });
+    } finally {
+      asPipeline.destroy();
+    }
+    const cw = new CloudWatchClient(clientConfig(this.opts.aws));
     try {
       const start = new Date(Math.floor(from.getTime() / (alarm.periodSeconds * 1000)) * alarm.periodSeconds * 1000);
       const got = await cw.send(
