@@ -293,10 +293,16 @@ export class TerraformCloudDeployer implements Deployer<TerraformState, Terrafor
     ctx.log(`terraform: run ${run.id} created in ${where}`);
     // Settled: confirmable (plan, cost estimate and policy checks done), waiting for a policy override, or ended.
     const final = FINAL_STATUSES as readonly string[];
-    const settled = await this.waitFor(run.id, (r) => r.confirmable || r.status === 'policy_override' || final.includes(r.status), 'the plan and its policy checks');
+    let settled = await this.waitFor(run.id, (r) => r.confirmable || r.status === 'policy_override' || final.includes(r.status), 'the plan and its policy checks');
     if (settled.status === 'planned_and_finished') return { runId: run.id, writes };
     const place: RunPlace = { runId: run.id, workspace: where, env: ctx.env };
-    const checks = settled.policyCheckIds.length > 0 ? await tfc.policyChecks(run.id) : [];
+    let checks = settled.policyCheckIds.length > 0 ? await tfc.policyChecks(run.id) : [];
+    // never decide on a check that has not run yet, even if the run reads as confirmable meanwhile
+    while (checks.some((c) => c.status === 'pending' || c.status === 'queued') && !final.includes(settled.status) && Date.now() < deadline) {
+      await this.sleep();
+      settled = await tfc.run(run.id);
+      checks = await tfc.policyChecks(run.id);
+    }
     if (final.includes(settled.status)) {
       const decision = decidePolicies(checks, ctx.approval, place);
       if (decision.action === 'refuse') {
