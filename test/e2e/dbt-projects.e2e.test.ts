@@ -15,9 +15,10 @@ const gitEnv = { ...process.env, GIT_AUTHOR_NAME: 'e2e', GIT_AUTHOR_EMAIL: 'e2e@
 const git = (dir: string, args: string[]) => execFileSync('git', args, { cwd: dir, env: gitEnv, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
 
 /** A git repo holding a copy of test/fixtures/NAME on main, checked out on branch pr. */
-function fixtureRepo(name: string): string {
+function fixtureRepo(name: string, replace: Record<string, string> = {}): string {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), `dataops-${name}-`));
   fs.cpSync(path.join(PROJECT_ROOT, 'test', 'fixtures', name), dir, { recursive: true });
+  for (const [f, text] of Object.entries(replace)) fs.writeFileSync(path.join(dir, f), text);
   git(dir, ['init', '-q', '-b', 'main']);
   git(dir, ['add', '-A']);
   git(dir, ['commit', '-q', '-m', 'base']);
@@ -38,8 +39,8 @@ const where = (r: ValidateReport) => r.findings.map((f) => `${f.severity} ${f.co
 
 describe('dataops validate on dbt projects as people write them', () => {
   const dirs: string[] = [];
-  const repo = (name: string) => {
-    const d = fixtureRepo(name);
+  const repo = (name: string, replace: Record<string, string> = {}) => {
+    const d = fixtureRepo(name, replace);
     dirs.push(d);
     return d;
   };
@@ -112,6 +113,30 @@ describe('dataops validate on dbt projects as people write them', () => {
     expect(dbt?.reason).toMatch(/^state:modified\+ against main/);
     expect(dbt?.assets).toEqual(['model.stock_shop.customer_totals']);
     expect(dirty(dir)).toEqual([]);
+  });
+
+  it('runs a change-scoped check of a project on a Snowflake profile without credentials: parses it offline, says why, and blocks a broken ref', async () => {
+    // GIVEN the stock project with a Snowflake-only profile (target prod, credentials from variables
+    // that are not set), and a PR that breaks a ref
+    const saved = { account: process.env.SNOWFLAKE_ACCOUNT, target: process.env.DATAOPS_DBT_TARGET };
+    delete process.env.SNOWFLAKE_ACCOUNT;
+    delete process.env.DATAOPS_DBT_TARGET;
+    try {
+      const dir = repo('dbt-stock-duckdb', {
+        'profiles.yml': "stock_shop:\n  target: prod\n  outputs:\n    prod:\n      type: snowflake\n      account: \"{{ env_var('SNOWFLAKE_ACCOUNT') }}\"\n      user: transformer\n      database: analytics\n      warehouse: transforming\n      schema: shop\n",
+      });
+      commitEdit(dir, 'models/customer_totals.sql', "select customer_id, sum(amount) as total_amount\nfrom {{ ref('stg_order') }}\ngroup by customer_id\n");
+      // WHEN validate runs against main
+      const report = await runValidate({ repoDir: dir, base: 'main' });
+      // THEN dbt parsed the project with the offline profile (target prod), says why, and the broken ref blocks
+      const dbt = report.selected.find((s) => s.check === 'dbt');
+      expect(dbt?.reason).toMatch(/^dbt parse only, with the offline profile \(output 'prod' of profile 'stock_shop' is snowflake, and dbt-snowflake is not installed here\)/);
+      expect(where(report).filter((w) => w.startsWith('error'))).toEqual(['error DBT_REF_MISSING@models/customer_totals.sql:2']);
+      expect(dirty(dir)).toEqual([]);
+    } finally {
+      if (saved.account !== undefined) process.env.SNOWFLAKE_ACCOUNT = saved.account;
+      if (saved.target !== undefined) process.env.DATAOPS_DBT_TARGET = saved.target;
+    }
   });
 
   it('fails a SQL file that does not parse even without a sqlfluff configuration', async () => {

@@ -155,7 +155,20 @@ async function checkProject(ctx: CheckContext, projectDir: string): Promise<Proj
   if (sb.choice.source === 'offline') {
     const parse = await ctx.tools.run(dbt, ['parse', ...sb.flags], { cwd: sb.dir, env: sb.env });
     const reason = `dbt parse only, with the offline profile (${sb.choice.why}); models were not built or tested`;
-    return { findings: parse.code !== 0 ? parseFindings(parse.stdout + parse.stderr) : [], selection: all(reason) };
+    const findings = parse.code !== 0 ? parseFindings(parse.stdout + parse.stderr) : [];
+    // A build that names its target (CodeBuild sets DATAOPS_DBT_TARGET) must build it: falling back to a
+    // parse would turn a missing adapter or credential into a green run with nothing built.
+    const asked = process.env.DATAOPS_DBT_TARGET;
+    if (asked) {
+      findings.push({
+        code: 'DBT_PROFILE_UNUSABLE',
+        severity: 'error',
+        asset: 'dbt:project',
+        file: path.posix.join(path.relative(ctx.repo.root, profilesDirOf(ctx, projectDir)).split(path.sep).join('/') || '.', 'profiles.yml').replace(/^\.\//, ''),
+        message: `DATAOPS_DBT_TARGET '${asked}' cannot be built here: ${sb.choice.why}; give the build what the output needs (the adapter in the toolchain image, the variables), or unset DATAOPS_DBT_TARGET to only parse offline`,
+      });
+    }
+    return { findings, selection: all(reason) };
   }
 
   let full = ctx.scope.full;
