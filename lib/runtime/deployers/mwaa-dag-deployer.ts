@@ -1,9 +1,10 @@
 import { GetObjectCommand, ListObjectsV2Command, NoSuchKey, type S3Client } from '@aws-sdk/client-s3';
 import { z } from 'zod';
-import { listDagParses, listDags, listImportErrors, setPaused, type ListedDag } from '../mwaa/airflow-commands';
+import { listDagParses, listDags, listImportErrors, type ListedDag } from '../mwaa/airflow-commands';
 import type { AirflowCli } from '../mwaa/cli-client';
 import { dagFolderPrefix, dagPackageName } from '../mwaa/dag-package';
 import { assessParse, type ParseAssessment } from '../mwaa/parse-freshness';
+import { AirflowPauseSwitch, DagHolds, holderId, S3HoldStore } from '../rollback/dag-holds';
 import type { ApplyResult, DeployContext, Deployer } from './contract';
 import { DeployError } from './errors';
 import { readReleaseAssets, sha256Hex } from './release-files';
@@ -202,28 +203,38 @@ export class MwaaDagDeployer implements Deployer<MwaaState, MwaaPlan, MwaaPrevio
     };
   }
 
-  /** Pauses the given DAGs, runs `sync`, then puts each DAG's paused state back; returns the writes. */
+  /**
+   * Holds the given DAGs (docs/rollback.md "Holds": a rollback of another repo may hold them too),
+   * runs `sync`, then lets go; a DAG goes back to its state from before the first pause only when
+   * no other run holds it. Returns the writes.
+   */
   private async aroundPaused(ctx: DeployContext, bucket: string, steps: readonly PauseStep[], markerPresent: boolean, sync: () => Promise<number>): Promise<number> {
     let writes = 0;
-    // Only a DAG this deploy pauses needs the marker: one that stays paused needs nothing.
-    const pausing = steps.some((s) => !s.currentlyPaused);
+    const holds = new DagHolds({ store: new S3HoldStore({ s3: this.props.s3, bucket, ...(this.props.dagS3Path ? { dagS3Path: this.props.dagS3Path } : {}) }), dags: new AirflowPauseSwitch(this.props.airflow) });
+    // One deploy of a repo per environment runs at a time (the ledger lock); the next one finishes a crashed one's holds.
+    const holder = holderId('deploy', ctx.repo, ctx.env);
+    // A DAG whose file changes is held when it runs, or when another run holds it (a rollback's release must not unpause it mid-sync).
+    const held: PauseStep[] = [];
+    for (const s of steps) if (!s.currentlyPaused || (await holds.inUse(s.dagId))) held.push(s);
+    const pausing = held.length > 0;
     if (pausing && !markerPresent) {
       const paused = Object.fromEntries(steps.map((s) => [s.dagId, s.restoreTo]));
       const body = Buffer.from(JSON.stringify({ paused }, null, 2));
       await putObject(this.props.s3, bucket, { key: this.markerKey(ctx), sha256: sha256Hex(body) }, body);
       writes++;
     }
-    for (const s of steps) {
-      if (s.currentlyPaused) continue;
+    for (const s of held) {
+      const a = await holds.acquire(s.dagId, holder);
+      if (!a.changed) continue;
       ctx.log(`pausing DAG ${s.dagId} while its file changes`);
-      await setPaused(this.props.airflow, s.dagId, true);
       writes++;
     }
     writes += await sync();
-    for (const s of steps) {
-      if (s.restoreTo) continue;
-      ctx.log(`unpausing DAG ${s.dagId} (it was unpaused before the deploy)`);
-      await setPaused(this.props.airflow, s.dagId, false);
+    for (const s of held) {
+      const r = await holds.release(s.dagId, holder);
+      if (r.remaining.length > 0) ctx.log(`DAG ${s.dagId} stays paused: ${r.remaining.join(', ')} still hold it`);
+      if (!r.changed) continue;
+      ctx.log(`${r.prior ? 'pausing' : 'unpausing'} DAG ${s.dagId} (its state before the deploy)`);
       writes++;
     }
     if (pausing || markerPresent) {

@@ -13,6 +13,7 @@ import { S3Registry } from '../../../lib/checks/graph/registry';
 import { airflowInventory } from '../../../lib/checks/inventory/airflow';
 import type { AirflowDag, DbtNode } from '../../../lib/checks/inventory/types';
 import { DbtSnowflakeDeployer } from '../../../lib/runtime/deployers/dbt-snowflake-deployer';
+import { MwaaDagDeployer } from '../../../lib/runtime/deployers/mwaa-dag-deployer';
 import { sha256Hex } from '../../../lib/runtime/deployers/release-files';
 import { MwaaCliClient } from '../../../lib/runtime/mwaa/cli-client';
 import { deployRelease, loadRelease, type AnyDeployer, type OrchestratorDeps } from '../../../lib/runtime/orchestrator/deploy';
@@ -24,7 +25,7 @@ import { datasetDag, dbtNode, inventoryFragment } from '../../helpers/inventory'
 import { createTestLedger } from '../../helpers/ledger';
 import { uniqueName } from '../../helpers/moto';
 import { ModelAirflow, startMwaaCliFake, type MwaaCliFake } from '../../helpers/mwaa-cli-fake';
-import { createVersionedBucket, dagFile, motoS3, writeRelease } from '../../helpers/s3-fixtures';
+import { createVersionedBucket, dagFile, deployContext, motoS3, writeRelease } from '../../helpers/s3-fixtures';
 import { SnowflakeModel } from '../../helpers/snowflake-model';
 
 const CLAIMS = 'ANALYTICS_DEV.CORE.STG_CLAIMS';
@@ -445,5 +446,51 @@ describe('concurrent rollbacks of two repos that pause the same DAG of a third',
     // AND A's ledger says B still held it when A resumed
     const events = await w.deps('x').ledger.eventsFor(w.a.repo, 'dev', { executionId: `${w.a.repo}-rb` });
     expect(events.find((e) => e.kind === 'rollback-step' && e.step === 'dag-resumed' && e.target === 'shared_report')?.message).toContain(`left paused after the data restore: rollback:${w.b.repo}:${w.b.repo}-rb still hold`);
+  });
+});
+
+describe("a deploy of a DAG's own repo while a rollback of another repo holds it", () => {
+  it("keeps the DAG paused after the deploy's sync when a rollback took its hold during the sync, and the rollback puts it back to its state from before the deploy", async () => {
+    // GIVEN repo reporting's DAG shared_report (unpaused) deployed at v1
+    const repo = 'reporting';
+    const dagBucket = await createVersionedBucket(s3, 'dags');
+    const airflow = new ModelAirflow();
+    const fake = await startMwaaCliFake({ environmentName: 'northstar-dev', backend: airflow, s3, dagBucket });
+    fakes.push(fake);
+    const cli = new MwaaCliClient({ mwaa: fake.mwaaClient(), environmentName: 'northstar-dev', scheme: 'http' });
+    const guard = new DagGuard({ airflow: cli, s3, bucket: dagBucket });
+    const file = (schedule: string) => [{ kind: 'airflow' as const, path: 'dags/shared_report.py', body: dagFile('shared_report', { schedule }) }];
+    const v1 = await writeRelease({ repo, build: 1, files: file('@daily') });
+    const d1 = new MwaaDagDeployer({ s3, airflow: cli, parseWaitMs: 0 });
+    const c1 = deployContext(v1.release, v1.dir, { dagBucket });
+    await d1.apply(d1.plan(await d1.readCurrent(c1), c1), c1);
+    await cli.run('dags list -o json');
+    airflow.setPausedDirectly('shared_report', false);
+    // AND the rollback of repo claims takes its hold on shared_report while v2's file is being uploaded
+    const syncing = motoS3();
+    let joined = false;
+    syncing.middlewareStack.add(
+      (next, context) => async (args) => {
+        if (!joined && context.commandName === 'PutObjectCommand' && (args.input as { Key?: string }).Key === 'dags/reporting/shared_report.py') {
+          joined = true;
+          await guard.pause('claims', 'claims-rb', [{ dagId: 'shared_report', repo, reasons: ['reads ANALYTICS_DEV.CORE.STG_CLAIMS'] }], () => undefined);
+        }
+        return next(args);
+      },
+      { step: 'initialize', name: 'rollbackJoinsMidSync' },
+    );
+    // WHEN repo reporting deploys v2, which changes shared_report's file
+    const v2 = await writeRelease({ repo, build: 2, files: file('@hourly') });
+    const d2 = new MwaaDagDeployer({ s3: syncing, airflow: cli, parseWaitMs: 0 });
+    const c2 = deployContext(v2.release, v2.dir, { dagBucket });
+    await d2.apply(d2.plan(await d2.readCurrent(c2), c2), c2);
+    // THEN the deploy paused it for its sync, and after the sync it stays paused: the rollback still holds it
+    expect(joined).toBe(true);
+    expect(airflow.isPaused('shared_report')).toBe(true);
+    expect(fake.commands.filter((c) => /pause shared_report/.test(c))).toEqual(['dags pause shared_report -o json', 'dags pause shared_report -o json']);
+    // AND WHEN the rollback finishes THEN shared_report runs again, its state from before the deploy
+    const resumed = await guard.resume('claims', 'claims-rb', () => undefined);
+    expect(resumed).toEqual([{ dagId: 'shared_report', prior: false, changed: true, others: [] }]);
+    expect(airflow.isPaused('shared_report')).toBe(false);
   });
 });

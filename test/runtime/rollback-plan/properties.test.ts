@@ -2,8 +2,6 @@ import fc from 'fast-check';
 import {
   applyCodeSteps,
   catchUpHazards,
-  decidePause,
-  decideResume,
   decideRollback,
   type DagTouch,
   type DataObjectFact,
@@ -13,6 +11,7 @@ import {
   type RollbackFacts,
 } from '../../../lib/runtime/rollback-plan/logic';
 import type { DagEntry } from '../../../lib/runtime/release/manifest';
+import { DagHolds, type HoldRecord } from '../../../lib/runtime/rollback/dag-holds';
 
 const RUNS = { numRuns: 1000 };
 
@@ -239,34 +238,44 @@ describe('data-safe rollback decisions (fast-check, 1000 runs each)', () => {
     const envArb = fc.record({
       // the paused state of each DAG before the rollback (true: a person paused it), for DAGs the environment lists
       prior: fc.dictionary(fc.constantFrom(...allIds), fc.boolean()),
-      // how many pauses the first attempt does before it crashes (before the restore)
+      // how many holds the first attempt takes before it crashes (before the restore)
       crashAfter: fc.nat({ max: 8 }),
     });
-    fc.assert(
-      fc.property(anyFactsArb, envArb, (f, e) => {
+    return fc.assert(
+      fc.asyncProperty(anyFactsArb, envArb, async (f, e) => {
         const d = decideRollback(f);
         if (!d.ok) return;
         const restored = new Set(d.plan.dataRestores.map((r) => r.name));
         // THEN nothing is restored without the asset graph
         if (f.dagTouches === null) expect(restored.size).toBe(0);
         const touching = (f.dagTouches ?? []).filter((t) => restored.has(t.object));
-        const wanted = d.plan.pauseDags.map((p) => p.dagId);
+        const wanted = [...new Set(d.plan.pauseDags.map((p) => p.dagId))].sort();
         // AND every DAG that touches a restored object is in the plan, with its repo and the object as the reason
         for (const t of touching) expect(d.plan.pauseDags.find((p) => p.dagId === t.dagId)?.reasons.some((r) => r.includes(t.object))).toBe(true);
-        // WHEN the guard runs: attempt 1 records the marker and crashes after some pauses, the retry pauses the rest
+        // WHEN the guard's holds run: attempt 1 takes some holds and crashes, the retry (same holder) takes them all
         const env = new Map(Object.entries(e.prior));
-        const listed = () => [...env].map(([dagId, paused]) => ({ dagId, paused }));
-        let marker: Record<string, boolean> | null = null;
-        const first = decidePause(listed(), marker, wanted);
-        marker = { ...first.priors };
-        for (const id of first.pause.slice(0, e.crashAfter)) env.set(id, true);
-        const retry = decidePause(listed(), marker, wanted);
-        marker = { ...retry.priors };
-        for (const id of retry.pause) env.set(id, true);
+        const records = new Map<string, { record: HoldRecord; etag: string }>();
+        let tag = 0;
+        const holds = new DagHolds({
+          store: {
+            locationOf: (id) => `memory://${id}`,
+            read: async (id) => records.get(id) ?? null,
+            write: async (record, etag) => {
+              const cur = records.get(record.dagId);
+              if (etag === null ? cur !== undefined : cur?.etag !== etag) return null;
+              records.set(record.dagId, { record, etag: `${++tag}` });
+              return `${tag}`;
+            },
+          },
+          dags: { pausedState: async (id) => env.get(id), setPaused: async (id, p) => env.get(id) !== p && (env.set(id, p), true) },
+        });
+        const holder = 'rollback:orchestration:e9';
+        for (const id of wanted.slice(0, e.crashAfter)) await holds.acquire(id, holder);
+        for (const id of wanted) await holds.acquire(id, holder);
         // THEN at the restore every listed DAG that touches a restored object is paused
         for (const t of touching) if (env.has(t.dagId)) expect(env.get(t.dagId)).toBe(true);
-        // AND after the resume every DAG is in its prior state (a DAG a person paused stays paused)
-        for (const r of decideResume(listed(), marker)) env.set(r.dagId, r.paused);
+        // AND after letting go every DAG is in its prior state (a DAG a person paused stays paused)
+        for (const id of wanted) await holds.release(id, holder);
         expect(Object.fromEntries(env)).toEqual(e.prior);
       }),
       RUNS,
