@@ -1,4 +1,6 @@
 import { execFileSync } from 'child_process';
+import * as path from 'path';
+import { dbtProjectPaths, findDbtProjects } from '../inventory/dbt-parse';
 import type { RepoLayout } from './repo-config';
 
 /** Which files a run looks at: everything, or the files a change touched. */
@@ -88,11 +90,24 @@ export function sharedChange(changed: readonly string[], extra: readonly string[
   return changed.find((f) => SHARED_PATTERNS.some((re) => re.test(f)) || extra.some((p) => f === p || f.startsWith(p.endsWith('/') ? p : `${p}/`)));
 }
 
+/**
+ * The macro folders of the repo's dbt projects (dbt_project.yml `macro-paths`, relative to the repo
+ * root), beyond the `macros/` that {@link SHARED_PATTERNS} already covers: a macro change can change
+ * any model.
+ */
+export function dbtMacroDirs(root: string): string[] {
+  return findDbtProjects(root).flatMap((dir) =>
+    dbtProjectPaths(path.join(root, dir))
+      .macros.filter((m) => !/(^|\/)macros$/.test(m))
+      .map((m) => (dir === '.' ? `${m}/` : `${dir}/${m}/`)),
+  );
+}
+
 /** Decides the scope of a run from the repo and the optional base revision. */
 export function computeScope(repo: RepoLayout, base?: string, changedOverride?: readonly string[]): Scope {
   if (!base && !changedOverride) return { full: true, reason: 'no --base given: full run', changed: [] };
   const changed = changedOverride ? [...changedOverride] : changedFiles(repo.root, base as string);
-  const shared = sharedChange(changed, repo.sharedPaths);
+  const shared = sharedChange(changed, [...repo.sharedPaths, ...dbtMacroDirs(repo.root)]);
   if (shared) return { base, full: true, reason: `shared file ${shared} changed: full run`, changed };
   return { base, full: false, reason: `${changed.length} changed file(s) since ${base}`, changed };
 }
