@@ -200,6 +200,7 @@ async function releaseDbtManifest(repoDir: string, layout: ReturnType<typeof loa
       profilesDir: path.resolve(repoDir, layout.dbt.profilesDir),
       target: opts.dbtTarget ?? (env.DBT_TARGET || undefined) ?? layout.dbt.ciTarget,
       env,
+      cacheDir: env.DATAOPS_CACHE_DIR ? path.join(env.DATAOPS_CACHE_DIR, 'dbt-parse') : undefined,
       log: opts.log,
     });
     const text = fs.readFileSync(m.file, 'utf8');
