@@ -137,16 +137,6 @@ export class DagHolds {
     return new Date(this.clock.now()).toISOString();
   }
 
-  /**
-   * Whether any run holds `dagId` or is putting it back. A paused DAG nobody holds (a person paused
-   * it) needs no hold around a short change: no holder can unpause it, since a new hold would record
-   * it as paused.
-   */
-  async inUse(dagId: string): Promise<boolean> {
-    const rec = (await this.props.store.read(dagId))?.record;
-    return rec !== undefined && (Object.keys(rec.holders).length > 0 || rec.releasing !== null);
-  }
-
   /** Takes `holder`'s hold on `dagId` (recording its prior state if it is the first), then pauses it. */
   async acquire(dagId: string, holder: HolderId): Promise<Acquired> {
     const started = this.clock.now();

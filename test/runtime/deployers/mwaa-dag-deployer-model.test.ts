@@ -72,7 +72,7 @@ describe('MwaaDagDeployer with many repos in one environment', () => {
     await expect(d.verify(ctx)).resolves.toEqual({ ok: true, problems: [] });
   });
 
-  it('leaves a paused DAG paused without writing a pause marker when its file changes', async () => {
+  it('leaves a paused DAG paused when its file changes, sending it no pause or unpause', async () => {
     // GIVEN a deployed DAG that is paused
     const files = (schedule: string) => [{ kind: 'airflow' as const, path: 'dags/p.py', body: dagFile('stay_paused', { schedule }) }];
     await apply('paused-repo', 1, files('@daily'));
@@ -81,8 +81,10 @@ describe('MwaaDagDeployer with many repos in one environment', () => {
     const c2 = deployContext(r2.release, r2.dir, { dagBucket: bucket });
     const d = deployer();
     const result = await d.apply(d.plan(await d.readCurrent(c2), c2), c2);
-    // THEN the only write is the upload, and the DAG is still paused
-    expect(result.writes).toBe(1);
+    // THEN the writes are the upload and the pause marker (written and deleted: the DAG is held for the sync, see docs/rollback.md "Holds"),
+    // no pause or unpause was sent, and the DAG is still paused
+    expect(result.writes).toBe(3);
+    expect(fake.commands.filter((c) => /^dags (un)?pause stay_paused/.test(c))).toEqual([]);
     expect(airflow.isPaused('stay_paused')).toBe(true);
   });
 });
