@@ -95,7 +95,7 @@ export const PIPELINE_NAME_ENV = 'DATAOPS_PIPELINE_NAME';
  * One repo's release pipeline (CodePipeline V2, queued executions):
  * Source (CodeConnections) → Validate (one CodeBuild action per asset kind, in parallel) →
  * Package (one immutable release) → Dev (Promote → Deploy → Verify) → Staging (Approve → Promote
- * → Deploy → Verify) → Prod (Approve → Promote → Deploy → Verify; rolls back on failure, and on
+ * → Deploy → Verify) → Prod (Approve → Promote → Deploy → Verify → Bake; rolls back on failure, and on
  * success only after baking under the prod bake alarm).
  *
  * Deploy and Verify of an environment run in one CodeBuild role per environment, whose name
@@ -168,6 +168,7 @@ export class RepoPipeline extends Construct {
     const terraformPrefix = `terraform/${repo.name}/*`;
     this.deployerRoles = {} as Record<EnvironmentName, iam.Role>;
     const envProjects = {} as Record<EnvironmentName, { deploy: codebuild.IProject; verify: codebuild.IProject }>;
+    let bakeProject: codebuild.IProject | undefined;
     for (const env of ENVIRONMENT_NAMES) {
       const role = new iam.Role(this, `${capitalize(env)}DeployerRole`, {
         roleName: names.deployerRoleName(repo, env),
@@ -264,6 +265,14 @@ export class RepoPipeline extends Construct {
         deploy: project(`${capitalize(env)}Deploy`, `deploy-${env}`, 'deploy', { role, environmentVariables }),
         verify: project(`${capitalize(env)}Verify`, `verify-${env}`, 'verify', { role, environmentVariables, timeout: Duration.minutes(45) }),
       };
+      if (env === 'prod') {
+        // the prod bake: probes what the release deployed for ci.prodBakeMinutes and feeds the bake alarm
+        bakeProject = project('ProdBake', 'bake-prod', 'bake', {
+          role,
+          environmentVariables: { ...environmentVariables, BAKE_MINUTES: { value: String(config.ci.prodBakeMinutes) } },
+          timeout: Duration.minutes(config.ci.prodBakeMinutes + 15),
+        });
+      }
       const findings: Acknowledgement[] = [];
       if (repo.kinds.includes('terraform')) {
         findings.push({
@@ -390,7 +399,12 @@ export class RepoPipeline extends Construct {
         { stageName: 'Staging', actions: [approve('staging'), promote('staging', 2), ...deployAndVerify('staging', 3)] },
         {
           stageName: 'Prod',
-          actions: [approve('prod'), promote('prod', 2), ...deployAndVerify('prod', 3)],
+          actions: [
+            approve('prod'),
+            promote('prod', 2),
+            ...deployAndVerify('prod', 3),
+            new actions.CodeBuildAction({ actionName: 'Bake', project: bakeProjectOf(bakeProject), input: releaseOutput, runOrder: 5, environmentVariables: executionEnvironment }),
+          ],
           onFailure: { result: codepipeline.Result.ROLLBACK },
           onSuccess: {
             conditions: [
@@ -404,7 +418,8 @@ export class RepoPipeline extends Construct {
                     configuration: {
                       AlarmName: this.prodBakeAlarm.alarmName,
                       AlarmStates: 'ALARM',
-                      WaitTime: String(config.ci.prodBakeMinutes),
+                      // the Bake action has probed for ci.prodBakeMinutes; the condition reads the alarm once the probes are in
+                      WaitTime: '1',
                     },
                   }),
                 ],
@@ -436,6 +451,11 @@ export const CI_DBT_TARGET = 'ci';
  */
 export function validationEnvironment(repo: RepoConfig): Record<string, codebuild.BuildEnvironmentVariable> {
   return { DATAOPS_REPO: { value: repo.name }, ...(repo.kinds.includes('dbt') ? { DATAOPS_DBT_TARGET: { value: CI_DBT_TARGET } } : {}) };
+}
+
+function bakeProjectOf(project: codebuild.IProject | undefined): codebuild.IProject {
+  if (!project) throw new Error('the prod bake project was not created; ENVIRONMENT_NAMES must include prod');
+  return project;
 }
 
 function capitalize(s: string): string {

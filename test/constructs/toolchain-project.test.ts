@@ -65,9 +65,9 @@ describe('toolchain projects run dataops with the configuration the pipeline was
     afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
 
     it('sets DATAOPS_CONFIG and the sha256 of the file on every CodeBuild project of every pipeline', () => {
-      // THEN each project (Validate, Package, Deploy and Verify per environment, PR validation) is pinned to the file's bytes
+      // THEN each project (Validate, Package, Deploy and Verify per environment, prod Bake, PR validation) is pinned to the file's bytes
       const projects = pipelineProjects(synth);
-      expect(projects).toHaveLength(2 * 9);
+      expect(projects).toHaveLength(2 * 10);
       const sha = sha256Of(fs.readFileSync(file));
       for (const p of projects) {
         expect({ project: `${p.stack}/${p.id}`, path: p.env[CONFIG_ENV.path], sha: p.env[CONFIG_ENV.sha256] }).toEqual({

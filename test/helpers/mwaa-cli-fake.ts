@@ -46,7 +46,7 @@ export interface AirflowBackend {
 }
 
 /** Airflow CLI commands MWAA lets through its CLI endpoint that this fake answers. */
-const SUPPORTED = [/^dags list( -o json| --columns [a-z_]+(,[a-z_]+)*)*$/, /^dags list-import-errors( -o json)?$/, /^dags (pause|unpause) [A-Za-z0-9_.-]+( -o json)?$/, /^dags (trigger|backfill|delete) /, /^tasks (clear|run|test) /, /^version$/];
+const SUPPORTED = [/^dags list( -o json| --columns [a-z_]+(,[a-z_]+)*)*$/, /^dags list-runs -d [A-Za-z0-9_.-]+( -o json)?$/, /^dags list-import-errors( -o json)?$/, /^dags (pause|unpause) [A-Za-z0-9_.-]+( -o json)?$/, /^dags (trigger|backfill|delete) /, /^tasks (clear|run|test) /, /^version$/];
 
 /** A running fake. */
 export interface MwaaCliFake {

@@ -42,6 +42,8 @@ export interface MwaaEnvironments {
   /** The MWAA API endpoint (AWS_ENDPOINT_URL_MWAA) that routes CreateCliToken to each environment by name. */
   readonly endpoint: string;
   readonly fakes: Readonly<Record<EnvironmentName, MwaaCliFake>>;
+  /** The real Airflow behind each environment (its scheduler's side: runs DAGs as the environment would). */
+  readonly airflow: Readonly<Record<EnvironmentName, RealAirflow>>;
   /** An S3 client of the environment's account (its DAG bucket lives there). */
   s3(env: EnvironmentName): Promise<S3Client>;
   stop(): Promise<void>;
@@ -54,6 +56,7 @@ export interface MwaaEnvironments {
  */
 export async function startMwaaEnvironments(target: AwsTarget, config: PlatformConfig): Promise<MwaaEnvironments> {
   const fakes = {} as Record<EnvironmentName, MwaaCliFake>;
+  const airflow = {} as Record<EnvironmentName, RealAirflow>;
   const clients = {} as Record<EnvironmentName, S3Client>;
   for (const env of ENVIRONMENT_NAMES) {
     const e = config.environments[env];
@@ -63,7 +66,8 @@ export async function startMwaaEnvironments(target: AwsTarget, config: PlatformC
     });
     await s3.send(new PutBucketVersioningCommand({ Bucket: e.mwaa.dagBucket, VersioningConfiguration: { Status: 'Enabled' } }));
     clients[env] = s3;
-    fakes[env] = await startMwaaCliFake({ environmentName: e.mwaa.environmentName, backend: await RealAirflow.start(), s3, dagBucket: e.mwaa.dagBucket });
+    airflow[env] = await RealAirflow.start();
+    fakes[env] = await startMwaaCliFake({ environmentName: e.mwaa.environmentName, backend: airflow[env], s3, dagBucket: e.mwaa.dagBucket });
   }
   const byName = new Map(ENVIRONMENT_NAMES.map((env) => [config.environments[env].mwaa.environmentName, fakes[env]]));
   const router = http.createServer((req, res) => {
@@ -90,6 +94,7 @@ export async function startMwaaEnvironments(target: AwsTarget, config: PlatformC
   return {
     endpoint,
     fakes,
+    airflow,
     s3: async (env) => clients[env],
     stop: async () => {
       await new Promise<void>((resolve) => router.close(() => resolve()));

@@ -97,7 +97,7 @@ describe('DataOpsPipeline-<repo>', () => {
   it.each([
     ['Dev', ['Promote', 'Deploy', 'Verify']],
     ['Staging', ['Approve', 'Promote', 'Deploy', 'Verify']],
-    ['Prod', ['Approve', 'Promote', 'Deploy', 'Verify']],
+    ['Prod', ['Approve', 'Promote', 'Deploy', 'Verify', 'Bake']],
   ])('runs the %s stage as %j, one action after the other', (name, actions) => {
     const s = stage(synthPipelineStack(), name);
     expect(ordered(s)).toEqual(actions);
@@ -136,11 +136,17 @@ describe('DataOpsPipeline-<repo>', () => {
     const prod = stage(template, 'Prod');
     // THEN a failure of the prod stage rolls it back
     expect(prod.OnFailure).toEqual({ Result: 'ROLLBACK' });
-    // AND success waits prodBakeMinutes for the bake alarm, rolling back if it is in ALARM
+    // AND the Bake action, last, probes the release for prodBakeMinutes (BAKE_MINUTES) as the prod deployer
+    const bake = prod.Actions.find((a) => a.Name === 'Bake');
+    expect(bake?.RunOrder).toBe(Math.max(...prod.Actions.map((a) => a.RunOrder ?? 1)));
+    const bakeProject = Object.values(template.findResources('AWS::CodeBuild::Project')).find((p) => String(p.Properties.Name).endsWith('-bake-prod')) as { Properties: Record<string, any> };
+    expect(bakeProject.Properties.Environment.EnvironmentVariables).toEqual(expect.arrayContaining([{ Name: 'BAKE_MINUTES', Type: 'PLAINTEXT', Value: String(config.ci.prodBakeMinutes) }, { Name: 'TARGET_ENV', Type: 'PLAINTEXT', Value: 'prod' }]));
+    expect(bakeProject.Properties.Source.BuildSpec).toContain('dataops bake');
+    // AND success then reads the bake alarm, rolling back if it is in ALARM
     const [condition] = prod.OnSuccess?.Conditions ?? [];
     expect(condition.Result).toBe('ROLLBACK');
     expect(condition.Rules[0].RuleTypeId.Provider).toBe('CloudWatchAlarm');
-    expect(condition.Rules[0].Configuration).toMatchObject({ AlarmStates: 'ALARM', WaitTime: String(config.ci.prodBakeMinutes) });
+    expect(condition.Rules[0].Configuration).toMatchObject({ AlarmStates: 'ALARM', WaitTime: '1' });
     // AND that alarm exists in the stack under its deterministic name
     template.hasResourceProperties('AWS::CloudWatch::Alarm', {
       AlarmName: names.prodBakeAlarmName(config.repos[0]),
@@ -183,7 +189,7 @@ describe('DataOpsPipeline-<repo>', () => {
   it('runs every CodeBuild project in the toolchain image by its configured tag, encrypted and logging to a KMS log group', () => {
     const template = synthPipelineStack();
     const projects = template.findResources('AWS::CodeBuild::Project');
-    expect(Object.keys(projects)).toHaveLength(1 + 1 + 3 * 2 + 1); // validate, package, deploy+verify per env, PR
+    expect(Object.keys(projects)).toHaveLength(1 + 1 + 3 * 2 + 1 + 1); // validate, package, deploy+verify per env, prod bake, PR
     for (const p of Object.values(projects) as Array<{ Properties: Record<string, any> }>) {
       expect(JSON.stringify(p.Properties.Environment.Image)).toContain(`${names.toolchainRepositoryName()}:${config.ci.toolchainImageTag}`);
       expect(p.Properties.Environment.ComputeType).toBe(config.ci.computeType);

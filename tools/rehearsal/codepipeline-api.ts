@@ -4,7 +4,8 @@ import type { AddressInfo } from 'net';
 import { CodePipelineClient } from '@aws-sdk/client-codepipeline';
 
 /**
- * A small, protocol-faithful fake of the CodePipeline job and execution API, for tests only. It speaks
+ * A small, protocol-faithful stand-in for the CodePipeline job and execution API: the rehearsal's own
+ * CodePipeline, which the Lambda actions' handlers and the Deploy approval gate call, and the tests'. It speaks
  * the AWS JSON 1.1 protocol (POST /, `X-Amz-Target: CodePipeline_20150709.<Operation>`, errors as
  * HTTP 400 with `{"__type","message"}`), so the real @aws-sdk/client-codepipeline talks to it through
  * an endpoint override. Behaviour follows the CodePipeline API Reference for the operations the

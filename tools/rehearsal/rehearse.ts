@@ -4,6 +4,7 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import { CloudWatchClient, DescribeAlarmsCommand, GetMetricStatisticsCommand, SetAlarmStateCommand } from '@aws-sdk/client-cloudwatch';
+import { CodePipelineClient, RollbackStageCommand } from '@aws-sdk/client-codepipeline';
 import { GetObjectCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { GetParameterCommand, SSMClient } from '@aws-sdk/client-ssm';
@@ -80,6 +81,12 @@ export interface ExecutionOptions {
   readonly approve?: (request: ApprovalRequest) => ApprovalDecision | Promise<ApprovalDecision>;
   /** Runs during a stage's bake (its CloudWatchAlarm condition's wait), e.g. a probe or an injected fault. */
   readonly duringBake?: (stage: string) => Promise<void>;
+  /**
+   * Runs alongside an action, as the world goes on while it runs (e.g. the environment's scheduler
+   * running a DAG while the prod Bake action probes). The action's outcome does not wait for it to end,
+   * but the execution does.
+   */
+  readonly whileRunning?: (stage: string, action: string) => Promise<void> | undefined;
   /** Seconds the bake waits instead of the rule's WaitTime minutes (the alarm is evaluated over this window). @default 0 */
   readonly bakeSeconds?: number;
 }
@@ -274,7 +281,9 @@ export class Rehearsal {
     const orders = [...new Set(stage.actions.map((a) => a.runOrder))].sort((a, b) => a - b);
     for (const order of orders) {
       const group = stage.actions.filter((a) => a.runOrder === order);
+      const alongside = group.map((a) => exec.whileRunning?.(stage.name, a.name)).filter((p): p is Promise<void> => p !== undefined);
       const results = await Promise.all(group.map((a) => this.runAction(stage, a, state, exec, approvals, rollbackOf)));
+      await Promise.all(alongside);
       runs.push(...results);
       const failed = results.find((r) => r.status === 'Failed');
       if (failed) return { ok: false, failure: { stage: stage.name, action: failed.action, message: failed.message } };
@@ -495,14 +504,15 @@ export class Rehearsal {
       for (const rule of condition.rules) {
         const alarm = this.pipeline.alarms.get(rule.configuration.AlarmName);
         if (!alarm) throw new RehearsalError(`rule ${rule.name} of stage ${stage.name} names alarm ${rule.configuration.AlarmName}, which is not in the assembly`);
-        const from = new Date();
-        this.log(`  ${stage.name}: baking under ${alarm.name} (${rule.configuration.WaitTime} min in the pipeline; ${exec.bakeSeconds ?? 0} s here)`);
+        this.log(`  ${stage.name}: condition reads ${alarm.name} over ${rule.configuration.WaitTime ?? '0'} min in the pipeline (${exec.bakeSeconds ?? 0} s here)`);
         await exec.duringBake?.(stage.name);
-        const wait = (exec.bakeSeconds ?? 0) * 1000 - (Date.now() - from.getTime());
+        const wait = (exec.bakeSeconds ?? 0) * 1000;
         if (wait > 0) await new Promise((r) => setTimeout(r, wait));
+        // CloudWatch's state now: the alarm's last evaluation periods, ending now
+        const window = alarm.periodSeconds * alarm.evaluationPeriods * 1000;
         let state: { value: string; reason: string };
         try {
-          state = await this.alarmState(alarm, from, new Date(Date.now() + 1000));
+          state = await this.alarmState(alarm, new Date(Date.now() - window), new Date());
         } catch (e) {
           // CodePipeline fails a condition whose rule cannot be evaluated, with the condition's result
           return { ok: false, rule: rule.name, message: `rule ${rule.name} could not be evaluated: ${(e as Error).message}; the condition's result is ${condition.result}` };
@@ -563,11 +573,17 @@ export class Rehearsal {
       return undefined;
     }
     const started = Date.now();
-    const id = randomUUID();
+    // the stage rollback as CodePipeline records it: a ROLLBACK execution whose target is the earlier execution
+    const cp = new CodePipelineClient({ endpoint: this.opts.codepipeline.endpoint, region: this.pipeline.region, credentials: this.opts.aws.credentials, maxAttempts: 1 });
+    const started_ = await cp.send(new RollbackStageCommand({ pipelineName: this.pipeline.name, stageName: stage.name, targetPipelineExecutionId: target.id })).finally(() => cp.destroy());
+    const id = started_.pipelineExecutionId;
+    if (!id) throw new RehearsalError(`RollbackStage of ${stage.name} to ${target.id} returned no execution id`);
     const state: ExecutionState = { id, commit: target.commit, sourceDir: target.sourceDir, artifacts: new Map(target.artifacts), variables: new Map([...target.variables, ['codepipeline', { PipelineExecutionId: id }]]) };
     this.log(`  ${stage.name}: rolling back (${why}) to execution ${target.id} as ${id}`);
     const runs: ActionRun[] = [];
     const outcome = await this.runStage(stage, state, exec, runs, [], { ...target, variables: state.variables });
+    this.opts.codepipeline.setStage(this.pipeline.name, id, stage.name, outcome.ok ? 'Succeeded' : 'Failed', outcome.ok ? 'Succeeded' : 'Failed');
+    this.log(`  ${stage.name}: rollback execution ${id} ${outcome.ok ? 'succeeded' : `failed at ${outcome.failure.action}`}`);
     return {
       executionId: id,
       type: 'ROLLBACK',

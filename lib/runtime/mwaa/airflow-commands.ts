@@ -124,3 +124,29 @@ function safeJson(text: string): unknown {
     return undefined;
   }
 }
+
+/** A DAG run as `airflow dags list-runs -d DAG_ID -o json` reports it. */
+export interface DagRun {
+  readonly dagId: string;
+  readonly runId: string;
+  readonly state: string;
+  /** When the run started; null for a run not started yet. */
+  readonly startDate: Date | null;
+}
+
+const optionalTime = z.union([z.string(), z.null()]).optional().transform((v) => (v ? new Date(v) : null));
+const DagRunsSchema = z.array(z.object({ dag_id: z.string(), run_id: z.string(), state: z.string(), start_date: optionalTime }).loose());
+
+/**
+ * `airflow dags list-runs -d DAG_ID -o json` (Airflow 2.x; Airflow 3 takes the DAG id as a positional
+ * argument): every run of the DAG the metadata database holds, with its state and start time.
+ */
+export async function listDagRuns(cli: AirflowCli, dagId: string, airflowVersion = '2'): Promise<DagRun[]> {
+  if (!DAG_ID.test(dagId)) throw new MwaaCliError(`dag id '${dagId}' has characters a DAG id may not have; DAG ids are letters, digits, _ . -`);
+  const command = airflowVersion.startsWith('3') ? `dags list-runs ${dagId} -o json` : `dags list-runs -d ${dagId} -o json`;
+  const out = await cli.run(command);
+  if (out.stdout.trim() === '' || /^no data found/i.test(out.stdout.trim())) return [];
+  const parsed = DagRunsSchema.safeParse(jsonOf(command, out));
+  if (!parsed.success) throw new MwaaCliError(`airflow ${command} answered rows without ${parsed.error.issues.map((i) => i.path.slice(1).join('.') || i.message).join(', ')}`);
+  return parsed.data.map((r) => ({ dagId: r.dag_id, runId: r.run_id, state: r.state, startDate: r.start_date }));
+}
