@@ -237,8 +237,11 @@ export function estimateMonthlyCost(config: PlatformConfig): CostEstimate {
   const packageBuildMinutes = executionsPerMonth * packageMin;
   const deployVerifyMinutes = (executionsPerMonth + 2 * prodPerMonth) * (deployMin + verifyMin);
   const rollbackBuildMinutes = rollbacksPerMonth * (deployMin + verifyMin);
+  // the prod Bake action probes for ci.prodBakeMinutes after each prod Verify, rollbacks included
+  const bakeMin = billedMinutes(config.ci.prodBakeMinutes, overhead);
+  const bakeBuildMinutes = (prodPerMonth + rollbacksPerMonth) * bakeMin;
   const toolchainMinutes = A.toolchainBuildsPerMonth * A.toolchainBuildMinutes;
-  const pipelineBuilds = executionsPerMonth * 1 + validateActions + envDeployments * 2; // package + validate + deploy/verify
+  const pipelineBuilds = executionsPerMonth * 1 + validateActions + envDeployments * 2 + prodPerMonth + rollbacksPerMonth; // package + validate + deploy/verify + bake
   const allBuilds = prBuildsPerMonth + pipelineBuilds + A.toolchainBuildsPerMonth;
 
   const actionMinutes =
@@ -246,7 +249,8 @@ export function estimateMonthlyCost(config: PlatformConfig): CostEstimate {
     validateBuildMinutes +
     packageBuildMinutes +
     envDeployments * (A.promoteActionMinutes + deployMin + verifyMin) +
-    prodPerMonth * config.ci.prodBakeMinutes;
+    (prodPerMonth + rollbacksPerMonth) * bakeMin +
+    prodPerMonth * 1; // the bake alarm condition's wait (WaitTime 1)
 
   // Lambda: Promote per environment deployment, Rollback per rollback, Recorder per pipeline event.
   const executionEvents = (kinds: number) => 2 + 2 * 4 + 2 * (1 + kinds + 1 + 3); // pipeline, 4 stages, their actions
@@ -273,7 +277,7 @@ export function estimateMonthlyCost(config: PlatformConfig): CostEstimate {
   const trailS3Gb = trailLogGb * retentionMonths(config.audit.retentionDays);
 
   // CloudWatch.
-  const totalBuildMinutes = prBuildMinutes + validateBuildMinutes + packageBuildMinutes + deployVerifyMinutes + rollbackBuildMinutes + toolchainMinutes;
+  const totalBuildMinutes = prBuildMinutes + validateBuildMinutes + packageBuildMinutes + deployVerifyMinutes + rollbackBuildMinutes + bakeBuildMinutes + toolchainMinutes;
   const logIngestGb = (totalBuildMinutes * u.buildLogMbPerMinute) / 1024 + (lambdaInvocations * A.lambdaLogKbPerInvocation) / 1024 / 1024 + trailLogGb;
   const logStoredGb = logIngestGb * retentionMonths(u.logRetentionDays);
   const alarms = monitoringAlarmCount(config.repos.length) + A.otherAlarmsPerRepo * config.repos.length;
@@ -327,6 +331,8 @@ export function estimateMonthlyCost(config: PlatformConfig): CostEstimate {
       `${f(executionsPerMonth + 2 * prodPerMonth)} environment deployments × ${deployMin + verifyMin} min`),
     build('rollback re-deploys', computeType, rollbackBuildMinutes,
       `${f(rollbacksPerMonth)} rollbacks (${u.rollbackRate * 100}% of prod deployments) × ${deployMin + verifyMin} min`),
+    build('prod Bake (probing the release)', computeType, bakeBuildMinutes,
+      `${f(prodPerMonth + rollbacksPerMonth)} prod deployments and rollbacks × ${bakeMin} min`),
     build('toolchain image builds', 'BUILD_GENERAL1_LARGE', toolchainMinutes,
       `${A.toolchainBuildsPerMonth} builds × ${A.toolchainBuildMinutes} min`),
     line('Lambda', 'Promote, Rollback, Recorder requests', lambdaInvocations, P.LAMBDA_REQUEST,
