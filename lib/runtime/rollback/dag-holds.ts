@@ -175,11 +175,15 @@ export class DagHolds {
     }
   }
 
-  /** Pauses a DAG we hold; `pausedNow` is its state read just before our hold landed, when we created it. */
+  /**
+   * Pauses a DAG we hold. `pausedNow` is its state read just before our hold landed, when we created
+   * the hold; otherwise (a retry, or joining others) it is read now, since the DAG may be gone.
+   */
   private async pauseHeld(dagId: string, rec: HoldRecord, holder: HolderId, pausedNow?: boolean): Promise<Acquired> {
     const others = Object.keys(rec.holders).filter((h) => h !== holder).sort();
-    // Pausing a paused DAG changes nothing (Airflow says so), so no fresh look is needed first.
-    const changed = pausedNow === true ? false : await this.props.dags.setPaused(dagId, true);
+    const now = pausedNow ?? (await this.props.dags.pausedState(dagId));
+    if (now === undefined) return { dagId, listed: false, prior: rec.prior ?? false, changed: false, others };
+    const changed = now ? false : await this.props.dags.setPaused(dagId, true);
     return { dagId, listed: true, prior: rec.prior ?? false, changed, others };
   }
 

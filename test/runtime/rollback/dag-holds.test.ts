@@ -101,6 +101,19 @@ describe('DagHolds', () => {
     expect(w.store.records.size).toBe(0);
   });
 
+  it('sends no pause for a held DAG the environment no longer lists when the holder retries (its file was deleted)', async () => {
+    // GIVEN a run holds x, and x's file was deleted so the environment no longer lists it
+    const w = setup({ x: false });
+    await w.holds.acquire('x', 'deploy:c:dev');
+    w.state.delete('x');
+    // WHEN the run retries its acquire THEN it reports x as not listed and sends nothing to Airflow
+    expect(await w.holds.acquire('x', 'deploy:c:dev')).toMatchObject({ listed: false, changed: false });
+    expect(w.calls).toEqual(['pause x']);
+    // AND letting go frees the record without touching Airflow
+    expect(await w.holds.release('x', 'deploy:c:dev')).toMatchObject({ held: true, changed: false });
+    expect(w.store.records.get('x')!.record).toMatchObject({ holders: {}, releasing: null });
+  });
+
   it('finishes a release abandoned mid-way (its run died after marking it) before taking a new hold', async () => {
     // GIVEN the last holder marked the release and died before putting the DAG back (it is still paused)
     const w = setup({ x: false });
