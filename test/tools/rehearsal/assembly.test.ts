@@ -99,7 +99,7 @@ describe('the rehearsal reads the cloud assembly cdk synth wrote', () => {
 
 describe('pipeline variables', () => {
   it('resolves #{Namespace.Variable} from what earlier actions produced', () => {
-    const vars = new Map([['Package', { RELEASE_VERSION: '20261203.1+abc1234' }], ['codepipeline', { PipelineExecutionId: 'e-1' }]]);
+    const vars = new Map<string, Record<string, string>>([['Package', { RELEASE_VERSION: '20261203.1+abc1234' }], ['codepipeline', { PipelineExecutionId: 'e-1' }]]);
     expect(resolveVariables('release #{Package.RELEASE_VERSION} in #{codepipeline.PipelineExecutionId}', vars, 'action A')).toBe('release 20261203.1+abc1234 in e-1');
   });
 
