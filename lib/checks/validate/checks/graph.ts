@@ -13,7 +13,9 @@ export const dependencyGraphCheck: Check = {
   order: 15,
   async run(ctx: CheckContext): Promise<CheckResult> {
     const findings = await runGraphChecks({
-      repos: [ctx.repo.root],
+      // named as the platform names it, so the registry's fragment of this same repo (published by its
+      // last Package build) is replaced by the checkout, not counted as another repo
+      repos: [`${ctx.repo.name}=${ctx.repo.root}`],
       base: ctx.scope.base,
       registry: process.env.DATAOPS_GRAPH_REGISTRY || undefined,
     });
