@@ -1,0 +1,54 @@
+/**
+ * The pipeline rehearsal's figures (issue 10), from real runs of the synthesized pipelines of
+ * config/rehearsal.yaml against the stand-ins (docs/rehearsal.md). `npm run bench -- rehearsal`
+ * (about 15 minutes: every prod release bakes for a minute).
+ *
+ * - rehearsal_repos_to_prod: sample repos whose first release reached prod with its live state
+ *   checked in every environment (a repo whose kind has no live check here does not count).
+ * - rehearsal_repos_total: the sample repos of config/rehearsal.yaml.
+ * - rehearsal_rollbacks_ok: of the Airflow scenario's failed releases (one rejected in staging, one
+ *   that fails its prod bake), how many ended with the previous release live and no completed run re-run.
+ * - rehearsal_seconds: one repo's full rehearsal (clinic-dags: four releases and a rollback).
+ * - promotion_minutes_modeled: prod approval to the end of prod Deploy and Verify, from the measured
+ *   durations of the first release's Promote, Deploy and Verify plus CodeBuild provisioning with an
+ *   uncached toolchain image pull (2.5 min a build) and MWAA's S3 sync and parse (1 min).
+ */
+import { ListObjectsV2Command } from '@aws-sdk/client-s3';
+import type { BenchResult } from './run';
+
+/** CodeBuild provisioning plus pulling the ~3 GB toolchain image, uncached (minutes a build). */
+const CODEBUILD_PROVISION_MINUTES = 2.5;
+/** MWAA copies changed DAG files from S3 to its containers every 30 s, and the scheduler parses them within min_file_process_interval (30 s). */
+const MWAA_SYNC_MINUTES = 1;
+
+export async function run(): Promise<BenchResult[]> {
+  const { startRehearsalPlatform, airflowScenario, rollbacksOk } = await import('../test/helpers/rehearsal-scenarios');
+  const { rehearsalConfig } = await import('../test/helpers/rehearsal');
+  const { ENVIRONMENT_NAMES } = await import('../lib/config/schema');
+  const config = rehearsalConfig();
+  const platform = await startRehearsalPlatform();
+  try {
+    const scenario = await airflowScenario(platform);
+    const { first } = scenario.runs;
+    // the first release is live when every environment's DAG bucket holds its DAG folder
+    let airflowLive = first.status === 'Succeeded';
+    for (const env of ENVIRONMENT_NAMES) {
+      const listed = await (await platform.mwaa.s3(env)).send(new ListObjectsV2Command({ Bucket: config.environments[env].mwaa.dagBucket, Prefix: 'dags/clinic_dags/' }));
+      airflowLive &&= (listed.Contents ?? []).some((o) => o.Key === 'dags/clinic_dags/clinic_report.py');
+    }
+    const rollbacks = rollbacksOk(scenario, platform.mwaa.fakes.prod.commands);
+    const prod = (action: string) => first.actions.find((a) => a.stage === 'Prod' && a.action === action)?.durationMs ?? Number.NaN;
+    const promotionMinutes = prod('Promote') / 60_000 + (CODEBUILD_PROVISION_MINUTES + prod('Deploy') / 60_000) + (CODEBUILD_PROVISION_MINUTES + prod('Verify') / 60_000) + MWAA_SYNC_MINUTES;
+    scenario.sample.remove();
+    return [
+      { name: 'rehearsal_repos_to_prod', value: Number(airflowLive), unit: 'repos' },
+      { name: 'rehearsal_repos_total', value: config.repos.length, unit: 'repos' },
+      { name: 'rehearsal_rollbacks_ok', value: rollbacks.ok, unit: `of ${rollbacks.failed} failed releases` },
+      { name: 'rehearsal_seconds', value: Math.round(scenario.durationMs / 1000), unit: 's (clinic-dags, 4 releases + rollback)' },
+      { name: 'rehearsal_first_release_seconds', value: Math.round(first.durationMs / 1000), unit: 's' },
+      { name: 'promotion_minutes_modeled', value: Math.round(promotionMinutes * 10) / 10, unit: 'min (target < 15, goal < 8)' },
+    ];
+  } finally {
+    await platform.stop();
+  }
+}
