@@ -110,8 +110,8 @@ export async function airflowScenario(platform: RehearsalPlatform): Promise<Airf
     return out;
   };
   /** The prod scheduler running the heartbeat DAG once while the prod Bake probes (real Airflow). */
-  const prodSchedulerRuns: ExecutionOptions['whileRunning'] = (stage, action) =>
-    stage === 'Prod' && action === 'Bake' ? new Promise((r) => setTimeout(r, 5_000)).then(() => platform.mwaa.airflow.prod.exec(['dags', 'test', 'heartbeat'])).then(() => undefined) : undefined;
+  const prodSchedulerRuns: ExecutionOptions['whileRunning'] = (stage, action, type) =>
+    stage === 'Prod' && action === 'Bake' && type === 'STANDARD' ? new Promise((r) => setTimeout(r, 5_000)).then(() => platform.mwaa.airflow.prod.exec(['dags', 'test', 'heartbeat'])).then(() => undefined) : undefined;
   const prodHeartbeatRuns = async () => (await listDagRuns(mwaaCli(platform, 'prod'), 'heartbeat')).map((r) => ({ runId: r.runId, state: r.state }));
 
   const first = await rehearsal.run({ sourceDir: sample.dir });

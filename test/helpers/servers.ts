@@ -48,11 +48,26 @@ export async function waitForHttp(url: string, name: string, timeoutMs = 60_000,
   }
 }
 
-function stopper(child: ChildProcess): () => Promise<void> {
+/**
+ * Where each running server's process id is written (`<name>-<port>.pid`), so that `.ci/run` can stop,
+ * by its process id, any server a killed test run left behind.
+ */
+export const SERVER_PID_DIR = path.join(ROOT, '.cache', 'servers');
+
+function stopper(child: ChildProcess, name: string): () => Promise<void> {
+  const pidFile = path.join(SERVER_PID_DIR, `${name}.pid`);
+  if (child.pid) {
+    fs.mkdirSync(SERVER_PID_DIR, { recursive: true });
+    fs.writeFileSync(pidFile, `${child.pid}\n`);
+  }
   return () =>
     new Promise((resolve) => {
-      if (child.exitCode !== null || child.signalCode !== null) return resolve();
-      child.once('exit', () => resolve());
+      const done = () => {
+        fs.rmSync(pidFile, { force: true });
+        resolve();
+      };
+      if (child.exitCode !== null || child.signalCode !== null) return done();
+      child.once('exit', done);
       child.kill('SIGTERM');
       setTimeout(() => child.kill('SIGKILL'), 5000).unref();
     });
@@ -76,7 +91,7 @@ export async function startMoto(): Promise<LocalServer> {
   const child = spawn(bin, [MOTO_LAUNCHER, '127.0.0.1', String(port)], { stdio: ['ignore', out, out], detached: false });
   const endpoint = `http://127.0.0.1:${port}`;
   await waitForHttp(`${endpoint}/moto-api/`, 'moto server', 60_000, logFile);
-  return { name: 'moto', endpoint, stop: stopper(child) };
+  return { name: 'moto', endpoint, stop: stopper(child, `moto-${port}`) };
 }
 
 /** The newest PostgreSQL server binaries folder (Debian's /usr/lib/postgresql/N/bin), or $DATAOPS_PG_BIN. */
@@ -142,7 +157,7 @@ export async function startPostgres(): Promise<LocalServer> {
     }
     await new Promise((r) => setTimeout(r, 200));
   }
-  const stop = stopper(child);
+  const stop = stopper(child, `postgres-${port}`);
   return {
     name: 'postgres',
     endpoint: `postgres://postgres@127.0.0.1:${port}/postgres`,

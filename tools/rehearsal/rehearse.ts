@@ -86,7 +86,7 @@ export interface ExecutionOptions {
    * running a DAG while the prod Bake action probes). The action's outcome does not wait for it to end,
    * but the execution does.
    */
-  readonly whileRunning?: (stage: string, action: string) => Promise<void> | undefined;
+  readonly whileRunning?: (stage: string, action: string, executionType: 'STANDARD' | 'ROLLBACK') => Promise<void> | undefined;
   /** Seconds the bake waits instead of the rule's WaitTime minutes (the alarm is evaluated over this window). @default 0 */
   readonly bakeSeconds?: number;
 }
@@ -117,6 +117,16 @@ export interface ExecutionResult {
   /** The first failure, naming the stage and action. */
   readonly failure?: { readonly stage: string; readonly action: string; readonly message: string };
   readonly durationMs: number;
+}
+
+/** One action to run: where it is, its resolved configuration, the execution it runs in and the one whose artifacts it takes. */
+interface ActionCall {
+  readonly stage: StageModel;
+  readonly action: ActionModel;
+  readonly configuration: Record<string, string>;
+  readonly state: ExecutionState;
+  readonly source: ExecutionState;
+  readonly run: (status: ActionRun['status'], message: string, log?: string) => ActionRun;
 }
 
 /** What an execution keeps for a later stage rollback to it: artifact locations and variables. */
@@ -281,7 +291,7 @@ export class Rehearsal {
     const orders = [...new Set(stage.actions.map((a) => a.runOrder))].sort((a, b) => a - b);
     for (const order of orders) {
       const group = stage.actions.filter((a) => a.runOrder === order);
-      const alongside = group.map((a) => exec.whileRunning?.(stage.name, a.name)).filter((p): p is Promise<void> => p !== undefined);
+      const alongside = group.map((a) => exec.whileRunning?.(stage.name, a.name, rollbackOf ? 'ROLLBACK' : 'STANDARD')).filter((p): p is Promise<void> => p !== undefined);
       const results = await Promise.all(group.map((a) => this.runAction(stage, a, state, exec, approvals, rollbackOf)));
       await Promise.all(alongside);
       runs.push(...results);
@@ -311,9 +321,9 @@ export class Rehearsal {
           return run('Succeeded', `commit ${vars.CommitId}`);
         }
         case 'Build/CodeBuild':
-          return await this.runBuild(stage, action, configuration, state, source, run);
+          return await this.runBuild({ stage, action, configuration, state, source, run });
         case 'Invoke/Lambda':
-          return await this.runLambda(stage, action, configuration, state, source, run);
+          return await this.runLambda({ stage, action, configuration, state, source, run });
         case 'Approval/Manual': {
           if (rollbackOf) return run('Succeeded', 'a stage rollback does not wait for approval');
           const request: ApprovalRequest = { stage: stage.name, action: action.name, customData: configuration.CustomData ?? '', externalEntityLink: configuration.ExternalEntityLink ?? '' };
@@ -409,14 +419,7 @@ export class Rehearsal {
     return out;
   }
 
-  private async runBuild(
-    stage: StageModel,
-    action: ActionModel,
-    configuration: Record<string, string>,
-    state: ExecutionState,
-    source: ExecutionState,
-    run: (status: ActionRun['status'], message: string, log?: string) => ActionRun,
-  ): Promise<ActionRun> {
+  private async runBuild({ stage, action, configuration, state, source, run }: ActionCall): Promise<ActionRun> {
     const project = this.pipeline.projects.get(configuration.ProjectName);
     if (!project) throw new RehearsalError(`action ${stage.name}/${action.name} names CodeBuild project ${configuration.ProjectName}, which is not in the assembly`);
     const creds = await this.credentials(project.serviceRoleArn, 'codebuild.amazonaws.com', `codebuild-${project.name}`);
@@ -463,14 +466,7 @@ export class Rehearsal {
     }
   }
 
-  private async runLambda(
-    stage: StageModel,
-    action: ActionModel,
-    configuration: Record<string, string>,
-    state: ExecutionState,
-    source: ExecutionState,
-    run: (status: ActionRun['status'], message: string, log?: string) => ActionRun,
-  ): Promise<ActionRun> {
+  private async runLambda({ stage, action, configuration, state, source, run }: ActionCall): Promise<ActionRun> {
     const fn = this.pipeline.functions.get(configuration.FunctionName);
     if (!fn) throw new RehearsalError(`action ${stage.name}/${action.name} invokes ${configuration.FunctionName}, which is not in the assembly`);
     const inputArtifacts = action.inputArtifacts.map((name) => {
