@@ -21,8 +21,14 @@ export interface RehearsalPlatform {
   stop(): Promise<void>;
 }
 
+/** Options of {@link startRehearsalPlatform}. */
+export interface RehearsalPlatformOptions {
+  /** Endpoints of further stand-ins (a suite's own servers) every build and function gets, e.g. TFC_ADDRESS. @default none */
+  readonly endpoints?: Readonly<Record<string, string>>;
+}
+
 /** Synthesizes config/rehearsal.yaml with the real cdk synth and starts every stand-in the rehearsal needs. */
-export async function startRehearsalPlatform(): Promise<RehearsalPlatform> {
+export async function startRehearsalPlatform(options: RehearsalPlatformOptions = {}): Promise<RehearsalPlatform> {
   const config = rehearsalConfig();
   const assembly = synthRehearsalAssembly();
   const moto: LocalServer = await startMoto();
@@ -37,7 +43,7 @@ export async function startRehearsalPlatform(): Promise<RehearsalPlatform> {
     mwaa,
     aws,
     lines,
-    rehearsal: (repo) => Rehearsal.prepare({ assemblyDir: assembly, repo, aws, enforceIam: true, codepipeline, endpoints: { AWS_ENDPOINT_URL_MWAA: mwaa.endpoint }, log: (l) => lines.push(l) }),
+    rehearsal: (repo) => Rehearsal.prepare({ assemblyDir: assembly, repo, aws, enforceIam: true, codepipeline, endpoints: { ...options.endpoints, AWS_ENDPOINT_URL_MWAA: mwaa.endpoint }, log: (l) => lines.push(l) }),
     stop: async () => {
       await mwaa.stop();
       await codepipeline.stop();
