@@ -167,3 +167,27 @@ export async function startPostgres(): Promise<LocalServer> {
     },
   };
 }
+
+/** The Snowflake stand-in (test/helpers/snowflake-standin.py). */
+export const SNOWFLAKE_STANDIN = path.join(ROOT, 'test', 'helpers', 'snowflake-standin.py');
+
+/**
+ * Starts the Snowflake stand-in: fakesnow's server from the emulators venv, with what fakesnow lacks
+ * (SWAP, LAST_ALTERED, UNDROP, JSON results for the Node.js driver) covered by the launcher. Every
+ * account and user name is accepted; each server holds its databases in memory. Point clients at it
+ * with DATAOPS_SNOWFLAKE_ENDPOINT_URL=<endpoint>.
+ */
+export async function startSnowflake(): Promise<LocalServer> {
+  const bin = path.join(ROOT, '.venv', 'emulators', 'bin', 'python');
+  if (!fs.existsSync(path.join(ROOT, '.venv', 'emulators', 'bin', 'fakesnow'))) {
+    throw new Error(`fakesnow is not installed in ${path.dirname(bin)}; run 'bash buildspecs/toolchain/ensure.sh emulators' (npm test does it in pretest)`);
+  }
+  const port = await freePort();
+  const logFile = path.join(ROOT, '.cache', `snowflake-${port}.log`);
+  fs.mkdirSync(path.dirname(logFile), { recursive: true });
+  const out = fs.openSync(logFile, 'w');
+  const child = spawn(bin, [SNOWFLAKE_STANDIN, '127.0.0.1', String(port)], { stdio: ['ignore', out, out], detached: false });
+  const endpoint = `http://127.0.0.1:${port}`;
+  await waitForHttp(`${endpoint}/monitoring/queries/none`, 'Snowflake stand-in', 60_000, logFile);
+  return { name: 'snowflake', endpoint, stop: stopper(child, `snowflake-${port}`) };
+}
