@@ -130,7 +130,7 @@ describe('dataops validate on dbt projects as people write them', () => {
       const report = await runValidate({ repoDir: dir, base: 'main' });
       // THEN dbt parsed the project with the offline profile (target prod), says why, and the broken ref blocks
       const dbt = report.selected.find((s) => s.check === 'dbt');
-      expect(dbt?.reason).toMatch(/^dbt parse only, with the offline profile \(output 'prod' of profile 'stock_shop' is snowflake, and dbt-snowflake is not installed here\)/);
+      expect(dbt?.reason).toMatch(/^dbt parse only, with the offline profile \(output 'prod' of profile 'stock_shop' \(snowflake\) needs SNOWFLAKE_ACCOUNT, which is not set\)/);
       expect(where(report).filter((w) => w.startsWith('error'))).toEqual(['error DBT_REF_MISSING@models/customer_totals.sql:2']);
       expect(dirty(dir)).toEqual([]);
     } finally {

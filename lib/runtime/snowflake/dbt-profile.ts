@@ -3,6 +3,7 @@ import * as path from 'path';
 import YAML from 'yaml';
 import { z } from 'zod';
 import type { EnvironmentConfig } from '../../config/schema';
+import { snowflakeEndpointUrl } from './endpoint';
 
 /**
  * Schema of the generated profile's output when `environments.<env>.snowflake.schema` is not set:
@@ -33,6 +34,10 @@ export interface SnowflakeDbtProfileProps {
   /** The environment's Snowflake block: account, database, role, warehouse and schema. */
   readonly snowflake: EnvironmentConfig['snowflake'];
   readonly auth: SnowflakeDbtAuth;
+  /** Further outputs of the same connection, by name, each with its own schema (the dbt deployer's build output). @default none */
+  readonly schemas?: Readonly<Record<string, string>>;
+  /** Where the account answers when not at its public host ({@link snowflakeEndpointUrl}). @default - $DATAOPS_SNOWFLAKE_ENDPOINT_URL, else the public host */
+  readonly endpoint?: URL;
 }
 
 /** dbt profile names are used as YAML keys and in dbt's own lookup; letters, digits, _ and -. */
@@ -74,6 +79,13 @@ export function snowflakeDbtAuth(env: Readonly<Record<string, string | undefined
   return env.SNOWFLAKE_PRIVATE_KEY_PATH ? { kind: 'key-pair', passphrase: Boolean(env.SNOWFLAKE_PRIVATE_KEY_PASSPHRASE) } : { kind: 'password' };
 }
 
+/** dbt-snowflake's host, port and protocol fields for an endpoint other than the account's public host. */
+function endpointFields(url: URL | undefined): Record<string, string | number> {
+  if (!url) return {};
+  const protocol = url.protocol.replace(/:$/, '');
+  return { host: url.hostname, port: url.port ? Number(url.port) : protocol === 'http' ? 80 : 443, protocol };
+}
+
 const envVar = (name: string) => `{{ env_var('${name}') }}`;
 
 /**
@@ -99,8 +111,10 @@ export function snowflakeDbtProfile(props: SnowflakeDbtProfileProps): string {
     schema: sf.schema ?? DEFAULT_DBT_SCHEMA,
     threads: DBT_PROFILE_THREADS,
     client_session_keep_alive: false,
+    ...endpointFields(props.endpoint ?? snowflakeEndpointUrl()),
   };
-  const doc = { [props.profile]: { target: props.target, outputs: { [props.target]: output } } };
+  const outputs = { [props.target]: output, ...Object.fromEntries(Object.entries(props.schemas ?? {}).map(([name, schema]) => [name, { ...output, schema }])) };
+  const doc = { [props.profile]: { target: props.target, outputs } };
   return `# Written by the dataops Verify gate step from the platform configuration; credentials come from env vars.\n${YAML.stringify(doc)}`;
 }
 

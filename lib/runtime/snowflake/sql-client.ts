@@ -1,13 +1,9 @@
 import * as snowflake from 'snowflake-sdk';
 import { z } from 'zod';
+import { SnowflakeSqlError } from './endpoint';
 
-/** A Snowflake statement failed; the message holds the statement and Snowflake's answer. */
-export class SnowflakeSqlError extends Error {
-  constructor(message: string, options?: { cause?: unknown }) {
-    super(message, options);
-    this.name = 'SnowflakeSqlError';
-  }
-}
+export { SNOWFLAKE_ENDPOINT_ENV, snowflakeEndpointUrl, SnowflakeSqlError } from './endpoint';
+
 
 /** One result row, columns by upper-case name. */
 export type Row = Readonly<Record<string, unknown>>;
@@ -36,7 +32,13 @@ export interface SnowflakeConnectionProps {
   readonly role: string;
   readonly warehouse: string;
   readonly secret: SnowflakeSecret;
+  /**
+   * Where the account answers, when not at `<account>.snowflakecomputing.com` (a PrivateLink host, or
+   * a stand-in in tests): {@link snowflakeEndpointUrl}. @default - Snowflake's public host of the account
+   */
+  readonly endpointUrl?: string;
 }
+
 
 /** {@link SqlClient} over snowflake-sdk (one connection, statements run one at a time). */
 export class SnowflakeSqlClient implements SqlClient {
@@ -53,6 +55,7 @@ export class SnowflakeSqlClient implements SqlClient {
       database: props.database,
       role: props.role,
       warehouse: props.warehouse,
+      ...(props.endpointUrl ? { accessUrl: props.endpointUrl.replace(/\/+$/, '') } : {}),
       ...(secret.privateKey
         ? { authenticator: 'SNOWFLAKE_JWT', privateKey: secret.privateKey, privateKeyPass: secret.privateKeyPassphrase }
         : { password: secret.password }),

@@ -10,6 +10,7 @@ import * as os from 'os';
 import * as path from 'path';
 import YAML from 'yaml';
 import { PROJECT_ROOT } from '../../../lib/checks/validate/toolchain';
+import { snowflakeEndpointUrl } from '../../../lib/runtime/snowflake/endpoint';
 import {
   DEFAULT_DBT_SCHEMA,
   dbtProjectProfile,
@@ -28,7 +29,7 @@ const { schema: _configured, ...staging } = makeTestConfig().environments.stagin
 const KEY_PAIR: SnowflakeDbtAuth = { kind: 'key-pair', passphrase: false };
 
 /** Fields dbt-snowflake documents for a profile output (docs.getdbt.com, "Snowflake setup"). */
-const DOCUMENTED = ['type', 'account', 'user', 'password', 'private_key_path', 'private_key', 'private_key_passphrase', 'authenticator', 'role', 'database', 'warehouse', 'schema', 'threads', 'client_session_keep_alive', 'query_tag', 'connect_retries', 'connect_timeout', 'retry_on_database_errors', 'retry_all', 'reuse_connections'];
+const DOCUMENTED = ['type', 'account', 'user', 'password', 'private_key_path', 'private_key', 'private_key_passphrase', 'authenticator', 'role', 'database', 'warehouse', 'schema', 'threads', 'client_session_keep_alive', 'query_tag', 'connect_retries', 'connect_timeout', 'retry_on_database_errors', 'retry_all', 'reuse_connections', 'host', 'port', 'protocol'];
 const REQUIRED = ['type', 'account', 'user', 'database', 'warehouse', 'schema'];
 
 function project(dbtProjectYml: string | null): string {
@@ -77,6 +78,18 @@ describe('the dbt profile of the Verify gates', () => {
       expect(REQUIRED.filter((k) => !(k in out))).toEqual([]);
       expect(['password', 'private_key_path'].filter((k) => k in out)).toHaveLength(1);
     }
+  });
+
+  it('connects where DATAOPS_SNOWFLAKE_ENDPOINT_URL points (host, port, protocol), and gives the build output its own schema', () => {
+    // GIVEN an endpoint other than the account's public host, and a build schema
+    const text = snowflakeDbtProfile({ profile: 'p', target: 'dev', snowflake: staging, auth: KEY_PAIR, endpoint: new URL('http://127.0.0.1:8766'), schemas: { dev_build: 'PUBLIC__DATAOPS_1' } });
+    // THEN both outputs connect there, and differ only in the schema
+    const live = output(text, 'p', 'dev');
+    const build = output(text, 'p', 'dev_build');
+    expect(live).toMatchObject({ host: '127.0.0.1', port: 8766, protocol: 'http', schema: 'PUBLIC' });
+    expect(build).toEqual({ ...live, schema: 'PUBLIC__DATAOPS_1' });
+    // AND without one, no host is written (dbt-snowflake then uses <account>.snowflakecomputing.com)
+    expect(output(snowflakeDbtProfile({ profile: 'p', target: 'dev', snowflake: staging, auth: KEY_PAIR, endpoint: undefined }), 'p', 'dev')).not.toHaveProperty('host');
   });
 
   it.each([
@@ -186,7 +199,7 @@ describe('real dbt with the generated profile', () => {
   const DBT = path.join(PROJECT_ROOT, '.venv', 'dbt', 'bin', 'dbt');
   jest.setTimeout(120_000);
 
-  it('finds the profile and the output and renders every env_var, stopping only at the Snowflake adapter .venv/dbt lacks', () => {
+  it('finds the profile and the output, renders every env_var and parses with the Snowflake adapter (no connection needed)', () => {
     // GIVEN a dbt project with profile clinic_analytics and the generated profile for target staging
     const dir = project('name: clinic_analytics\nversion: "1.0.0"\nconfig-version: 2\nprofile: clinic_analytics\n');
     const profiles = path.join(dir, 'gen');
@@ -194,10 +207,19 @@ describe('real dbt with the generated profile', () => {
     const env = { ...process.env, DBT_SEND_ANONYMOUS_USAGE_STATS: 'false', DBT_USE_COLORS: 'false', SNOWFLAKE_USER: 'U', SNOWFLAKE_PRIVATE_KEY_PATH: '/k.p8', SNOWFLAKE_PRIVATE_KEY_PASSPHRASE: 'x' };
     // WHEN dbt parses the project with it
     const r = spawnSync(DBT, ['parse', '--profiles-dir', profiles, '--target', 'staging', '--log-path', path.join(dir, 'logs')], { cwd: dir, env, encoding: 'utf8' });
-    // THEN dbt got as far as the output's credentials, of adapter type snowflake (profile and target found, env vars rendered)
+    // THEN dbt-snowflake took the output (profile and target found, env vars rendered) and the parse wrote a manifest
     const out = r.stdout + r.stderr;
-    expect(out).toContain('Credentials in profile "clinic_analytics", target "staging" invalid');
-    expect(out).toContain('Could not find adapter type snowflake');
-    expect(out).not.toMatch(/Env var required but not provided|does not have a target named|Could not find profile named/);
+    expect({ code: r.status, adapter: /Registered adapter: snowflake=/.test(out) }).toEqual({ code: 0, adapter: true });
+    expect(out).not.toMatch(/Env var required but not provided|does not have a target named|Could not find profile named|Credentials in profile/);
+    expect(fs.existsSync(path.join(dir, 'target', 'manifest.json'))).toBe(true);
+  });
+});
+
+describe('DATAOPS_SNOWFLAKE_ENDPOINT_URL', () => {
+  it('is read as a URL, and anything else fails naming the variable and the fix', () => {
+    expect(snowflakeEndpointUrl({})).toBeUndefined();
+    expect(snowflakeEndpointUrl({ DATAOPS_SNOWFLAKE_ENDPOINT_URL: 'https://acme.privatelink.snowflakecomputing.com' })?.hostname).toBe('acme.privatelink.snowflakecomputing.com');
+    expect(() => snowflakeEndpointUrl({ DATAOPS_SNOWFLAKE_ENDPOINT_URL: 'acme.snowflake' })).toThrow(/DATAOPS_SNOWFLAKE_ENDPOINT_URL=acme.snowflake is not a URL; set it to the endpoint's scheme, host and port/);
+    expect(() => snowflakeEndpointUrl({ DATAOPS_SNOWFLAKE_ENDPOINT_URL: 'ftp://acme' })).toThrow(/is not an http\(s\) URL/);
   });
 });
