@@ -1,12 +1,15 @@
-import type { S3Client } from '@aws-sdk/client-s3';
+import { GetObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import * as fs from 'fs';
+import * as os from 'os';
 import * as path from 'path';
+import { modelNodes, stateSelection, type DbtEnvironment, type ModelNode, type StateSelection } from './dbt-build';
 import { modelsToRebuild, type ModelRelation } from '../snowflake/dbt-models';
 import type { SqlClient } from '../snowflake/sql-client';
 import {
   buildTableOf,
   cloneSql,
   commentSql,
+  createSchemaSql,
   currentTimestampSql,
   insertOverwriteSql,
   insertSql,
@@ -18,7 +21,7 @@ import {
 } from '../snowflake/statements';
 import type { ApplyResult, DeployContext, Deployer } from './contract';
 import { DeployError } from './errors';
-import { readReleaseFiles, sha256Hex } from './release-files';
+import { extractDbtProject, readReleaseFiles, sha256Hex } from './release-files';
 import { applyObjectSet, planObjectSet, planRestore, readObjectSet, restoreObjectSet, type DesiredObject, type ObjectSet, type ObjectSetPlan } from './s3-object-set';
 
 /** Rebuilds one model's rows into a zero-copy clone of its live table. */
@@ -56,6 +59,26 @@ export interface DbtSnowflakeDeployerProps {
   readonly artifactBucket: string;
   /** @default CompiledSqlBuilder */
   readonly builder?: ModelBuilder;
+  /**
+   * Runs dbt in the environment's warehouse (`SnowflakeDbtEnvironment`). With it the deployer compares
+   * the release with the manifest the environment runs, builds the changed models and their
+   * descendants with dbt in a build schema, gates on their tests and swaps them in; without it, it
+   * rebuilds only the release's `dbt.modelsToRebuild` from compiled SQL. `workDir` is a scratch folder
+   * of this deploy. @default - none
+   */
+  readonly dbtEnvironment?: (ctx: DeployContext, workDir: string) => DbtEnvironment;
+}
+
+/** What the state comparison found and what dbt resolved, when the deployer runs dbt. */
+export interface DbtRun {
+  readonly environment: DbtEnvironment;
+  readonly workDir: string;
+  readonly projectDir: string;
+  readonly selection: StateSelection;
+  /** Manifest of the release parsed for the environment's live output (the relations refs defer to). */
+  readonly liveManifestFile: string;
+  /** The selected models, with their live and build relations. */
+  readonly models: ReadonlyArray<{ readonly node: ModelNode; readonly build: TableRef }>;
 }
 
 /** LAST_ALTERED (load watermark), ROW_COUNT and COMMENT of a table. */
@@ -73,6 +96,8 @@ export interface DbtState {
   readonly models: readonly ModelRelation[];
   /** By model unique id; null when the table does not exist yet. */
   readonly tables: Readonly<Record<string, TableInfo | null>>;
+  /** Set when the deployer runs dbt ({@link DbtSnowflakeDeployerProps.dbtEnvironment}). */
+  readonly run?: DbtRun;
 }
 
 /** Artifacts to publish and models to rebuild in a clone. */
@@ -84,6 +109,8 @@ export interface DbtPlan {
   readonly absent: readonly string[];
   /** Published objects and watermarks before the deploy. */
   readonly before: { readonly objects: ObjectSet; readonly tables: Readonly<Record<string, TableInfo | null>> };
+  /** Set when the deployer runs dbt: the views it re-creates in the live schemas after the swaps. */
+  readonly run?: DbtRun & { readonly views: readonly ModelNode[] };
 }
 
 /** One table a release swapped, with what a data restore needs. */
@@ -110,6 +137,10 @@ export interface DbtPrevious {
   /** Snowflake time just before the first change, for Time Travel; null when nothing was rebuilt. */
   readonly preDeployAt: string | null;
   readonly tables: readonly SwappedTable[];
+  /** Tables the release created (none live before); a rollback leaves them, and says so. @default none */
+  readonly created?: readonly TableRef[];
+  /** Views the release re-created; a rollback re-creates them from the restored project. @default none */
+  readonly views?: readonly string[];
 }
 
 /** Key prefix of published dbt artifacts in an environment's MWAA bucket; each repo publishes under `dbt/<repo>/`. */
@@ -176,10 +207,52 @@ export class DbtSnowflakeDeployer implements Deployer<DbtState, DbtPlan, DbtPrev
     return (await this.tableInfo(t))?.rowCount ?? null;
   }
 
+  /** The manifest the environment runs: the one the last deploy published, or null before the first. */
+  private async liveManifest(bucket: string, prefix: string): Promise<string | null> {
+    try {
+      const out = await this.props.s3.send(new GetObjectCommand({ Bucket: bucket, Key: `${prefix}${MANIFEST_KEY}` }));
+      return await out.Body!.transformToString();
+    } catch (e) {
+      if ((e as { name?: string }).name === 'NoSuchKey' || (e as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode === 404) return null;
+      throw e;
+    }
+  }
+
+  /** State comparison and dbt's relations of the selection (the dbt mode of {@link readCurrent}). */
+  private async readWithDbt(ctx: DeployContext, bucket: string, prefix: string, objects: ObjectSet): Promise<DbtState> {
+    const bytes = await this.releaseBytes(ctx);
+    if (!bytes) return { bucket, prefix, objects, models: [], tables: {} };
+    const live = await this.liveManifest(bucket, prefix);
+    const selection = stateSelection(modelNodes(bytes.manifest.toString('utf8'), `the dbt manifest of release ${ctx.release.version}`), live === null ? null : modelNodes(live, `s3://${bucket}/${prefix}${MANIFEST_KEY}`));
+    if (selection.selected.length === 0) return { bucket, prefix, objects, models: [], tables: {} };
+    const workDir = fs.mkdtempSync(path.join(os.tmpdir(), 'dataops-dbt-deploy-'));
+    const environment = this.props.dbtEnvironment!(ctx, workDir);
+    const projectDir = await extractDbtProject(ctx, path.join(workDir, 'release'));
+    const liveParse = await environment.parse(projectDir, 'live');
+    const buildParse = await environment.parse(projectDir, 'build');
+    const models = selection.selected.map((id) => {
+      const node = liveParse.nodes.get(id);
+      const build = buildParse.nodes.get(id);
+      if (!node || !build) throw new DeployError(`model ${id} of release ${ctx.release.version} is not in the manifest dbt parse wrote for ${ctx.env}; is it disabled for that target?`);
+      return { node: { ...node, relation: { ...node.relation, database: node.relation.database || ctx.environment.snowflake.database } }, build: { ...build.relation, database: build.relation.database || ctx.environment.snowflake.database } };
+    });
+    const relations: ModelRelation[] = models
+      .filter((m) => m.node.materialized === 'table' || m.node.materialized === 'incremental')
+      .map((m) => ({ uniqueId: m.node.uniqueId, table: m.node.relation, materialized: m.node.materialized, compiledCode: null }));
+    const tables: Record<string, TableInfo | null> = {};
+    for (const m of relations) tables[m.uniqueId] = await this.tableInfo(m.table);
+    ctx.log(
+      `dbt: against the manifest ${ctx.env} runs${live === null ? ' (none yet: first deploy)' : ''}, ${selection.modified.length} model(s) modified, ${selection.selected.length} to build with their descendants: ${models.map((m) => m.node.name).join(', ')}` +
+        (selection.removed.length ? `; ${selection.removed.length} model(s) no longer in the release keep their tables: ${selection.removed.join(', ')}` : ''),
+    );
+    return { bucket, prefix, objects, models: relations, tables, run: { environment, workDir, projectDir, selection, liveManifestFile: liveParse.manifestFile, models } };
+  }
+
   async readCurrent(ctx: DeployContext): Promise<DbtState> {
     const bucket = this.props.artifactBucket;
     const prefix = this.prefix(ctx);
     const objects = await readObjectSet(this.props.s3, bucket, prefix);
+    if (this.props.dbtEnvironment) return this.readWithDbt(ctx, bucket, prefix, objects);
     const bytes = ctx.release.dbt && ctx.release.dbt.modelsToRebuild.length > 0 ? await this.releaseBytes(ctx) : null;
     const models = bytes ? modelsToRebuild(bytes.manifest.toString('utf8'), ctx.release.dbt!.modelsToRebuild, ctx.environment.snowflake.database) : [];
     const tables: Record<string, TableInfo | null> = {};
@@ -189,12 +262,28 @@ export class DbtSnowflakeDeployer implements Deployer<DbtState, DbtPlan, DbtPrev
 
   plan(current: DbtState, ctx: DeployContext): DbtPlan {
     const done = releaseComment(ctx.repo, ctx.release.version);
+    const objects = planObjectSet(current.objects, this.desired(ctx));
+    const before = { objects: current.objects, tables: current.tables };
+    if (current.run) {
+      // dbt mode: build every selected table (a new one too) not already built by this release
+      const rebuild = current.models.filter((m) => current.tables[m.uniqueId]?.comment !== done);
+      const absent = rebuild.filter((m) => !current.tables[m.uniqueId]).map((m) => m.uniqueId);
+      const views = current.run.models.filter((m) => m.node.materialized === 'view').map((m) => m.node);
+      return { bucket: current.bucket, objects, rebuild, absent, before, run: { ...current.run, views } };
+    }
     const rebuild = current.models.filter((m) => current.tables[m.uniqueId] && current.tables[m.uniqueId]!.comment !== done);
     const absent = current.models.filter((m) => !current.tables[m.uniqueId]).map((m) => m.uniqueId);
-    return { bucket: current.bucket, objects: planObjectSet(current.objects, this.desired(ctx)), rebuild, absent, before: { objects: current.objects, tables: current.tables } };
+    return { bucket: current.bucket, objects, rebuild, absent, before };
   }
 
   async apply(plan: DbtPlan, ctx: DeployContext): Promise<ApplyResult<DbtPrevious>> {
+    if (plan.run) {
+      try {
+        return await this.applyWithDbt(plan, plan.run, ctx);
+      } finally {
+        fs.rmSync(plan.run.workDir, { recursive: true, force: true });
+      }
+    }
     const { sql } = this.props;
     const { before } = plan;
     let writes = 0;
@@ -227,6 +316,79 @@ export class DbtSnowflakeDeployer implements Deployer<DbtState, DbtPlan, DbtPrev
     return { writes, summary, previous: { releaseVersion: ctx.release.version, bucket: plan.bucket, prefix: this.prefix(ctx), objects: before.objects, preDeployAt, tables } };
   }
 
+  /**
+   * dbt mode of {@link apply}: `dbt build` of the selected models and their tests into the build schema
+   * (incremental models first get a clone of their live table, so they append to the live rows; refs
+   * to models not selected resolve to the live relations), then, only when every model and test
+   * passed, each built table swapped into its live place (or cloned there when it is new), the
+   * selected views re-created in the live schemas, and last the project and manifest published: the
+   * environment's scheduled runs use the new code only after the swap.
+   */
+  private async applyWithDbt(plan: DbtPlan, run: NonNullable<DbtPlan['run']>, ctx: DeployContext): Promise<ApplyResult<DbtPrevious>> {
+    const { sql } = this.props;
+    const { before } = plan;
+    let writes = 0;
+    let preDeployAt: string | null = null;
+    const tables: SwappedTable[] = [];
+    const created: TableRef[] = [];
+    const done = releaseComment(ctx.repo, ctx.release.version);
+    const buildOf = new Map(run.models.map((m) => [m.node.uniqueId, m.build]));
+    const toBuild = run.models.filter((m) => m.node.materialized === 'view' || plan.rebuild.some((r) => r.uniqueId === m.node.uniqueId)).map((m) => m.node);
+    if (toBuild.length > 0) {
+      preDeployAt = String((await sql.query(currentTimestampSql()))[0]?.TS);
+      ctx.log(`dbt: pre-deploy timestamp ${preDeployAt}`);
+      for (const m of plan.rebuild) {
+        if (m.materialized !== 'incremental' || !before.tables[m.uniqueId]) continue;
+        const build = buildOf.get(m.uniqueId)!;
+        await sql.query(createSchemaSql(build));
+        await sql.query(cloneSql(build, m.table));
+        writes += 2;
+        ctx.log(`dbt: ${m.uniqueId} is incremental; its build starts from a clone of ${qualifiedName(m.table)}`);
+      }
+      const outcome = await run.environment.build(run.projectDir, toBuild, run.liveManifestFile);
+      const tests = Object.keys(outcome.tests).length;
+      if (!outcome.ok) {
+        throw new DeployError(
+          `dbt build of release ${ctx.release.version} in ${ctx.env} failed, so nothing was swapped in and ${ctx.env} runs what it ran before: ${outcome.failures.slice(0, 5).join('; ')}${outcome.failures.length > 5 ? ` (and ${outcome.failures.length - 5} more)` : ''}. The build is left in the schemas of ${run.models[0]?.build.schema ?? 'the build output'} for inspection`,
+        );
+      }
+      ctx.log(`dbt: built ${toBuild.length} model(s) in the build schema, ${tests} test(s) passed there`);
+      for (const m of plan.rebuild) {
+        const build = buildOf.get(m.uniqueId)!;
+        await sql.query(commentSql(build, done));
+        const watermark = before.tables[m.uniqueId];
+        if (watermark) {
+          await sql.query(swapSql(m.table, build));
+          writes += 2;
+          const after = await this.tableInfo(m.table);
+          tables.push({ uniqueId: m.uniqueId, table: m.table, keptAs: build, before: watermark, lastAlteredAfterSwap: after?.lastAltered ?? watermark.lastAltered });
+          ctx.log(`dbt: swapped ${qualifiedName(m.table)} with its build; the previous data is kept in ${qualifiedName(build)}`);
+        } else {
+          await sql.query(createSchemaSql(m.table));
+          await sql.query(cloneSql(m.table, build));
+          await sql.query(commentSql(m.table, done));
+          writes += 4;
+          created.push(m.table);
+          ctx.log(`dbt: created ${qualifiedName(m.table)} from its build`);
+        }
+      }
+      if (run.views.length > 0) {
+        const views = await run.environment.run(run.projectDir, run.views);
+        if (!views.ok) throw new DeployError(`dbt run of the views of release ${ctx.release.version} in ${ctx.env} failed after the tables were swapped in (roll back to restore them): ${views.failures.join('; ')}`);
+        writes += run.views.length;
+        ctx.log(`dbt: re-created ${run.views.length} view(s) in the live schemas: ${run.views.map((v) => v.name).join(', ')}`);
+      }
+    }
+    const bytes = plan.objects.uploads.length > 0 ? await this.releaseBytes(ctx) : null;
+    writes += await applyObjectSet(this.props.s3, plan.bucket, plan.objects, (o) => {
+      if (!bytes) throw new DeployError(`no dbt artifacts in release ${ctx.release.version}`);
+      return o.key.endsWith(MANIFEST_KEY) ? bytes.manifest : bytes.project;
+    });
+    const summary = `dbt: ${run.selection.modified.length} model(s) modified against ${ctx.env}, ${toBuild.length} built with dbt and tested, ${tables.length} table(s) swapped in, ${created.length} created, ${run.views.length} view(s) re-created, ${plan.objects.uploads.length} artifact(s) published to s3://${plan.bucket}/${this.prefix(ctx)}`;
+    ctx.log(summary);
+    return { writes, summary, previous: { releaseVersion: ctx.release.version, bucket: plan.bucket, prefix: this.prefix(ctx), objects: before.objects, preDeployAt, tables, created, views: run.views.map((v) => v.uniqueId) } };
+  }
+
   /** Published artifacts and the tables the plan rebuilds, as recorded before any change. */
   previousOf(current: DbtState, plan: DbtPlan, ctx: DeployContext): DbtPrevious {
     const tables = plan.rebuild
@@ -238,6 +400,7 @@ export class DbtSnowflakeDeployer implements Deployer<DbtState, DbtPlan, DbtPrev
   async verify(ctx: DeployContext): Promise<{ ok: boolean; problems: string[] }> {
     const current = await this.readCurrent(ctx);
     const plan = this.plan(current, ctx);
+    if (current.run) fs.rmSync(current.run.workDir, { recursive: true, force: true });
     const problems = [
       ...plan.objects.uploads.map((u) => `s3://${current.bucket}/${u.key} does not hold sha256 ${u.sha256} of release ${ctx.release.version}`),
       ...plan.objects.deletes.map((d) => `s3://${current.bucket}/${d} is not part of release ${ctx.release.version}`),
@@ -296,3 +459,5 @@ export class DbtSnowflakeDeployer implements Deployer<DbtState, DbtPlan, DbtPrev
     return { writes, summary, forPerson, previous: { releaseVersion: previous.releaseVersion, bucket: previous.bucket, prefix: previous.prefix, objects: current, preDeployAt: null, tables: [] } };
   }
 }
+
+const qualifiedName = (t: TableRef): string => `${t.database}.${t.schema}.${t.name}`.toUpperCase();

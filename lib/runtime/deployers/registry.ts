@@ -5,10 +5,13 @@ import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-sec
 import { SSMClient } from '@aws-sdk/client-ssm';
 import type { AssetKind, EnvironmentName, PlatformConfig } from '../../config/schema';
 import { MwaaCliClient } from '../mwaa/cli-client';
-import { SnowflakeSecretSchema, SnowflakeSqlClient } from '../snowflake/sql-client';
+import { SnowflakeSecretSchema, SnowflakeSqlClient, snowflakeEndpointUrl } from '../snowflake/sql-client';
 import { TerraformCloudClient } from '../terraform-cloud/client';
 import type { Deployer } from './contract';
+import { buildSchemaOf, SnowflakeDbtEnvironment } from './dbt-build';
 import { DbtSnowflakeDeployer } from './dbt-snowflake-deployer';
+import type { DeployContext } from './contract';
+import { dbtEnvOf } from '../snowflake/dbt-env';
 import { DeployError } from './errors';
 import { MwaaDagDeployer } from './mwaa-dag-deployer';
 import { SparkImageDeployer } from './spark-image-deployer';
@@ -87,9 +90,19 @@ export const DEPLOYER_FACTORIES: Readonly<Partial<Record<AssetKind, DeployerFact
     }
     const secret = SnowflakeSecretSchema.safeParse(json);
     if (!secret.success) throw new DeployError(`secret ${environment.snowflake.deploySecretArn} lacks ${secret.error.issues.map((i) => i.path.join('.')).join(', ')}; store {"user","privateKey"} for the Snowflake deploy user`);
-    const sql = await SnowflakeSqlClient.connect({ ...environment.snowflake, secret: secret.data });
+    const sql = await SnowflakeSqlClient.connect({ ...environment.snowflake, secret: secret.data, endpointUrl: snowflakeEndpointUrl()?.toString() });
     // published into the environment's own MWAA bucket with the deploy role (docs/decisions.md, "dbt artifacts")
-    return new DbtSnowflakeDeployer({ sql, s3: new S3Client(target(rt)), artifactBucket: environment.mwaa.dagBucket });
+    // dbt itself builds the changed models in the environment (docs/deployers.md, "dbt/Snowflake")
+    const dbtEnvironment = (ctx: DeployContext, workDir: string) =>
+      new SnowflakeDbtEnvironment({
+        env: rt.env,
+        snowflake: environment.snowflake,
+        dbtEnv: dbtEnvOf(environment.snowflake, secret.data, workDir, 'snowflake-deploy.p8'),
+        buildSchema: buildSchemaOf(environment.snowflake, ctx.release.version),
+        workDir,
+        log: ctx.log,
+      });
+    return new DbtSnowflakeDeployer({ sql, s3: new S3Client(target(rt)), artifactBucket: environment.mwaa.dagBucket, dbtEnvironment });
   },
   spark: async (rt) => new SparkImageDeployer({ ssm: new SSMClient(target(rt)), ecr: new ECRClient(target(rt)) }),
   terraform: async (rt) => {

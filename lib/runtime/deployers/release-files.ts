@@ -6,6 +6,7 @@ import { createGunzip } from 'zlib';
 import { extract } from 'tar-stream';
 import type { AssetKind } from '../../config/schema';
 import type { ReleaseManifest } from '../release/manifest';
+import type { DeployContext } from './contract';
 import { DeployError } from './errors';
 
 /** sha256 of some bytes, lowercase hex. */
@@ -64,4 +65,19 @@ export async function readReleaseAssets(release: ReleaseManifest, releaseDir: st
     if (actual !== a.sha256) throw new DeployError(`asset ${a.id} (${a.path}) has sha256 ${actual} in the tarball but ${a.sha256} in the manifest; re-package the release`);
     return { path: a.path, sha256: a.sha256, body };
   });
+}
+
+/** Writes the release's dbt files under `dir` and returns the dbt project folder (where its target/manifest.json sits). */
+export async function extractDbtProject(ctx: Pick<DeployContext, 'release' | 'releaseDir'>, dir: string): Promise<string> {
+  const files = await readReleaseFiles(ctx.release, ctx.releaseDir, 'dbt');
+  let root: string | undefined;
+  for (const [rel, bytes] of files) {
+    const abs = path.join(dir, rel);
+    if (!abs.startsWith(dir + path.sep)) throw new DeployError(`the dbt tarball of release ${ctx.release.version} holds ${rel}, outside the project; re-package the release`);
+    fs.mkdirSync(path.dirname(abs), { recursive: true });
+    fs.writeFileSync(abs, bytes);
+    if ((rel === 'target/manifest.json' || rel.endsWith('/target/manifest.json')) && sha256Hex(bytes) === ctx.release.dbt?.manifestSha256) root = rel.slice(0, -'target/manifest.json'.length);
+  }
+  if (root === undefined) throw new DeployError(`the dbt tarball of release ${ctx.release.version} holds no target/manifest.json with the manifest's sha256; package the release with 'dataops package'`);
+  return path.join(dir, root);
 }

@@ -10,8 +10,7 @@ import { RunResultsSchema, type RunResults } from '../../checks/validate/checks/
 import { Toolchain } from '../../checks/validate/toolchain';
 import type { DeployContext } from '../deployers/contract';
 import { DbtSnowflakeDeployer } from '../deployers/dbt-snowflake-deployer';
-import { DeployError } from '../deployers/errors';
-import { readReleaseFiles, sha256Hex } from '../deployers/release-files';
+import { extractDbtProject } from '../deployers/release-files';
 import { recordedPrevious } from '../deployers/step';
 import type { Ledger } from '../ledger/ledger';
 import { DbtProfileError, dbtProjectProfile, DEFAULT_DBT_SCHEMA, schemaMismatches, snowflakeDbtAuth, suggestedSchema, writeSnowflakeDbtProfile } from '../snowflake/dbt-profile';
@@ -128,21 +127,6 @@ export async function rowCountsOfDeploy(ctx: DeployContext, deps: QualityGateDep
   return { rowCounts: { models }, findings, recorded: true };
 }
 
-/** Writes the release's dbt files under `dir` and returns the dbt project folder (where its target/manifest.json sits). */
-async function extractProject(ctx: DeployContext, dir: string): Promise<string> {
-  const files = await readReleaseFiles(ctx.release, ctx.releaseDir, 'dbt');
-  let root: string | undefined;
-  for (const [rel, bytes] of files) {
-    const abs = path.join(dir, rel);
-    if (!abs.startsWith(dir + path.sep)) throw new DeployError(`the dbt tarball of release ${ctx.release.version} holds ${rel}, outside the project; re-package the release`);
-    fs.mkdirSync(path.dirname(abs), { recursive: true });
-    fs.writeFileSync(abs, bytes);
-    if ((rel === 'target/manifest.json' || rel.endsWith('/target/manifest.json')) && sha256Hex(bytes) === ctx.release.dbt?.manifestSha256) root = rel.slice(0, -'target/manifest.json'.length);
-  }
-  if (root === undefined) throw new DeployError(`the dbt tarball of release ${ctx.release.version} holds no target/manifest.json with the manifest's sha256; package the release with 'dataops package'`);
-  return path.join(dir, root);
-}
-
 interface DbtRun {
   readonly code: number;
   readonly output: string;
@@ -186,7 +170,7 @@ async function runDbt(ctx: DeployContext, opts: QualityGateOptions, work: string
   } catch (e) {
     return { ok: false, error: dbtError((e as Error).message) };
   }
-  const project = await extractProject(ctx, path.join(work, 'release'));
+  const project = await extractDbtProject(ctx, path.join(work, 'release'));
   let profilesDir: string;
   if (givenDir) {
     profilesDir = path.resolve(givenDir);

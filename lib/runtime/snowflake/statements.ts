@@ -60,6 +60,11 @@ export function cloneSql(target: TableRef, source: TableRef, at?: string): strin
   return `CREATE OR REPLACE TABLE ${qualified(target)} CLONE ${qualified(source)}${at ? ` AT (TIMESTAMP => ${timestampLiteral(at)})` : ''}`;
 }
 
+/** Creates the schema of a table when it does not exist. */
+export function createSchemaSql(t: TableRef): string {
+  return `CREATE SCHEMA IF NOT EXISTS ${quoteIdent(t.database)}.${quoteIdent(t.schema)}`;
+}
+
 /** Swaps two tables' contents and metadata in one atomic statement. */
 export function swapSql(a: TableRef, b: TableRef): string {
   return `ALTER TABLE ${qualified(a)} SWAP WITH ${qualified(b)}`;
