@@ -4,7 +4,7 @@ import type { PlatformConfig, RepoConfig } from '../config/schema';
 import { CI_SNOWFLAKE_SECRET_ENV } from '../runtime/snowflake/ci-database';
 
 /** The CI user's settings when a repo validates dbt in a Snowflake clone; undefined otherwise. */
-function ciSnowflakeOf(config: PlatformConfig, repo: RepoConfig): NonNullable<PlatformConfig['ci']['snowflake']> | undefined {
+export function ciSnowflakeOf(config: PlatformConfig, repo: RepoConfig): NonNullable<PlatformConfig['ci']['snowflake']> | undefined {
   return repo.kinds.includes('dbt') ? config.ci.snowflake : undefined;
 }
 

@@ -55,7 +55,7 @@ export class PrValidation extends Construct {
       logGroup: props.logGroup,
       timeout: Duration.minutes(Math.ceil(config.ci.prTimeBudgetMinutes * 2)),
       // the dependency-graph check compares the change with the other repos' published fragments
-      environmentVariables: { [GRAPH_REGISTRY_ENV]: { value: graphRegistryUrl(config) }, ...validationEnvironment(repo), ...ciDatabaseEnvironment(config, repo) },
+      environmentVariables: { [GRAPH_REGISTRY_ENV]: { value: graphRegistryUrl(config) }, ...validationEnvironment(config, repo), ...ciDatabaseEnvironment(config, repo) },
       source: codebuild.Source.gitHub({
         owner,
         repo: repoName,

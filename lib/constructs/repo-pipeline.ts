@@ -11,7 +11,7 @@ import { approverLabel, ENVIRONMENT_NAMES, type EnvironmentName, type PlatformCo
 import { HANDLER_ENV, LEDGER_TABLE } from '../runtime/ledger/table';
 import { DATAOPS_METRICS } from '../ops/metrics';
 import { type Acknowledgement, acknowledge } from './acknowledge';
-import { ciDatabaseEnvironment, grantCiDatabaseSecret } from './ci-database-access';
+import { ciDatabaseEnvironment, ciSnowflakeOf, grantCiDatabaseSecret } from './ci-database-access';
 import { GRAPH_REGISTRY_ENV, grantPublishGraphFragment, grantReadGraphRegistry, graphRegistryUrl } from './graph-registry';
 import { PlatformNames } from './names';
 import type { SharedServices } from './shared-services';
@@ -134,7 +134,7 @@ export class RepoPipeline extends Construct {
     const graphRegistry = { [GRAPH_REGISTRY_ENV]: { value: graphRegistryUrl(config) } };
     const validateProject = project('Validate', 'validate', 'validate', {
       timeout: Duration.minutes(20),
-      environmentVariables: { ...graphRegistry, ...validationEnvironment(repo), ...ciDatabaseEnvironment(config, repo) },
+      environmentVariables: { ...graphRegistry, ...validationEnvironment(config, repo), ...ciDatabaseEnvironment(config, repo) },
     });
     grantReadGraphRegistry(validateProject, config, shared.encryptionKey);
     grantCiDatabaseSecret(validateProject, config, repo);
@@ -445,12 +445,14 @@ export const CI_DBT_TARGET = 'ci';
 /**
  * Build variables that `dataops validate` reads in the Validate and PR-validation projects:
  * DATAOPS_REPO (the repo name, whose package the DAG import test imports the DAG folder as) and
- * DATAOPS_DBT_TARGET (lib/checks/validate/checks/dbt.ts) for repos with dbt. TF_PLAN_JSON and
+ * DATAOPS_DBT_TARGET (lib/checks/validate/checks/dbt.ts) for repos with dbt when `ci.snowflake` gives
+ * the builds a CI user (without one there is no CI clone to build in, and dbt validates with the repo's
+ * own default target, else the offline profile). TF_PLAN_JSON and
  * DBT_STATE_DIR are per-build files (a start-build override), so the project leaves them to the
  * buildspec's empty defaults.
  */
-export function validationEnvironment(repo: RepoConfig): Record<string, codebuild.BuildEnvironmentVariable> {
-  return { DATAOPS_REPO: { value: repo.name }, ...(repo.kinds.includes('dbt') ? { DATAOPS_DBT_TARGET: { value: CI_DBT_TARGET } } : {}) };
+export function validationEnvironment(config: PlatformConfig, repo: RepoConfig): Record<string, codebuild.BuildEnvironmentVariable> {
+  return { DATAOPS_REPO: { value: repo.name }, ...(ciSnowflakeOf(config, repo) ? { DATAOPS_DBT_TARGET: { value: CI_DBT_TARGET } } : {}) };
 }
 
 function bakeProjectOf(project: codebuild.IProject | undefined): codebuild.IProject {

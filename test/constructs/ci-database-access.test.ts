@@ -83,6 +83,22 @@ describe('CI database access of the PR-validation and Validate projects', () => 
     }
   });
 
+  it('gives a dbt repo no CI target when ci.snowflake is not set, so its Validate build validates with the repo\'s own target', () => {
+    // GIVEN a configuration without ci.snowflake
+    const none = makeTestConfig({
+      mutate: (raw) => {
+        if (raw.ci) delete raw.ci.snowflake;
+      },
+    });
+    // WHEN the dbt repo is synthesized THEN neither validation build asks for the CI target or gets the secret
+    const template = Template.fromStack(synthPlatform({ config: none }).platform.pipelines[dbtRepo.name]);
+    for (const purpose of ['validate', 'pr-validate']) {
+      const { variables } = projectOf(template, names.projectName(dbtRepo, purpose));
+      expect(variables).not.toHaveProperty('DATAOPS_DBT_TARGET');
+      expect(variables).not.toHaveProperty('DATAOPS_CI_SNOWFLAKE_SECRET_ARN');
+    }
+  });
+
   it('grants no key when the secret uses the AWS-managed key', () => {
     // GIVEN ci.snowflake without kmsKeyArn
     const managed = makeTestConfig({
