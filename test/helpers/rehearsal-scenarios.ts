@@ -43,7 +43,10 @@ export async function startRehearsalPlatform(options: RehearsalPlatformOptions =
     mwaa,
     aws,
     lines,
-    rehearsal: (repo) => Rehearsal.prepare({ assemblyDir: assembly, repo, aws, enforceIam: true, codepipeline, endpoints: { ...options.endpoints, AWS_ENDPOINT_URL_MWAA: mwaa.endpoint }, log: (l) => lines.push(l) }),
+    rehearsal: (repo) => Rehearsal.prepare({ assemblyDir: assembly, repo, aws, enforceIam: true, codepipeline, endpoints: { ...options.endpoints, AWS_ENDPOINT_URL_MWAA: mwaa.endpoint }, log: (l) => {
+        lines.push(l);
+        if (process.env.DATAOPS_REHEARSAL_LOG) fs.appendFileSync(process.env.DATAOPS_REHEARSAL_LOG, `${l}\n`);
+      } }),
     stop: async () => {
       await mwaa.stop();
       await codepipeline.stop();

@@ -1,0 +1,70 @@
+import { ENVIRONMENT_NAMES, type EnvironmentName } from '../../lib/config/schema';
+import { SNOWFLAKE_ENDPOINT_ENV } from '../../lib/runtime/snowflake/endpoint';
+import type { SnowflakeSqlClient } from '../../lib/runtime/snowflake/sql-client';
+import { dbtScenario, provisionDbtEnvironments, type DbtScenario } from '../helpers/rehearsal-dbt';
+import { startRehearsalPlatform, type RehearsalPlatform } from '../helpers/rehearsal-scenarios';
+import { startSnowflake, type LocalServer } from '../helpers/servers';
+
+// WORK IN PROGRESS, not run by `npm test` (the name does not match *.test.ts): on 2026-12-04 the first
+// release passed Validate and Package and its Dev Deploy exited 2 (cause not yet read), which left
+// dbt-models/dev locked for the next execution, and the third execution hung. Rename to
+// rehearsal-dbt.test.ts once it passes.
+//
+// The pipeline rehearsal on the dbt sample (repo dbt-models of config/rehearsal.yaml): the synthesized
+// pipeline runs whole against moto with IAM enforcement and the Snowflake stand-in, whose one server
+// holds each environment's database. Each assertion reads the environment's live tables.
+jest.setTimeout(2_400_000);
+
+describe('rehearsal of the dbt-models pipeline from commit to prod', () => {
+  let snowflake: LocalServer;
+  let platform: RehearsalPlatform;
+  let sql: Record<EnvironmentName, SnowflakeSqlClient>;
+  let s: DbtScenario;
+
+  // GIVEN the synthesized platform, each environment's warehouse with its landing tables and deploy secret
+  beforeAll(async () => {
+    snowflake = await startSnowflake();
+    platform = await startRehearsalPlatform({ endpoints: { [SNOWFLAKE_ENDPOINT_ENV]: snowflake.endpoint } });
+    sql = await provisionDbtEnvironments(platform, snowflake.endpoint);
+    if (process.env.DATAOPS_REHEARSAL_LOG) require('fs').appendFileSync(process.env.DATAOPS_REHEARSAL_LOG, 'provisioned\n');
+    // WHEN three releases run
+    s = await dbtScenario(platform, sql);
+    if (process.env.DATAOPS_REHEARSAL_LOG) require('fs').writeFileSync(process.env.DATAOPS_REHEARSAL_LOG, platform.lines.join('\n'));
+  });
+  afterAll(async () => {
+    const step = (what: string) => process.env.DATAOPS_REHEARSAL_LOG && require('fs').appendFileSync(process.env.DATAOPS_REHEARSAL_LOG, `\nafterAll: ${what}`);
+    for (const c of Object.values(sql ?? {})) await c.close();
+    step('closed');
+    s?.sample.remove();
+    await platform?.stop();
+    step('platform stopped');
+    await snowflake?.stop();
+    step('snowflake stopped');
+  });
+
+  it('takes the first release through every stage and builds the models in every environment', () => {
+    expect({ status: s.runs.first.status, failure: s.runs.first.failure, log: s.runs.first.status === 'Succeeded' ? [] : platform.lines.slice(-40) }).toEqual({ status: 'Succeeded', failure: undefined, log: [] });
+    const version = s.runs.first.variables.Package.RELEASE_VERSION;
+    for (const env of ENVIRONMENT_NAMES) expect(s.live.first[env]).toEqual({ visits: [{ CLINIC_CODE: 'NRT', VISIT_COUNT: 2 }], dimRelease: `dataops release ${version} of dbt-models` });
+  });
+
+  it('deploys a one-file change: every environment runs the new model', () => {
+    expect({ status: s.runs.change.status, failure: s.runs.change.failure }).toEqual({ status: 'Succeeded', failure: undefined });
+    const deploy = s.runs.change.actions.find((a) => a.stage === 'Dev' && a.action === 'Deploy');
+    expect(deploy?.log).toMatch(/1 model\(s\) modified, 1 to build/);
+    for (const env of ENVIRONMENT_NAMES) {
+      expect(s.live.change[env].visits).toEqual([{ CLINIC_CODE: 'NRT', VISIT_COUNT: 2 }, { CLINIC_CODE: 'STH', VISIT_COUNT: 1 }]);
+      // THEN the model that did not change keeps the first release's build
+      expect(s.live.change[env].dimRelease).toBe(s.live.first[env].dimRelease);
+    }
+  });
+
+  it("stops a release whose model fails its test on staging's data in the staging build: dev runs it, staging and prod keep the previous build", () => {
+    const r = s.runs.failsInStaging;
+    expect(r.status).toBe('Failed');
+    expect(r.failure).toMatchObject({ stage: 'Staging', action: 'Deploy', message: expect.stringMatching(/nothing was swapped in .*unique_dim_patients_patient_id/s) });
+    expect(s.live.failsInStaging.dev.dimRelease).toBe(`dataops release ${r.variables.Package.RELEASE_VERSION} of dbt-models`);
+    expect(s.live.failsInStaging.staging).toEqual(s.live.change.staging);
+    expect(s.live.failsInStaging.prod).toEqual(s.live.change.prod);
+  });
+});

@@ -1,0 +1,100 @@
+import { CreateSecretCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import { ENVIRONMENT_NAMES, type EnvironmentName } from '../../lib/config/schema';
+import { SnowflakeSqlClient, type Row } from '../../lib/runtime/snowflake/sql-client';
+import { accountAdmin, clientConfig } from '../../tools/rehearsal/aws';
+import type { ExecutionResult } from '../../tools/rehearsal/rehearse';
+import { rehearsalConfig } from './rehearsal';
+import type { RehearsalPlatform } from './rehearsal-scenarios';
+import { SampleRepo } from '../e2e/helpers';
+
+/** The user and password every environment's deploy secret holds in the rehearsal (the stand-in accepts any). */
+const DEPLOY_USER = { user: 'DATAOPS_DEPLOY', password: 'rehearsal' };
+
+/**
+ * Sets up what each environment's warehouse and account hold before the dbt repo's first release:
+ * the deploy secret at the name the configuration's ARN names (in the environment's account), the
+ * environment's database and its landing tables (what the ingestion DAG loads in Snowflake).
+ */
+export async function provisionDbtEnvironments(platform: RehearsalPlatform, snowflakeEndpoint: string): Promise<Record<EnvironmentName, SnowflakeSqlClient>> {
+  const config = rehearsalConfig();
+  const out = {} as Record<EnvironmentName, SnowflakeSqlClient>;
+  for (const env of ENVIRONMENT_NAMES) {
+    const e = config.environments[env];
+    const arn = e.snowflake.deploySecretArn;
+    // the ARN's last six characters are the suffix Secrets Manager adds to a secret's name
+    const name = arn.split(':secret:')[1].replace(/-[A-Za-z0-9]{6}$/, '');
+    const secrets = new SecretsManagerClient(clientConfig(platform.aws, await accountAdmin(platform.aws, e.account)));
+    await secrets.send(new CreateSecretCommand({ Name: name, SecretString: JSON.stringify(DEPLOY_USER) })).catch((err: Error) => {
+      if (!/ResourceExists/.test(err.name)) throw err;
+    });
+    const sql = await SnowflakeSqlClient.connect({ ...e.snowflake, secret: { user: 'REHEARSAL_SETUP', password: 'rehearsal' }, endpointUrl: snowflakeEndpoint });
+    const db = e.snowflake.database;
+    await sql.query(`CREATE DATABASE IF NOT EXISTS "${db}"`);
+    await sql.query(`CREATE SCHEMA IF NOT EXISTS "${db}"."RAW"`);
+    await sql.query(
+      `CREATE OR REPLACE TABLE "${db}"."RAW"."RAW_PATIENTS" AS SELECT * FROM (VALUES (501, 1961, 'NRT', '2020-03-14'::date, current_timestamp()), (502, 1984, 'NRT', '2021-07-02'::date, current_timestamp()), (503, 1990, 'STH', '2022-01-20'::date, current_timestamp())) AS t(patient_id, birth_year, home_clinic_code, enrolled_at, loaded_at)`,
+    );
+    await sql.query(
+      `CREATE OR REPLACE TABLE "${db}"."RAW"."RAW_VISITS" AS SELECT * FROM (VALUES (1001, 501, 'nrt', '2026-11-01 08:15:00'::timestamp, 12500, 'completed', current_timestamp()), (1002, 502, 'NRT', '2026-11-01 09:40:00'::timestamp, 8000, 'completed', current_timestamp()), (1003, 501, 'STH', '2026-11-02 10:00:00'::timestamp, 4000, 'cancelled', current_timestamp())) AS t(visit_id, patient_id, clinic_code, visit_ts, billed_cents, status, loaded_at)`,
+    );
+    out[env] = sql;
+  }
+  return out;
+}
+
+/** Visit counts per clinic in an environment's live FCT_DAILY_VISITS (undefined: no table). */
+export async function liveVisitCounts(sql: SnowflakeSqlClient, env: EnvironmentName): Promise<Row[] | undefined> {
+  const db = rehearsalConfig().environments[env].snowflake.database;
+  return sql.query(`SELECT "CLINIC_CODE", "VISIT_COUNT" FROM "${db}"."ANALYTICS_MARTS"."FCT_DAILY_VISITS" ORDER BY 1`).catch(() => undefined);
+}
+
+/** The release mark (`dataops release <version> of <repo>`) on an environment's live DIM_PATIENTS. */
+export async function liveDimRelease(sql: SnowflakeSqlClient, env: EnvironmentName): Promise<string | undefined> {
+  const db = rehearsalConfig().environments[env].snowflake.database;
+  const rows = await sql.query(`SELECT "COMMENT" FROM "${db}"."INFORMATION_SCHEMA"."TABLES" WHERE "TABLE_SCHEMA" = 'ANALYTICS_MARTS' AND "TABLE_NAME" = 'DIM_PATIENTS'`);
+  return rows[0]?.COMMENT === undefined || rows[0]?.COMMENT === null ? undefined : String(rows[0].COMMENT);
+}
+
+/** What is live in one environment: the daily visit counts and the release that built DIM_PATIENTS. */
+export interface DbtLive {
+  readonly visits: Row[] | undefined;
+  readonly dimRelease: string | undefined;
+}
+
+type Release = 'first' | 'change' | 'failsInStaging';
+
+/** What the dbt scenario ran and what was live after each release. */
+export interface DbtScenario {
+  readonly sample: SampleRepo;
+  readonly runs: Readonly<Record<Release, ExecutionResult>>;
+  readonly live: Readonly<Record<Release, Readonly<Record<EnvironmentName, DbtLive>>>>;
+  readonly durationMs: number;
+}
+
+/**
+ * The dbt-models (examples/dbt-models) scenario: a first release, a one-file change (the daily visits
+ * count cancelled visits too), and a release that changes dim_patients after a load landed a patient
+ * twice in staging's landing table: the model's unique test passes on the CI seeds and in dev, and
+ * fails in the staging build, so staging and prod keep the previous release.
+ */
+export async function dbtScenario(platform: RehearsalPlatform, sql: Record<EnvironmentName, SnowflakeSqlClient>): Promise<DbtScenario> {
+  const started = Date.now();
+  const rehearsal = await platform.rehearsal('dbt-models');
+  const sample = new SampleRepo('dbt-models');
+  const snapshot = async (): Promise<Record<EnvironmentName, DbtLive>> => {
+    const out = {} as Record<EnvironmentName, DbtLive>;
+    for (const env of ENVIRONMENT_NAMES) out[env] = { visits: await liveVisitCounts(sql[env], env), dimRelease: await liveDimRelease(sql[env], env) };
+    return out;
+  };
+  const first = await rehearsal.run({ sourceDir: sample.dir });
+  const afterFirst = await snapshot();
+  sample.change('models/marts/fct_daily_visits.sql', (t) => t.replace("where v.visit_status = 'completed'", "where v.visit_status in ('completed', 'cancelled')"));
+  const change = await rehearsal.run({ sourceDir: sample.dir });
+  const afterChange = await snapshot();
+  const staging = rehearsalConfig().environments.staging.snowflake.database;
+  await sql.staging.query(`INSERT INTO "${staging}"."RAW"."RAW_PATIENTS" VALUES (503, 1990, 'STH', '2022-01-20'::date, current_timestamp())`);
+  sample.change('models/marts/dim_patients.sql', (t) => `-- One row per patient, with their visit history.\n${t}`);
+  const failsInStaging = await rehearsal.run({ sourceDir: sample.dir });
+  const afterFailsInStaging = await snapshot();
+  return { sample, runs: { first, change, failsInStaging }, live: { first: afterFirst, change: afterChange, failsInStaging: afterFailsInStaging }, durationMs: Date.now() - started };
+}
