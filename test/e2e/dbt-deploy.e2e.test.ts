@@ -47,9 +47,9 @@ describe('dbt deploy of the sample into a Snowflake stand-in: state comparison, 
   };
   const deployer = async () => (await DEPLOYER_FACTORIES.dbt!({ config: { ...config, environments: { ...config.environments, dev: environment } }, env: 'dev', repo: 'dbt-models', region: 'us-east-1' })) as DbtSnowflakeDeployer;
   const ctxOf = (r: { release: ReleaseManifest; dir: string }): DeployContext => ({ repo: 'dbt-models', env: 'dev', environment, release: r.release, releaseDir: r.dir, log: (l) => lines.push(l) });
-  const deploy = async (r: { release: ReleaseManifest; dir: string }) => {
+  const deploy = async (r: { release: ReleaseManifest; dir: string }, extra: Partial<DeployContext> = {}) => {
     const d = await deployer();
-    const ctx = ctxOf(r);
+    const ctx = { ...ctxOf(r), ...extra };
     const plan = d.plan(await d.readCurrent(ctx), ctx);
     return d.apply(plan, ctx);
   };
@@ -155,6 +155,21 @@ describe('dbt deploy of the sample into a Snowflake stand-in: state comparison, 
     const restored = await d.restore(changePrevious, ctxOf(change));
     expect(restored.forPerson ?? []).toEqual([]);
     expect(await rows(`SELECT "CLINIC_CODE", "VISIT_COUNT" FROM "${DB}"."ANALYTICS_MARTS"."FCT_DAILY_VISITS" ORDER BY 1`)).toEqual([{ CLINIC_CODE: 'NRT', VISIT_COUNT: 2 }]);
+    expect(await liveManifestSha()).toBe(first.release.dbt!.manifestSha256);
+  });
+
+  it("builds no model on a rollback's redeploy of an earlier release: it republishes the project, and the data stays as the restore left it", async () => {
+    // GIVEN the change deployed again (its model rebuilt against the first release's manifest)
+    await deploy(change);
+    const live = await rows(`SELECT "CLINIC_CODE", "VISIT_COUNT" FROM "${DB}"."ANALYTICS_MARTS"."FCT_DAILY_VISITS" ORDER BY 1`);
+    expect(live).toHaveLength(2);
+    // WHEN a rollback redeploys the first release
+    lines.length = 0;
+    const redeploy = await deploy(first, { isRollback: true });
+    // THEN nothing was built or swapped, the first release's manifest is published again
+    expect(lines.join('\n')).toMatch(/a rollback redeploy of .* builds no models/);
+    expect(redeploy.summary).toMatch(/0 model\(s\) rebuilt in a clone and swapped in, 2 artifact\(s\) published/);
+    expect(await rows(`SELECT "CLINIC_CODE", "VISIT_COUNT" FROM "${DB}"."ANALYTICS_MARTS"."FCT_DAILY_VISITS" ORDER BY 1`)).toEqual(live);
     expect(await liveManifestSha()).toBe(first.release.dbt!.manifestSha256);
   });
 });

@@ -17,6 +17,12 @@ export interface DeployContext {
    */
   readonly approval?: ApprovalEvidence | null;
   /**
+   * The deploy is a rollback's redeploy of an earlier release: a deployer restores and republishes,
+   * and builds nothing new from data (the dbt deployer builds no models; docs/rollback.md).
+   * @default false
+   */
+  readonly isRollback?: boolean;
+  /**
    * Writes a fact a deployer established (a plan summary, a policy override) to the ledger as a
    * `deploy-note` event of this deployment. @default - not recorded (the log line only)
    */

@@ -222,6 +222,12 @@ export class DbtSnowflakeDeployer implements Deployer<DbtState, DbtPlan, DbtPrev
   private async readWithDbt(ctx: DeployContext, bucket: string, prefix: string, objects: ObjectSet): Promise<DbtState> {
     const bytes = await this.releaseBytes(ctx);
     if (!bytes) return { bucket, prefix, objects, models: [], tables: {} };
+    if (ctx.isRollback) {
+      // A rollback's data side is the restore (swap back); rebuilding the earlier release's models on
+      // tables a later load wrote to could duplicate an incremental model's rows (docs/rollback.md).
+      ctx.log(`dbt: a rollback redeploy of ${ctx.release.version} builds no models; it republishes the project and manifest`);
+      return { bucket, prefix, objects, models: [], tables: {} };
+    }
     const live = await this.liveManifest(bucket, prefix);
     const selection = stateSelection(modelNodes(bytes.manifest.toString('utf8'), `the dbt manifest of release ${ctx.release.version}`), live === null ? null : modelNodes(live, `s3://${bucket}/${prefix}${MANIFEST_KEY}`));
     if (selection.selected.length === 0) return { bucket, prefix, objects, models: [], tables: {} };

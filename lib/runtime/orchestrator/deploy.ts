@@ -258,7 +258,7 @@ export async function deployRelease(release: ReleaseOnDisk, env: EnvironmentName
       // older release's marked models on a table a later load wrote to could duplicate an incremental
       // model's rows.
       const skipped = isRollback && kind === 'dbt' ? (m.dbt?.modelsToRebuild ?? []) : [];
-      const stepCtx = skipped.length > 0 && m.dbt ? { ...ctx, release: { ...m, dbt: { ...m.dbt, modelsToRebuild: [] } } } : ctx;
+      const stepCtx = { ...(skipped.length > 0 && m.dbt ? { ...ctx, release: { ...m, dbt: { ...m.dbt, modelsToRebuild: [] } } } : ctx), isRollback };
       if (skipped.length > 0) {
         const line = modelRebuildsSkipped(m.version, env, skipped, replaced?.version ?? null, new Date().toISOString(), forPerson);
         forPerson.push(line);
