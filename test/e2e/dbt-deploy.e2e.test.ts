@@ -7,6 +7,7 @@ import { loadConfig } from '../../lib/config/loader';
 import type { DeployContext } from '../../lib/runtime/deployers/contract';
 import { DbtSnowflakeDeployer, type DbtPrevious } from '../../lib/runtime/deployers/dbt-snowflake-deployer';
 import { DEPLOYER_FACTORIES } from '../../lib/runtime/deployers/registry';
+import { sha256Hex } from '../../lib/runtime/deployers/release-files';
 import { loadRelease } from '../../lib/runtime/orchestrator/deploy';
 import { packageRelease } from '../../lib/runtime/release/package';
 import type { ReleaseManifest } from '../../lib/runtime/release/manifest';
@@ -55,7 +56,7 @@ describe('dbt deploy of the sample into a Snowflake stand-in: state comparison, 
   };
   const liveManifestSha = async () => {
     const o = await s3.send(new GetObjectCommand({ Bucket: bucket, Key: 'dbt/dbt-models/manifest.json' }));
-    return require('crypto').createHash('sha256').update(Buffer.from(await o.Body!.transformToByteArray())).digest('hex') as string;
+    return sha256Hex(Buffer.from(await o.Body!.transformToByteArray()));
   };
   const tableInfo = async (schema: string, name: string) =>
     (await rows(`SELECT "LAST_ALTERED", "COMMENT", "ROW_COUNT" FROM "${DB}"."INFORMATION_SCHEMA"."TABLES" WHERE "TABLE_SCHEMA" = '${schema}' AND "TABLE_NAME" = '${name}'`))[0];

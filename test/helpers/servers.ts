@@ -84,14 +84,22 @@ export async function startMoto(): Promise<LocalServer> {
   if (!fs.existsSync(path.join(ROOT, '.venv', 'emulators', 'bin', 'moto_server'))) {
     throw new Error(`moto is not installed at ${bin}; run 'bash buildspecs/toolchain/ensure.sh emulators' (npm test does it in pretest)`);
   }
+  return startHttpServer('moto', 'moto server', bin, MOTO_LAUNCHER, '/moto-api/');
+}
+
+/**
+ * Starts `python launcher 127.0.0.1 <free port>` with its output in .cache/<name>-<port>.log, waits
+ * until `probePath` answers, and returns it with a pid-file stopper.
+ */
+async function startHttpServer(name: string, title: string, python: string, launcher: string, probePath: string): Promise<LocalServer> {
   const port = await freePort();
-  const logFile = path.join(ROOT, '.cache', `moto-${port}.log`);
+  const logFile = path.join(ROOT, '.cache', `${name}-${port}.log`);
   fs.mkdirSync(path.dirname(logFile), { recursive: true });
   const out = fs.openSync(logFile, 'w');
-  const child = spawn(bin, [MOTO_LAUNCHER, '127.0.0.1', String(port)], { stdio: ['ignore', out, out], detached: false });
+  const child = spawn(python, [launcher, '127.0.0.1', String(port)], { stdio: ['ignore', out, out], detached: false });
   const endpoint = `http://127.0.0.1:${port}`;
-  await waitForHttp(`${endpoint}/moto-api/`, 'moto server', 60_000, logFile);
-  return { name: 'moto', endpoint, stop: stopper(child, `moto-${port}`) };
+  await waitForHttp(`${endpoint}${probePath}`, title, 60_000, logFile);
+  return { name, endpoint, stop: stopper(child, `${name}-${port}`) };
 }
 
 /** The newest PostgreSQL server binaries folder (Debian's /usr/lib/postgresql/N/bin), or $DATAOPS_PG_BIN. */
@@ -182,12 +190,5 @@ export async function startSnowflake(): Promise<LocalServer> {
   if (!fs.existsSync(path.join(ROOT, '.venv', 'emulators', 'bin', 'fakesnow'))) {
     throw new Error(`fakesnow is not installed in ${path.dirname(bin)}; run 'bash buildspecs/toolchain/ensure.sh emulators' (npm test does it in pretest)`);
   }
-  const port = await freePort();
-  const logFile = path.join(ROOT, '.cache', `snowflake-${port}.log`);
-  fs.mkdirSync(path.dirname(logFile), { recursive: true });
-  const out = fs.openSync(logFile, 'w');
-  const child = spawn(bin, [SNOWFLAKE_STANDIN, '127.0.0.1', String(port)], { stdio: ['ignore', out, out], detached: false });
-  const endpoint = `http://127.0.0.1:${port}`;
-  await waitForHttp(`${endpoint}/monitoring/queries/none`, 'Snowflake stand-in', 60_000, logFile);
-  return { name: 'snowflake', endpoint, stop: stopper(child, `snowflake-${port}`) };
+  return startHttpServer('snowflake', 'Snowflake stand-in', bin, SNOWFLAKE_STANDIN, '/monitoring/queries/none');
 }

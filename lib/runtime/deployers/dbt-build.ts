@@ -3,7 +3,7 @@ import * as path from 'path';
 import { z } from 'zod';
 import type { EnvironmentConfig } from '../../config/schema';
 import { Toolchain } from '../../checks/validate/toolchain';
-import { dbtProjectProfile, DEFAULT_DBT_SCHEMA, writeSnowflakeDbtProfile } from '../snowflake/dbt-profile';
+import { dbtProjectProfile, DEFAULT_DBT_SCHEMA, snowflakeDbtAuth, writeSnowflakeDbtProfile } from '../snowflake/dbt-profile';
 import { DbtManifestError } from '../snowflake/dbt-models';
 import type { TableRef } from '../snowflake/statements';
 import { DeployError } from './errors';
@@ -159,7 +159,7 @@ export class SnowflakeDbtEnvironment implements DbtEnvironment {
     const dir = path.join(this.props.workDir, 'profile');
     if (!fs.existsSync(path.join(dir, 'profiles.yml'))) {
       const profile = dbtProjectProfile(projectDir, 'dbt_project.yml of the release');
-      const auth = this.props.dbtEnv.SNOWFLAKE_PRIVATE_KEY_PATH ? { kind: 'key-pair' as const, passphrase: Boolean(this.props.dbtEnv.SNOWFLAKE_PRIVATE_KEY_PASSPHRASE) } : { kind: 'password' as const };
+      const auth = snowflakeDbtAuth(this.props.dbtEnv, this.props.snowflake.deploySecretArn);
       writeSnowflakeDbtProfile(dir, { profile, target: this.props.env, snowflake: this.props.snowflake, auth, schemas: { [this.outputName('build')]: this.props.buildSchema } });
     }
     return dir;
