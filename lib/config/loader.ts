@@ -108,6 +108,8 @@ export function semanticProblems(raw: unknown): Array<{ path: (string | number)[
     }
   }
 
+  problems.push(...sharedApproverProblems(doc.approvers));
+
   const repos = Array.isArray(doc.repos) ? (doc.repos as unknown[]) : [];
   const names = new Map<string, number>();
   repos.forEach((repo, i) => {
@@ -137,6 +139,51 @@ export function semanticProblems(raw: unknown): Array<{ path: (string | number)[
         }
       }
     }
+  });
+  return problems;
+}
+
+/**
+ * The identity of an approver entry, for comparing lists: its shape and its name, compared
+ * case-insensitively (IAM does not distinguish group names by case), or undefined for an entry of
+ * no known shape (the schema reports it).
+ */
+function approverIdentity(entry: unknown): { key: string; label: string } | undefined {
+  if (typeof entry === 'string' && entry.trim() !== '') return { key: `name:${entry.trim().replace(/\s+/g, ' ').toLowerCase()}`, label: `'${entry}'` };
+  if (typeof entry !== 'object' || entry === null) return undefined;
+  const e = entry as Record<string, unknown>;
+  if (typeof e.iamGroup === 'string') return { key: `iamGroup:${e.iamGroup.toLowerCase()}`, label: `{ iamGroup: ${e.iamGroup} }` };
+  if (typeof e.identityCenterPermissionSet === 'string') {
+    return { key: `permissionSet:${e.identityCenterPermissionSet.toLowerCase()}`, label: `{ identityCenterPermissionSet: ${e.identityCenterPermissionSet} }` };
+  }
+  return undefined;
+}
+
+/**
+ * Separation of duties: no approver entry (the same IAM group, permission set or name) may approve
+ * both staging and prod, or one group could walk a release into prod alone.
+ */
+function sharedApproverProblems(raw: unknown): Array<{ path: (string | number)[]; message: string }> {
+  if (typeof raw !== 'object' || raw === null) return [];
+  const lists = raw as Record<string, unknown>;
+  const staging = Array.isArray(lists.staging) ? (lists.staging as unknown[]) : [];
+  const prod = Array.isArray(lists.prod) ? (lists.prod as unknown[]) : [];
+  const stagingIndex = new Map<string, number>();
+  staging.forEach((entry, i) => {
+    const id = approverIdentity(entry);
+    if (id && !stagingIndex.has(id.key)) stagingIndex.set(id.key, i);
+  });
+  const problems: Array<{ path: (string | number)[]; message: string }> = [];
+  prod.forEach((entry, i) => {
+    const id = approverIdentity(entry);
+    const j = id ? stagingIndex.get(id.key) : undefined;
+    if (!id || j === undefined) return;
+    problems.push({
+      path: ['approvers', 'prod', i],
+      message:
+        `approver ${id.label} is in both approvers.staging[${j}] and approvers.prod[${i}]; staging and prod need different approvers (separation of duties: ` +
+        'whoever approves a release into staging must not also approve it into prod), so give prod its own IAM group, permission set or name, or remove it from approvers.staging',
+    });
   });
   return problems;
 }

@@ -239,6 +239,7 @@ export const ConfigSchema = z.strictObject({
    * name shown in the approval request only; `{ iamGroup }` is an IAM group of the tooling account
    * that gets the environment's approval policy attached; `{ identityCenterPermissionSet }` names a
    * permission set whose administrator references that policy (by its fixed name) in each account.
+   * No entry may be in both lists (separation of duties; `semanticProblems` in loader.ts).
    */
   approvers: z.strictObject({
     staging: z.array(ApproverSchema).min(1),
