@@ -173,4 +173,13 @@ describe('dbt deploy of the sample into a Snowflake stand-in: state comparison, 
     expect(await rows(`SELECT "CLINIC_CODE", "VISIT_COUNT" FROM "${DB}"."ANALYTICS_MARTS"."FCT_DAILY_VISITS" ORDER BY 1`)).toEqual(live);
     expect(await liveManifestSha()).toBe(first.release.dbt!.manifestSha256);
   });
+
+  it("answers the Node.js driver's DML, as a load between releases runs it (the stand-in adds the row count fakesnow leaves out)", async () => {
+    const count = async () => Number((await rows(`SELECT count(*) AS "N" FROM "${DB}"."RAW"."RAW_PATIENTS"`))[0].N);
+    const before = await count();
+    await rows(`INSERT INTO "${DB}"."RAW"."RAW_PATIENTS" VALUES (599, 2001, 'STH', '2026-01-01'::date, current_timestamp())`);
+    expect(await count()).toBe(before + 1);
+    await rows(`DELETE FROM "${DB}"."RAW"."RAW_PATIENTS" WHERE patient_id = 599`);
+    expect(await count()).toBe(before);
+  }, 30_000);
 });

@@ -10,7 +10,8 @@ that fakesnow lacks covered here, each alone (docs/rehearsal.md, "Snowflake" lis
   without a retention limit) and ``UNDROP`` brings it back.
 - Results for the Node.js driver: fakesnow answers every query in Arrow, which only the Python
   connector reads; Snowflake answers the JavaScript driver in JSON. Here a request whose User-Agent is
-  ``JavaScript/…`` gets the JSON rowset Snowflake would send.
+  ``JavaScript/…`` gets the JSON rowset Snowflake would send. fakesnow answers DML in JSON already,
+  but without ``returned`` (the rows in the chunk), and the driver then waits forever; it is added.
 - ``TO_VARCHAR(ts, '…TZH:TZM')`` gives ``+00`` in fakesnow; here ``+00:00``, as Snowflake writes it
   (results for the Node.js driver).
 - ``SUM`` and ``AVG``: fakesnow casts every argument to DOUBLE (for VARCHAR arguments, which Snowflake
@@ -198,6 +199,11 @@ async def _query_request(request: Request) -> JSONResponse:
         return response
     body = json.loads(response.body)
     data = body.get("data") or {}
+    if data.get("queryResultFormat") == "json" and "rowset" in data and "returned" not in data:
+        # fakesnow answers DML (INSERT, UPDATE, DELETE, MERGE) in JSON already, without the rows the
+        # chunk returned; the JavaScript driver then waits for rows that never come
+        data["returned"] = len(data["rowset"])
+        return JSONResponse(body, status_code=response.status_code)
     if data.get("queryResultFormat") != "arrow":
         return response
     rows: list[list[str | None]] = []

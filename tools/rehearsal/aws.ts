@@ -57,3 +57,25 @@ export async function assumeRole(target: AwsTarget, roleArn: string, sessionName
 export function accountAdmin(target: AwsTarget, account: string): Promise<Credentials> {
   return assumeRole(target, `arn:aws:iam::${account}:role/dataops-rehearsal-admin`, `rehearsal-admin-${account}`);
 }
+
+/**
+ * Stores `value` as the secret a configuration names by its full ARN, in that ARN's account. Secrets
+ * Manager (and moto) picks a secret's six-character ARN suffix itself, so the secret is created under
+ * the ARN's whole last part as its name (`dataops/snowflake-deploy-dev-Ab12Cd`): a GetSecretValue of
+ * the configured ARN, which moto reads as a partial ARN, then finds it, and IAM is checked against
+ * exactly that ARN. An existing secret gets the new value.
+ */
+export async function seedSecretAt(target: AwsTarget, secretArn: string, value: string): Promise<void> {
+  const m = /^arn:aws[\w-]*:secretsmanager:([\w-]+):(\d{12}):secret:(.+)$/.exec(secretArn);
+  if (!m) throw new RehearsalError(`${secretArn} is not a Secrets Manager secret ARN (arn:aws:secretsmanager:<region>:<account>:secret:<name>)`);
+  const { SecretsManagerClient, CreateSecretCommand, PutSecretValueCommand } = await import('@aws-sdk/client-secrets-manager');
+  const client = new SecretsManagerClient({ ...clientConfig(target, await accountAdmin(target, m[2])), region: m[1] });
+  try {
+    await client.send(new CreateSecretCommand({ Name: m[3], SecretString: value })).catch(async (e: Error) => {
+      if (!/ResourceExists/.test(e.name)) throw e;
+      await client.send(new PutSecretValueCommand({ SecretId: m[3], SecretString: value }));
+    });
+  } finally {
+    client.destroy();
+  }
+}

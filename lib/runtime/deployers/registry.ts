@@ -1,17 +1,17 @@
 import { ECRClient } from '@aws-sdk/client-ecr';
 import { MWAAClient } from '@aws-sdk/client-mwaa';
 import { S3Client } from '@aws-sdk/client-s3';
-import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { SSMClient } from '@aws-sdk/client-ssm';
 import type { AssetKind, EnvironmentName, PlatformConfig } from '../../config/schema';
 import { MwaaCliClient } from '../mwaa/cli-client';
-import { SnowflakeSecretSchema, SnowflakeSqlClient, snowflakeEndpointUrl } from '../snowflake/sql-client';
+import { SnowflakeSqlClient, snowflakeEndpointUrl } from '../snowflake/sql-client';
 import { TerraformCloudClient } from '../terraform-cloud/client';
 import type { Deployer } from './contract';
 import { buildSchemaOf, SnowflakeDbtEnvironment } from './dbt-build';
 import { DbtSnowflakeDeployer } from './dbt-snowflake-deployer';
 import type { DeployContext } from './contract';
-import { dbtEnvOf } from '../snowflake/dbt-env';
+import { dbtEnvOf, readSnowflakeSecret } from '../snowflake/dbt-env';
 import { DeployError } from './errors';
 import { MwaaDagDeployer } from './mwaa-dag-deployer';
 import { SparkImageDeployer } from './spark-image-deployer';
@@ -80,24 +80,15 @@ export const DEPLOYER_FACTORIES: Readonly<Partial<Record<AssetKind, DeployerFact
   },
   dbt: async (rt) => {
     const environment = rt.config.environments[rt.env];
-    const secrets = new SecretsManagerClient(target(rt));
-    const out = await secrets.send(new GetSecretValueCommand({ SecretId: environment.snowflake.deploySecretArn }));
-    let json: unknown;
-    try {
-      json = JSON.parse(out.SecretString ?? '');
-    } catch (e) {
-      throw new DeployError(`secret ${environment.snowflake.deploySecretArn} is not JSON; store {"user","privateKey"} for the Snowflake deploy user`, { cause: e });
-    }
-    const secret = SnowflakeSecretSchema.safeParse(json);
-    if (!secret.success) throw new DeployError(`secret ${environment.snowflake.deploySecretArn} lacks ${secret.error.issues.map((i) => i.path.join('.')).join(', ')}; store {"user","privateKey"} for the Snowflake deploy user`);
-    const sql = await SnowflakeSqlClient.connect({ ...environment.snowflake, secret: secret.data, endpointUrl: snowflakeEndpointUrl()?.toString() });
+    const secret = await readSnowflakeSecret(new SecretsManagerClient(target(rt)), environment.snowflake.deploySecretArn, 'deploy', undefined, `environments.${rt.env}.snowflake.deploySecretArn`);
+    const sql = await SnowflakeSqlClient.connect({ ...environment.snowflake, secret, endpointUrl: snowflakeEndpointUrl()?.toString() });
     // published into the environment's own MWAA bucket with the deploy role (docs/decisions.md, "dbt artifacts")
     // dbt itself builds the changed models in the environment (docs/deployers.md, "dbt/Snowflake")
     const dbtEnvironment = (ctx: DeployContext, workDir: string) =>
       new SnowflakeDbtEnvironment({
         env: rt.env,
         snowflake: environment.snowflake,
-        dbtEnv: dbtEnvOf(environment.snowflake, secret.data, workDir, 'snowflake-deploy.p8'),
+        dbtEnv: dbtEnvOf(environment.snowflake, secret, workDir, 'snowflake-deploy.p8'),
         buildSchema: buildSchemaOf(environment.snowflake, ctx.release.version),
         workDir,
         log: ctx.log,

@@ -21,10 +21,14 @@ const deployError: SecretErrorFactory = (message, options) => new DeployError(me
 
 /**
  * Reads a Snowflake user's credentials ({"user","privateKey"} or {"user","password"}) from a
- * Secrets Manager secret; a secret that is not JSON or lacks fields is an error naming the secret.
+ * Secrets Manager secret; a secret that cannot be read, is not JSON or lacks fields is an error naming
+ * the secret (and `configKey`, the configuration key that names it, when given).
  */
-export async function readSnowflakeSecret(client: SecretsManagerClient, secretArn: string, what = 'deploy', makeError: SecretErrorFactory = deployError): Promise<SnowflakeSecret> {
-  const out = await client.send(new GetSecretValueCommand({ SecretId: secretArn }));
+export async function readSnowflakeSecret(client: SecretsManagerClient, secretArn: string, what = 'deploy', makeError: SecretErrorFactory = deployError, configKey?: string): Promise<SnowflakeSecret> {
+  const out = await client.send(new GetSecretValueCommand({ SecretId: secretArn })).catch((cause: Error) => {
+    const fix = configKey ? `; create it in the environment's account, or correct ${configKey}` : '';
+    throw makeError(`cannot read the Snowflake ${what} secret ${secretArn}: ${cause.name}: ${cause.message}${fix}`, { cause });
+  });
   let json: unknown;
   try {
     json = JSON.parse(out.SecretString ?? '');
