@@ -11,7 +11,10 @@ so a policy scoped to a table, parameter, repository or secret (as every policy 
 never matches. The handlers below give moto the resource ARN of the request, as IAM would evaluate
 it, for the services the platform's builds and functions call: DynamoDB (table, index), SSM
 (parameter), ECR (repository), Secrets Manager (secret), CloudWatch (alarm), KMS (key). Calls
-without a resource (PutMetricData, GetAuthorizationToken, list calls) keep "*".
+without a resource (PutMetricData, GetAuthorizationToken, list calls) keep "*". A DynamoDB
+transaction is authorized item by item, as IAM does: TransactWriteItems and TransactGetItems are not
+IAM actions, each item needs the action of its operation (PutItem, UpdateItem, DeleteItem,
+ConditionCheckItem, GetItem) on its table.
 
 Usage: python moto-server.py HOST PORT
 """
@@ -103,6 +106,26 @@ def _kms(handler):
     return key if key.startswith("arn:") else _arn(handler, "kms", f"key/{key}")
 
 
+_TRANSACT_ACTIONS = {"Put": "PutItem", "Update": "UpdateItem", "Delete": "DeleteItem", "ConditionCheck": "ConditionCheckItem", "Get": "GetItem"}
+
+
+def _transaction_items(action, body, resource):
+    """For a DynamoDB transaction, (IAM action, table ARN) of each item; None for any other request."""
+    if action not in ("dynamodb:TransactWriteItems", "dynamodb:TransactGetItems") or ":table/" not in resource:
+        return None
+    prefix = resource.split(":table/")[0]
+    try:
+        items = json.loads(body if isinstance(body, str) else body.decode("utf-8")).get("TransactItems") or []
+    except Exception:
+        return None
+    out = []
+    for item in items:
+        for op, spec in item.items():
+            if op in _TRANSACT_ACTIONS and isinstance(spec, dict) and spec.get("TableName"):
+                out.append((f"dynamodb:{_TRANSACT_ACTIONS[op]}", f"{prefix}:table/{spec['TableName']}"))
+    return out or None
+
+
 def install_resource_handlers():
     """Adds `_determine_resource` to the response classes of the services above."""
     from moto.cloudwatch.responses import CloudWatchResponse
@@ -144,6 +167,15 @@ def install_access_denied_messages():
         def check(self, resource):
             service, _, name = self._action.partition(":")
             self._action = f"{iam_prefix.get(service, service)}:{name}"
+            items = _transaction_items(self._action, self._body, resource)
+            if items is not None:
+                # IAM has no TransactWriteItems or TransactGetItems action: each item is authorized as
+                # the operation it is (PutItem, UpdateItem, DeleteItem, ConditionCheckItem, GetItem) on its table
+                for action, item_resource in items:
+                    self._action = action
+                    self._dataops_resource = item_resource
+                    original(self, item_resource)
+                return None
             self._dataops_resource = resource
             return original(self, resource)
 
