@@ -14,6 +14,19 @@ export function fitName(value: string, max: number): string {
 }
 
 /**
+ * Repos per deploy role. A deploy role's trust policy lists the exact ARN of each of its repos'
+ * deployer roles; IAM's default limit for a role trust policy is 2,048 characters, and 16 ARNs of the
+ * longest names (64-character role names, 97 characters each as JSON) with the statement fit in it.
+ * Past 16 repos an environment gets a further deploy role per 16 (`<name>-deploy-<env>-2`, …).
+ */
+export const DEPLOYERS_PER_DEPLOY_ROLE = 16;
+
+/** Name of a deployer role (`<platform>-deployer-<env>-<repo>`, shortened with a hash past 64 characters). */
+export function deployerRoleNameOf(platformName: string, repoName: string, env: EnvironmentName): string {
+  return fitName(`${platformName}-deployer-${env}-${repoName}`, 64);
+}
+
+/**
  * The physical names the platform gives its resources. Cross-account references (the target
  * deploy role trusting tooling roles, CodeBuild roles assuming the deploy role) use these plain
  * names and ARNs rather than CloudFormation exports, which cannot cross accounts. Every name is
@@ -46,33 +59,66 @@ export class PlatformNames {
     return `alias/${this.prefix}-platform`;
   }
 
-  /** Name of the deploy role in an environment account. */
-  deployRoleName(env: EnvironmentName): string {
-    return fitName(`${this.prefix}-deploy-${env}`, 64);
+  /**
+   * Name of a deploy role in an environment account: `<name>-deploy-<env>` for the first
+   * {@link DEPLOYERS_PER_DEPLOY_ROLE} repos, `-2`, `-3`, … for each further group of them.
+   */
+  deployRoleName(env: EnvironmentName, index = 0): string {
+    return fitName(`${this.prefix}-deploy-${env}${index === 0 ? '' : `-${index + 1}`}`, 64);
   }
 
-  /** ARN of the deploy role in an environment account. */
-  deployRoleArn(env: EnvironmentName): string {
-    return `arn:aws:iam::${this.config.environments[env].account}:role/${this.deployRoleName(env)}`;
+  /** ARN of a deploy role in an environment account (the first by default). */
+  deployRoleArn(env: EnvironmentName, index = 0): string {
+    return `arn:aws:iam::${this.config.environments[env].account}:role/${this.deployRoleName(env, index)}`;
+  }
+
+  /** How many deploy roles each environment has: one per {@link DEPLOYERS_PER_DEPLOY_ROLE} repos, in configuration order. */
+  deployRoleCount(): number {
+    return Math.max(1, Math.ceil(this.config.repos.length / DEPLOYERS_PER_DEPLOY_ROLE));
+  }
+
+  /** The repos whose deployer roles a deploy role trusts. */
+  reposOfDeployRole(index: number): RepoConfig[] {
+    return this.config.repos.slice(index * DEPLOYERS_PER_DEPLOY_ROLE, (index + 1) * DEPLOYERS_PER_DEPLOY_ROLE);
+  }
+
+  /** ARN of the deploy role that a repo's deployer role assumes in an environment. */
+  deployRoleArnOf(repo: RepoConfig, env: EnvironmentName): string {
+    const i = this.config.repos.findIndex((r) => r.name === repo.name);
+    if (i < 0) throw new Error(`repo '${repo.name}' is not in the configuration; its deploy role is not known`);
+    return this.deployRoleArn(env, Math.floor(i / DEPLOYERS_PER_DEPLOY_ROLE));
+  }
+
+  /** ARNs of every deploy role of an environment. */
+  deployRoleArns(env: EnvironmentName): string[] {
+    return Array.from({ length: this.deployRoleCount() }, (_, i) => this.deployRoleArn(env, i));
   }
 
   /**
-   * Name prefix of the tooling-account roles that may assume an environment's deploy role. Only
-   * the CodeBuild projects that deploy to and verify that environment get a role with this prefix;
-   * the environment comes before the repo name, so no other environment's role can match.
+   * Name prefix of an environment's deployer roles (`<name>-deployer-<env>-`): the environment
+   * comes before the repo name, so no two environments' names overlap. The deploy roles do not
+   * trust the prefix but the exact ARNs ({@link deployerRoleArnsOf}).
    */
   deployerRolePrefix(env: EnvironmentName): string {
     return `${this.prefix}-deployer-${env}-`;
   }
 
-  /** ARN pattern of the tooling-account roles that may assume an environment's deploy role. */
-  deployerRoleArnPattern(env: EnvironmentName): string {
-    return `arn:aws:iam::${this.config.toolingAccount}:role/${this.deployerRolePrefix(env)}*`;
+  /** Name of the CodeBuild role that deploys and verifies a repo in an environment. */
+  deployerRoleName(repo: RepoConfig | string, env: EnvironmentName): string {
+    return deployerRoleNameOf(this.prefix, typeof repo === 'string' ? repo : repo.name, env);
   }
 
-  /** Name of the CodeBuild role that deploys and verifies a repo in an environment. */
-  deployerRoleName(repo: RepoConfig, env: EnvironmentName): string {
-    return fitName(`${this.deployerRolePrefix(env)}${repo.name}`, 64);
+  /** ARN of the CodeBuild role that deploys and verifies a repo in an environment (tooling account). */
+  deployerRoleArn(repo: RepoConfig | string, env: EnvironmentName): string {
+    return `arn:aws:iam::${this.config.toolingAccount}:role/${this.deployerRoleName(repo, env)}`;
+  }
+
+  /**
+   * The exact ARNs of the deployer roles that one deploy role of an environment trusts: those of its
+   * repos, known at synthesis, so no role created later under a similar name is trusted.
+   */
+  deployerRoleArnsOf(env: EnvironmentName, deployRoleIndex: number): string[] {
+    return this.reposOfDeployRole(deployRoleIndex).map((r) => this.deployerRoleArn(r, env));
   }
 
   /** Name of the CloudWatch alarm that the prod stage bakes under. */

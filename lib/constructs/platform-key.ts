@@ -12,7 +12,7 @@ export interface PlatformKeyProps {
    * another account, so they are matched by `aws:PrincipalArn`, which does not need them to exist
    * when the key policy is written). @default - none
    */
-  readonly crossAccountDecrypters?: ReadonlyArray<{ account: string; roleArn: string }>;
+  readonly crossAccountDecrypters?: ReadonlyArray<{ account: string; roleArns: readonly string[] }>;
 }
 
 /**
@@ -76,14 +76,14 @@ export class PlatformKey extends Construct {
         conditions: { StringEquals: { 'aws:SourceAccount': stack.account } },
       }),
     );
-    for (const { account, roleArn } of props.crossAccountDecrypters ?? []) {
+    for (const { account, roleArns } of props.crossAccountDecrypters ?? []) {
       this.key.addToResourcePolicy(
         new iam.PolicyStatement({
           sid: `DeployRoleDecryptsArtifacts${account}`,
           principals: [new iam.AccountPrincipal(account)],
           actions: ['kms:Decrypt', 'kms:DescribeKey'],
           resources: ['*'],
-          conditions: { ArnEquals: { 'aws:PrincipalArn': roleArn } },
+          conditions: { ArnEquals: { 'aws:PrincipalArn': roleArns.length === 1 ? roleArns[0] : [...roleArns] } },
         }),
       );
     }

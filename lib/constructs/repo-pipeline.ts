@@ -98,9 +98,8 @@ export const PIPELINE_NAME_ENV = 'DATAOPS_PIPELINE_NAME';
  * → Deploy → Verify) → Prod (Approve → Promote → Deploy → Verify → Bake; rolls back on failure, and on
  * success only after baking under the prod bake alarm).
  *
- * Deploy and Verify of an environment run in one CodeBuild role per environment, whose name
- * carries the prefix that the environment's deploy role trusts; that role may assume only that
- * environment's deploy role.
+ * Deploy and Verify of an environment run in one CodeBuild role per environment, whose exact ARN
+ * the environment's deploy role trusts; that role may assume only that deploy role.
  */
 export class RepoPipeline extends Construct {
   /** The pipeline. */
@@ -179,7 +178,7 @@ export class RepoPipeline extends Construct {
         new iam.PolicyStatement({
           sid: 'AssumeTheEnvironmentDeployRole',
           actions: ['sts:AssumeRole', 'sts:TagSession'],
-          resources: [names.deployRoleArn(env)],
+          resources: [names.deployRoleArnOf(repo, env)],
         }),
       );
       // the orchestrator writes the ledger (locks, idempotency, records) with this build's own
@@ -240,7 +239,7 @@ export class RepoPipeline extends Construct {
       const environmentVariables: Record<string, codebuild.BuildEnvironmentVariable> = {
         TARGET_ENV: { value: env },
         [PIPELINE_NAME_ENV]: { value: pipelineName },
-        DEPLOY_ROLE_ARN: { value: names.deployRoleArn(env) },
+        DEPLOY_ROLE_ARN: { value: names.deployRoleArnOf(repo, env) },
         DATAOPS_REPO: { value: repo.name },
         [HANDLER_ENV.ledgerTable]: { value: names.ledgerTableName() },
         [HANDLER_ENV.artifactBucket]: { value: names.artifactBucketName() },

@@ -20,13 +20,19 @@ export interface TargetDeployRoleProps {
   readonly config: PlatformConfig;
   /** The environment this role deploys to (the stack's account). */
   readonly envName: EnvironmentName;
+  /**
+   * Which of the environment's deploy roles this is (PlatformNames.deployRoleCount): it is trusted
+   * by the deployer roles of its repos only. @default 0 (the first, `<name>-deploy-<env>`)
+   */
+  readonly index?: number;
 }
 
 /**
- * The role a pipeline assumes to deploy into one environment account. It trusts only the tooling
- * account's Deploy/Verify CodeBuild roles of this environment (matched by their role-name prefix, so
- * the trust can be written before those roles exist and no role of another environment matches), and
- * may touch only this environment's resources: the DAG folder of the MWAA DAG bucket, the ECR
+ * The role a pipeline assumes to deploy into one environment account. It trusts only the exact ARNs
+ * of the tooling account's Deploy/Verify CodeBuild roles of this environment for its repos (known
+ * at synthesis; written as the tooling account root with an `ArnEquals aws:PrincipalArn` condition,
+ * so the trust can be written before those roles exist, and a role created later under a similar
+ * name is not trusted), and may touch only this environment's resources: the DAG folder of the MWAA DAG bucket, the ECR
  * repositories under the environment's prefix, the dbt artifacts folder of the same bucket, the SSM parameter path, the Snowflake deploy
  * secret and a CLI token of the environment's MWAA environment, plus read access to release
  * artifacts in the tooling account.
@@ -38,28 +44,23 @@ export class TargetDeployRole extends Construct {
   constructor(scope: Construct, id: string, props: TargetDeployRoleProps) {
     super(scope, id);
     const { config, envName } = props;
+    const index = props.index ?? 0;
     const names = new PlatformNames(config);
     const env = config.environments[envName];
     const { region } = Stack.of(this);
     const account = env.account;
     const toolingRoot = `arn:aws:iam::${config.toolingAccount}:root`;
 
+    const deployers = names.deployerRoleArnsOf(envName, index);
+    if (deployers.length === 0) throw new Error(`deploy role ${index} of ${envName} has no repos; PlatformNames.deployRoleCount() is ${names.deployRoleCount()}`);
+    const roleName = names.deployRoleName(envName, index);
     this.role = new iam.Role(this, 'Role', {
-      roleName: names.deployRoleName(envName),
-      description: `dataops-cicd: deploys releases into ${envName}; assumed only by the tooling account's ${envName} deployer roles`,
+      roleName,
+      description: `dataops-cicd: deploys releases into ${envName}; assumed only by the tooling account's ${envName} deployer roles of its ${deployers.length} repos`,
       maxSessionDuration: Duration.hours(1),
-      assumedBy: new iam.ArnPrincipal(toolingRoot).withConditions({
-        ArnLike: { 'aws:PrincipalArn': names.deployerRoleArnPattern(envName) },
-      }),
+      // one statement: AssumeRole, and TagSession (CodeBuild passes session tags for traceability in CloudTrail)
+      assumedBy: new iam.ArnPrincipal(toolingRoot).withConditions({ ArnEquals: { 'aws:PrincipalArn': deployers } }).withSessionTags(),
     });
-    // CodeBuild passes session tags for traceability in CloudTrail
-    this.role.assumeRolePolicy?.addStatements(
-      new iam.PolicyStatement({
-        actions: ['sts:TagSession'],
-        principals: [new iam.ArnPrincipal(toolingRoot)],
-        conditions: { ArnLike: { 'aws:PrincipalArn': names.deployerRoleArnPattern(envName) } },
-      }),
-    );
 
     const dagObjects = `arn:aws:s3:::${env.mwaa.dagBucket}/${DAG_S3_PATH}/*`;
     const dbtObjects = `arn:aws:s3:::${env.mwaa.dagBucket}/${DBT_ARTIFACTS_S3_PATH}/*`;
@@ -124,7 +125,7 @@ export class TargetDeployRole extends Construct {
       }),
     ];
     const policy = new iam.ManagedPolicy(this, 'Permissions', {
-      managedPolicyName: `${names.deployRoleName(envName)}-permissions`,
+      managedPolicyName: `${roleName}-permissions`,
       description: `what the ${envName} deploy role may do: this environment's DAG folder, images, pointers, Snowflake key and MWAA CLI`,
       statements,
       roles: [this.role],

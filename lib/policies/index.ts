@@ -1,7 +1,8 @@
 import * as fs from 'fs';
 import * as path from 'path';
 import { CloudFormationValidatePlugin, type ValidationRuleSource } from 'aws-cdk-lib';
-import { ENVIRONMENT_NAMES, type PlatformConfig } from '../config/schema';
+import { ENVIRONMENT_NAMES, type EnvironmentName, type PlatformConfig } from '../config/schema';
+import { deployerRoleNameOf } from '../constructs/names';
 
 /** The project's Guard rule files (lib/policies/NAME.guard), by name. */
 export const GUARD_RULE_FILES = [
@@ -31,12 +32,13 @@ function principalPattern(accounts: readonly string[]): string {
 }
 
 /**
- * A Guard regex literal matching the ARN (or ARN pattern ending in `-*`) of a deployer role of
- * `envPattern` in the tooling account: `<name>-deployer-<env>-<repo>`.
+ * A Guard regex literal matching exactly the ARN of a deployer role of `envs` in the tooling
+ * account (`<name>-deployer-<env>-<repo>`, as PlatformNames writes it): no pattern such as
+ * `<name>-deployer-<env>-*`, which a role created later under a similar name would match.
  */
-function deployerPattern(config: GuardRuleConfig, envPattern: string): string {
-  const repos = config.repos.map((r) => escapeRegex(r.name)).join('|');
-  return `/^arn:aws[a-z-]*:iam::${config.toolingAccount}:role\\/${escapeRegex(config.name)}-deployer-${envPattern}-(${repos}|\\*)$/`;
+function deployerPattern(config: GuardRuleConfig, envs: readonly EnvironmentName[]): string {
+  const roles = envs.flatMap((env) => config.repos.map((r) => escapeRegex(deployerRoleNameOf(config.name, r.name, env)))).join('|');
+  return `/^arn:aws[a-z-]*:iam::${config.toolingAccount}:role\\/(${roles})$/`;
 }
 
 /** The placeholders of the rule files and their values for a configuration. */
@@ -48,11 +50,11 @@ function placeholders(config: GuardRuleConfig): Record<string, string> {
     AUDIT_RETENTION_DAYS: String(config.audit.retentionDays),
     PRINCIPALS_TOOLING: principalPattern([config.toolingAccount, ...envAccounts]),
     PRINCIPALS_UNMARKED: principalPattern([config.toolingAccount]),
-    DEPLOYERS_ANY: deployerPattern(config, `(${ENVIRONMENT_NAMES.join('|')})`),
+    DEPLOYERS_ANY: deployerPattern(config, ENVIRONMENT_NAMES),
   };
   for (const env of ENVIRONMENT_NAMES) {
     values[`PRINCIPALS_${env.toUpperCase()}`] = principalPattern([config.toolingAccount, config.environments[env].account]);
-    values[`DEPLOYERS_${env.toUpperCase()}`] = deployerPattern(config, env);
+    values[`DEPLOYERS_${env.toUpperCase()}`] = deployerPattern(config, [env]);
   }
   return values;
 }

@@ -1,6 +1,7 @@
 import { Stack, type StackProps } from 'aws-cdk-lib';
 import type { Construct } from 'constructs';
 import type { EnvironmentName, PlatformConfig } from '../config/schema';
+import { PlatformNames } from '../constructs/names';
 import { TargetDeployRole } from '../constructs/target-deploy-role';
 
 /** Properties of a {@link TargetStack}. */
@@ -19,11 +20,14 @@ export interface DataOpsStackMetadata {
 
 /**
  * `DataOpsTarget-<env>`, deployed to an environment account: the deploy role that the pipelines
- * assume (trusted only by the tooling account's deployer roles of this environment).
+ * assume (trusted only by the exact ARNs of the tooling account's deployer roles of this
+ * environment), one per 16 repos.
  */
 export class TargetStack extends Stack {
-  /** The deploy role. */
+  /** The first deploy role (`<name>-deploy-<env>`). */
   readonly deployRole: TargetDeployRole;
+  /** Every deploy role of the environment, in order (PlatformNames.deployRoleCount). */
+  readonly deployRoles: readonly TargetDeployRole[];
 
   constructor(scope: Construct, id: string, props: TargetStackProps) {
     super(scope, id, {
@@ -31,6 +35,12 @@ export class TargetStack extends Stack {
       ...props,
     });
     this.templateOptions.metadata = { DataOps: { StackKind: 'target', Environment: props.envName } satisfies DataOpsStackMetadata };
-    this.deployRole = new TargetDeployRole(this, 'DeployRole', { config: props.config, envName: props.envName });
+    const count = new PlatformNames(props.config).deployRoleCount();
+    // the first keeps its construct id, so adding repos never replaces it
+    this.deployRoles = Array.from(
+      { length: count },
+      (_, index) => new TargetDeployRole(this, index === 0 ? 'DeployRole' : `DeployRole${index + 1}`, { config: props.config, envName: props.envName, index }),
+    );
+    this.deployRole = this.deployRoles[0];
   }
 }

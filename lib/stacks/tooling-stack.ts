@@ -66,7 +66,7 @@ export class ToolingStack extends Stack {
 
     this.key = new PlatformKey(this, 'PlatformKey', {
       alias: names.keyAlias(),
-      crossAccountDecrypters: ENVIRONMENT_NAMES.map((env) => ({ account: config.environments[env].account, roleArn: names.deployRoleArn(env) })),
+      crossAccountDecrypters: ENVIRONMENT_NAMES.map((env) => ({ account: config.environments[env].account, roleArns: names.deployRoleArns(env) })),
     }).key;
     const encryptionKey = this.key;
 
@@ -89,7 +89,7 @@ export class ToolingStack extends Stack {
           principals: [new iam.AccountPrincipal(config.environments[env].account)],
           actions: ['s3:GetObject', 's3:GetObjectVersion'],
           resources: [artifacts.arnForObjects('*')],
-          conditions: { ArnEquals: { 'aws:PrincipalArn': names.deployRoleArn(env) } },
+          conditions: { ArnEquals: { 'aws:PrincipalArn': oneOrList(names.deployRoleArns(env)) } },
         }),
       );
     }
@@ -227,4 +227,9 @@ export class ToolingStack extends Stack {
       toolchainRepository,
     };
   }
+}
+
+/** A condition value: the one ARN as a string (as the templates have always written it), several as a list. */
+function oneOrList(arns: readonly string[]): string | string[] {
+  return arns.length === 1 ? arns[0] : [...arns];
 }

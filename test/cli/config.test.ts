@@ -42,6 +42,23 @@ describe('dataops config validate', () => {
   });
 });
 
+describe('dataops config execution-policy', () => {
+  it.each(['tooling', 'prod'] as const)('prints the %s CloudFormation execution policy of the configuration', async (account) => {
+    // GIVEN the embedded default WHEN the policy of one account is printed THEN it is the one the stacks need
+    const { executionPolicy } = await import('../../lib/stacks/execution-policies');
+    const { loadConfig } = await import('../../lib/config/loader');
+    const r = await runDataops(['config', 'execution-policy', '--account', account]);
+    expect(r.exitCode).toBe(0);
+    expect(JSON.parse(r.stdout)).toEqual(executionPolicy(loadConfig(), account));
+  });
+
+  it('fails on an account that is not the tooling account or an environment, naming the allowed ones', async () => {
+    const r = await runDataops(['config', 'execution-policy', '--account', 'qa']);
+    expect(r.exitCode).toBe(2);
+    expect(r.stderr).toMatch(/argument 'qa' is invalid\. Allowed choices are tooling, dev, staging, prod/);
+  });
+});
+
 describe('config/northstar.yaml', () => {
   it('points only to files that exist', () => {
     // GIVEN the embedded default's comments WHEN every docs/, lib/ or README path they name is looked up THEN each exists

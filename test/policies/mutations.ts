@@ -142,6 +142,22 @@ export const GUARD_MUTATIONS: readonly GuardMutation[] = [
     mutate: (t, c) => void (deployTrust(t).Condition = { ArnLike: { 'aws:PrincipalArn': [`arn:aws:iam::${c.toolingAccount}:role/${c.name}-deployer-prod-*`, `arn:aws:iam::${c.toolingAccount}:role/${c.name}-deployer-dev-*`] } }),
   },
   {
+    name: 'the prod deploy role trust turned back into the <name>-deployer-prod-* role-name pattern',
+    stack: 'DataOpsTarget-prod',
+    caughtBy: 'dataops_target_trust_prod',
+    mutate: (t, c) => void (deployTrust(t).Condition = { ArnLike: { 'aws:PrincipalArn': `arn:aws:iam::${c.toolingAccount}:role/${c.name}-deployer-prod-*` } }),
+  },
+  {
+    name: 'a role-name pattern added next to the exact deployer ARNs of the dev deploy role trust',
+    stack: 'DataOpsTarget-dev',
+    caughtBy: 'dataops_target_trust_dev',
+    mutate: (t, c) => {
+      const condition = deployTrust(t).Condition?.ArnEquals;
+      if (!condition) throw new Error('mutation target missing: the dev deploy role trust has no ArnEquals condition; update test/policies/mutations.ts');
+      condition['aws:PrincipalArn'] = [...[condition['aws:PrincipalArn']].flat(), `arn:aws:iam::${c.toolingAccount}:role/${c.name}-deployer-dev-*`];
+    },
+  },
+  {
     name: 'the prod deploy role trust condition turned into a negation',
     stack: 'DataOpsTarget-prod',
     caughtBy: 'dataops_target_trust_prod',

@@ -160,8 +160,9 @@ describe('DataOpsPipeline-<repo>', () => {
   it.each(ENVIRONMENT_NAMES.map((e) => [e]))('deploys and verifies %s in a role that may assume only that environment\'s deploy role', (env) => {
     const template = synthPipelineStack();
     const roleName = names.deployerRoleName(config.repos[0], env);
-    // THEN the deployer role carries the name prefix the target trusts
+    // THEN the deployer role has the exact name the target trusts, under its environment's prefix
     template.hasResourceProperties('AWS::IAM::Role', { RoleName: roleName });
+    expect(names.deployerRoleArnsOf(env, 0)).toContain(`arn:aws:iam::${config.toolingAccount}:role/${roleName}`);
     expect(roleName.startsWith(names.deployerRolePrefix(env))).toBe(true);
     // AND every sts:AssumeRole it holds names exactly this environment's deploy role
     const policies = template.findResources('AWS::IAM::Policy');
@@ -170,7 +171,7 @@ describe('DataOpsPipeline-<repo>', () => {
       .flatMap((p) => (p as { Properties: { PolicyDocument: { Statement: Array<{ Action: string | string[]; Resource: unknown }> } } }).Properties.PolicyDocument.Statement)
       .filter((s) => [s.Action].flat().includes('sts:AssumeRole'))
       .flatMap((s) => [s.Resource].flat());
-    expect(assumed).toEqual([names.deployRoleArn(env)]);
+    expect(assumed).toEqual([names.deployRoleArnOf(config.repos[0], env)]);
     // AND its Deploy and Verify projects get TARGET_ENV and DEPLOY_ROLE_ARN
     for (const purpose of ['deploy', 'verify']) {
       template.hasResourceProperties('AWS::CodeBuild::Project', {
@@ -178,7 +179,7 @@ describe('DataOpsPipeline-<repo>', () => {
         Environment: Match.objectLike({
           EnvironmentVariables: Match.arrayWith([
             { Name: 'TARGET_ENV', Type: 'PLAINTEXT', Value: env },
-            { Name: 'DEPLOY_ROLE_ARN', Type: 'PLAINTEXT', Value: names.deployRoleArn(env) },
+            { Name: 'DEPLOY_ROLE_ARN', Type: 'PLAINTEXT', Value: names.deployRoleArnOf(config.repos[0], env) },
           ]),
         }),
         Source: Match.objectLike({ BuildSpec: Match.stringLikeRegexp(`${purpose === 'deploy' ? 'dataops deploy' : 'dataops verify'}`) }),

@@ -1,7 +1,11 @@
-import type { Command } from 'commander';
+import { Option, type Command } from 'commander';
+import { ENVIRONMENT_NAMES } from '../../config/schema';
 import { addConfigOption, addOutputOptions, writeOutput, type CommonOptions } from '../options';
 
-/** `dataops config validate|show`: checks a platform configuration file the way synth does. */
+/** Accounts `dataops config execution-policy --account` knows. */
+const DEPLOY_ACCOUNTS = ['tooling', ...ENVIRONMENT_NAMES] as const;
+
+/** `dataops config validate|show|execution-policy`: checks a platform configuration file the way synth does. */
 export function registerConfig(program: Command): void {
   const config = program.command('config').description('check or print a platform configuration file');
   addOutputOptions(
@@ -34,5 +38,20 @@ export function registerConfig(program: Command): void {
       const { stringify } = require('yaml') as typeof import('yaml');
       writeOutput(opts.out, stringify(cfg));
     } else writeOutput(opts.out, `${JSON.stringify(cfg, null, 2)}\n`);
+  });
+  addOutputOptions(
+    addConfigOption(
+      config
+        .command('execution-policy')
+        .description("print the CloudFormation execution policy of one account (README \"Deploy\", step 2), with the configuration's exact role ARNs")
+        .addOption(new Option('--account <account>', 'the account the policy is for').choices(DEPLOY_ACCOUNTS).makeOptionMandatory()),
+    ),
+    ['json'],
+    'json',
+    'the policy document',
+  ).action(async (opts: CommonOptions & { account: (typeof DEPLOY_ACCOUNTS)[number] }) => {
+    const { loadPlatformConfig } = require('../../config/loader') as typeof import('../../config/loader');
+    const { executionPolicy } = require('../../stacks/execution-policies') as typeof import('../../stacks/execution-policies');
+    writeOutput(opts.out, `${JSON.stringify(executionPolicy(loadPlatformConfig(opts.config), opts.account), null, 2)}\n`);
   });
 }
