@@ -10,8 +10,9 @@ a request's action against the caller's policies, but for most services against 
 so a policy scoped to a table, parameter, repository or secret (as every policy of this platform is)
 never matches. The handlers below give moto the resource ARN of the request, as IAM would evaluate
 it, for the services the platform's builds and functions call: DynamoDB (table, index), SSM
-(parameter), ECR (repository), Secrets Manager (secret), CloudWatch (alarm), KMS (key). Calls
-without a resource (PutMetricData, GetAuthorizationToken, list calls) keep "*". A DynamoDB
+(parameter), ECR (repository), Secrets Manager (secret), CloudWatch (alarm), EventBridge (event bus,
+rule), KMS (key). Calls without a resource (PutMetricData, GetAuthorizationToken, list calls) keep
+"*". A DynamoDB
 transaction is authorized item by item, as IAM does: TransactWriteItems and TransactGetItems are not
 IAM actions, each item needs the action of its operation (PutItem, UpdateItem, DeleteItem,
 ConditionCheckItem, GetItem) on its table.
@@ -99,6 +100,22 @@ def _cloudwatch(handler):
     return _arn(handler, "cloudwatch", f"alarm:{name}") if name else "*"
 
 
+def _events(handler):
+    body = _json_body(handler)
+    entries = body.get("Entries")
+    if isinstance(entries, list) and entries:
+        # PutEvents: the bus of the entries (IAM evaluates each entry's bus; the platform puts one bus per call)
+        bus = entries[0].get("EventBusName") or "default"
+    else:
+        bus = body.get("EventBusName") or body.get("Name")
+        rule = body.get("Rule")
+        if rule:
+            return _arn(handler, "events", f"rule/{rule}" if not bus or bus == "default" else f"rule/{bus}/{rule}")
+    if not bus:
+        return "*"
+    return bus if bus.startswith("arn:") else _arn(handler, "events", f"event-bus/{bus}")
+
+
 def _kms(handler):
     key = _first_param(handler, "KeyId")
     if not key:
@@ -131,6 +148,7 @@ def install_resource_handlers():
     from moto.cloudwatch.responses import CloudWatchResponse
     from moto.dynamodb.responses import DynamoHandler
     from moto.ecr.responses import ECRResponse
+    from moto.events.responses import EventsHandler
     from moto.kms.responses import KmsResponse
     from moto.secretsmanager.responses import SecretsManagerResponse
     from moto.ssm.responses import SimpleSystemManagerResponse
@@ -150,6 +168,7 @@ def install_resource_handlers():
         (ECRResponse, _ecr),
         (SecretsManagerResponse, _secretsmanager),
         (CloudWatchResponse, _cloudwatch),
+        (EventsHandler, _events),
         (KmsResponse, _kms),
     ):
         cls._determine_resource = guarded(fn)

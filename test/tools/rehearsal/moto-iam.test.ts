@@ -1,4 +1,5 @@
 import { CreateTableCommand, DynamoDBClient, TransactWriteItemsCommand } from '@aws-sdk/client-dynamodb';
+import { EventBridgeClient, PutEventsCommand } from '@aws-sdk/client-eventbridge';
 import { CreateRoleCommand, IAMClient, PutRolePolicyCommand } from '@aws-sdk/client-iam';
 import { accountAdmin, assumeRole, clientConfig, type AwsTarget } from '../../../tools/rehearsal/aws';
 import { enforceIam } from '../../../tools/rehearsal/iam';
@@ -12,7 +13,7 @@ jest.setTimeout(120_000);
 
 const ACCOUNT = '123456789012';
 
-describe('moto launcher: DynamoDB transactions under IAM enforcement', () => {
+describe('moto launcher: DynamoDB transactions and EventBridge buses under IAM enforcement', () => {
   let moto: LocalServer;
   let aws: AwsTarget;
   let asWriter: DynamoDBClient;
@@ -33,7 +34,14 @@ describe('moto launcher: DynamoDB transactions under IAM enforcement', () => {
       new PutRolePolicyCommand({
         RoleName: 'writer',
         PolicyName: 'ledger-items',
-        PolicyDocument: JSON.stringify({ Version: '2012-10-17', Statement: [{ Effect: 'Allow', Action: ['dynamodb:PutItem', 'dynamodb:ConditionCheckItem'], Resource: `arn:aws:dynamodb:us-east-1:${ACCOUNT}:table/ledger` }] }),
+        PolicyDocument: JSON.stringify({
+          Version: '2012-10-17',
+          Statement: [
+            { Effect: 'Allow', Action: ['dynamodb:PutItem', 'dynamodb:ConditionCheckItem'], Resource: `arn:aws:dynamodb:us-east-1:${ACCOUNT}:table/ledger` },
+            // as the Recorder's PublishLedgerEvents: the default bus only
+            { Effect: 'Allow', Action: 'events:PutEvents', Resource: `arn:aws:events:us-east-1:${ACCOUNT}:event-bus/default` },
+          ],
+        }),
       }),
     );
     iam.destroy();
@@ -56,5 +64,16 @@ describe('moto launcher: DynamoDB transactions under IAM enforcement', () => {
 
   it('refuses an item operation the policy does not grant', async () => {
     await expect(asWriter.send(new TransactWriteItemsCommand({ TransactItems: [{ Delete: { TableName: 'ledger', Key: { pk: { S: 'a' } } } }] }))).rejects.toThrow(/not authorized to perform: dynamodb:DeleteItem on resource: .*table\/ledger/);
+  });
+
+  it('checks PutEvents against the bus it puts on: the default bus is allowed, another bus is refused by its ARN', async () => {
+    const events = new EventBridgeClient(clientConfig(aws, await assumeRole(aws, `arn:aws:iam::${ACCOUNT}:role/writer`, 'writer-events')));
+    try {
+      const entry = { Source: 'dataops.ledger', DetailType: 'x', Detail: '{}' };
+      await expect(events.send(new PutEventsCommand({ Entries: [entry] }))).resolves.toMatchObject({ FailedEntryCount: 0 });
+      await expect(events.send(new PutEventsCommand({ Entries: [{ ...entry, EventBusName: 'audit' }] }))).rejects.toThrow(new RegExp(`events:PutEvents on resource: arn:aws:events:us-east-1:${ACCOUNT}:event-bus/audit`));
+    } finally {
+      events.destroy();
+    }
   });
 });
