@@ -37,17 +37,23 @@ export async function startRehearsalPlatform(options: RehearsalPlatformOptions =
   await codepipeline.start();
   const mwaa = await startMwaaEnvironments(aws, config);
   const lines: string[] = [];
+  const prepared: Rehearsal[] = [];
   return {
     assembly,
     codepipeline,
     mwaa,
     aws,
     lines,
-    rehearsal: (repo) => Rehearsal.prepare({ assemblyDir: assembly, repo, aws, enforceIam: true, codepipeline, endpoints: { ...options.endpoints, AWS_ENDPOINT_URL_MWAA: mwaa.endpoint }, log: (l) => {
+    rehearsal: async (repo) => {
+      const r = await Rehearsal.prepare({ assemblyDir: assembly, repo, aws, enforceIam: true, codepipeline, endpoints: { ...options.endpoints, AWS_ENDPOINT_URL_MWAA: mwaa.endpoint }, log: (l) => {
         lines.push(l);
         if (process.env.DATAOPS_REHEARSAL_LOG) fs.appendFileSync(process.env.DATAOPS_REHEARSAL_LOG, `${l}\n`);
-      } }),
+      } });
+      prepared.push(r);
+      return r;
+    },
     stop: async () => {
+      for (const r of prepared) r.close();
       await mwaa.stop();
       await codepipeline.stop();
       await moto.stop();

@@ -104,6 +104,54 @@ export interface PipelineModel {
   readonly roles: ReadonlyMap<string, RoleModel>;
   /** Every customer-managed policy of the assembly (AWS::IAM::ManagedPolicy): its document, by ARN. */
   readonly managedPolicies: ReadonlyMap<string, unknown>;
+  /** The enabled EventBridge rules of the assembly with an event pattern (what CodePipeline's state-change events reach). */
+  readonly eventRules: readonly EventRuleModel[];
+}
+
+/** An EventBridge rule with an event pattern, as synthesized: the pattern and the targets it delivers to. */
+export interface EventRuleModel {
+  /** `<stack>/<logical id>` (the rule's physical name is generated at deploy). */
+  readonly id: string;
+  readonly pattern: unknown;
+  /** Targets that are Lambda functions of the assembly: the rehearsal invokes them with each matching event. */
+  readonly functions: readonly FunctionModel[];
+  /** ARNs of other targets (queues, topics, buses), which the rehearsal does not deliver to. */
+  readonly otherTargets: readonly string[];
+}
+
+const EventRuleSchema = z.object({
+  EventPattern: z.unknown().optional(),
+  State: z.string().optional(),
+  Targets: z.array(z.object({ Arn: z.unknown(), Id: z.string() }).loose()).optional(),
+});
+
+/** Every ENABLED AWS::Events::Rule with an EventPattern, its Lambda targets read as functions (schedule-only rules are left out). */
+function readEventRules(assembly: CloudAssembly, resolver: Resolver): EventRuleModel[] {
+  const functionsByArn = new Map<string, { stack: AssemblyStack; logicalId: string }>();
+  for (const stack of assembly.stacks.values()) {
+    for (const [logicalId, r] of Object.entries(stack.resources)) {
+      if (r.Type === 'AWS::Lambda::Function') functionsByArn.set(resolver.resource(stack, logicalId).attributes.Arn, { stack, logicalId });
+    }
+  }
+  const out: EventRuleModel[] = [];
+  for (const stack of assembly.stacks.values()) {
+    for (const [logicalId, r] of Object.entries(stack.resources)) {
+      if (r.Type !== 'AWS::Events::Rule') continue;
+      const id = `${stack.id}/${logicalId}`;
+      const p = narrow(EventRuleSchema, r.Properties, `event rule ${id}`);
+      if (p.EventPattern === undefined || (p.State ?? 'ENABLED') !== 'ENABLED') continue;
+      const functions: FunctionModel[] = [];
+      const otherTargets: string[] = [];
+      for (const t of p.Targets ?? []) {
+        const arn = resolver.string(stack, t.Arn, `event rule ${id} target ${t.Id}`);
+        const fn = functionsByArn.get(arn);
+        if (fn) functions.push(functionAt(assembly, resolver, fn.stack, fn.logicalId));
+        else otherTargets.push(arn);
+      }
+      out.push({ id, pattern: resolver.value(stack, p.EventPattern), functions, otherTargets });
+    }
+  }
+  return out;
 }
 
 function readManagedPolicies(assembly: CloudAssembly, resolver: Resolver): Map<string, unknown> {
@@ -300,6 +348,7 @@ export function readPipeline(assembly: CloudAssembly, repo: string, resolver = n
     alarms,
     roles: readRoles(assembly, resolver),
     managedPolicies: readManagedPolicies(assembly, resolver),
+    eventRules: readEventRules(assembly, resolver),
   };
 }
 
@@ -329,6 +378,11 @@ function readProject(assembly: CloudAssembly, resolver: Resolver, name: string):
 
 function readFunction(assembly: CloudAssembly, resolver: Resolver, name: string): FunctionModel {
   const { stack, logicalId } = findByName(assembly, resolver, 'AWS::Lambda::Function', name);
+  return functionAt(assembly, resolver, stack, logicalId);
+}
+
+function functionAt(assembly: CloudAssembly, resolver: Resolver, stack: AssemblyStack, logicalId: string): FunctionModel {
+  const name = resolver.resource(stack, logicalId).ref;
   const p = narrow(FunctionSchema, stack.resources[logicalId].Properties, `Lambda function ${name}`);
   const key = resolver.string(stack, p.Code.S3Key, `${name} Code.S3Key`);
   const codeDir = stack.assetDirs.get(key);

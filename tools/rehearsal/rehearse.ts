@@ -14,9 +14,10 @@ import { CloudAssembly } from './assembly';
 import { awsEnvironment, clientConfig, type AwsTarget, type Credentials } from './aws';
 import { assumeServiceRole, enforceIam, provisionRoles } from './iam';
 import { RehearsalError } from './errors';
+import { codepipelineEvent, FunctionWorker, matchesPattern, type BusEvent } from './events';
 import { readToolchainImage, type ToolchainImage } from './image';
 import { Resolver } from './intrinsics';
-import { readPipeline, type ActionModel, type AlarmModel, type PipelineModel, type ProjectModel, type StageModel } from './model';
+import { readPipeline, type ActionModel, type AlarmModel, type FunctionModel, type PipelineModel, type ProjectModel, type StageModel } from './model';
 import { provisionPlatform, type ProvisionedPlatform } from './platform';
 import { resolveVariables, type ExecutionVariables } from './variables';
 
@@ -116,7 +117,22 @@ export interface ExecutionResult {
   readonly rollback?: ExecutionResult;
   /** The first failure, naming the stage and action. */
   readonly failure?: { readonly stage: string; readonly action: string; readonly message: string };
+  /** The execution's state-change events that an EventBridge rule delivered to a Lambda target (the Recorder), in order. */
+  readonly deliveries: readonly EventDelivery[];
   readonly durationMs: number;
+}
+
+/** One state-change event delivered to one rule's Lambda target. */
+export interface EventDelivery {
+  readonly detailType: string;
+  readonly state: string;
+  readonly stage?: string;
+  readonly action?: string;
+  readonly rule: string;
+  readonly target: string;
+  readonly ok: boolean;
+  /** The handler's error (EventBridge would retry the delivery, then dead-letter it). */
+  readonly error?: string;
 }
 
 /** One action to run: where it is, its resolved configuration, the execution it runs in and the one whose artifacts it takes. */
@@ -136,6 +152,7 @@ interface ExecutionState {
   readonly sourceDir: string;
   readonly artifacts: Map<string, { readonly bucket: string; readonly key: string } | { readonly clone: string }>;
   readonly variables: ExecutionVariables;
+  readonly deliveries: EventDelivery[];
 }
 
 const git = (dir: string, ...args: string[]) => execFileSync('git', args, { cwd: dir, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] }).trim();
@@ -160,6 +177,8 @@ export class Rehearsal {
   private readonly credentialCache = new Map<string, Credentials>();
   /** Stages each standard execution succeeded in (the targets of a stage rollback). */
   private readonly succeeded = new Map<string, Set<string>>();
+  /** A warm process per event-target function, as Lambda keeps a container for consecutive invocations. */
+  private readonly workers = new Map<string, FunctionWorker>();
 
   private constructor(
     readonly pipeline: PipelineModel,
@@ -220,14 +239,16 @@ export class Rehearsal {
     const cp = this.opts.codepipeline;
     const id = cp.startExecution(pipeline.name);
     const commit = git(exec.sourceDir, 'rev-parse', 'HEAD');
-    const state: ExecutionState = { id, commit, sourceDir: path.resolve(exec.sourceDir), artifacts: new Map(), variables: new Map([['codepipeline', { PipelineExecutionId: id }]]) };
+    const state: ExecutionState = { id, commit, sourceDir: path.resolve(exec.sourceDir), artifacts: new Map(), variables: new Map([['codepipeline', { PipelineExecutionId: id }]]), deliveries: [] };
     this.states.push(state);
     this.log(`execution ${id} of ${pipeline.name} on ${commit.slice(0, 7)}`);
+    await this.emitPipeline(state, 'STARTED');
     const actions: ActionRun[] = [];
     const approvals: ApprovalRequest[] = [];
     const stages: Record<string, 'Succeeded' | 'Failed' | 'RolledBack'> = {};
     for (const stage of pipeline.stages) {
       cp.setStage(pipeline.name, id, stage.name, 'InProgress');
+      await this.emitStage(state, stage.name, 'STARTED');
       const outcome = await this.runStage(stage, state, exec, actions, approvals);
       if (outcome.ok) {
         const bake = await this.evaluateConditions(stage, exec);
@@ -235,10 +256,13 @@ export class Rehearsal {
           stages[stage.name] = 'Succeeded';
           this.succeeded.set(id, (this.succeeded.get(id) ?? new Set()).add(stage.name));
           cp.setStage(pipeline.name, id, stage.name, 'Succeeded');
+          await this.emitStage(state, stage.name, 'SUCCEEDED');
           continue;
         }
         cp.setStage(pipeline.name, id, stage.name, 'Failed', 'Failed');
         stages[stage.name] = 'Failed';
+        await this.emitStage(state, stage.name, 'FAILED');
+        await this.emitPipeline(state, 'FAILED');
         const failure = { stage: stage.name, action: bake.rule, message: bake.message };
         const rollback = await this.rollbackStage(stage, state, exec, 'condition');
         if (rollback) stages[stage.name] = 'RolledBack';
@@ -246,11 +270,14 @@ export class Rehearsal {
       }
       stages[stage.name] = 'Failed';
       cp.setStage(pipeline.name, id, stage.name, 'Failed', 'Failed');
+      await this.emitStage(state, stage.name, 'FAILED');
+      await this.emitPipeline(state, 'FAILED');
       const rollback = stage.onFailure === 'ROLLBACK' ? await this.rollbackStage(stage, state, exec, 'failure') : undefined;
       if (rollback) stages[stage.name] = 'RolledBack';
       return this.result(state, 'Failed', stages, actions, approvals, started, outcome.failure, rollback);
     }
     cp.setStage(pipeline.name, id, pipeline.stages[pipeline.stages.length - 1].name, 'Succeeded', 'Succeeded');
+    await this.emitPipeline(state, 'SUCCEEDED');
     return this.result(state, 'Succeeded', stages, actions, approvals, started);
   }
 
@@ -275,6 +302,7 @@ export class Rehearsal {
       variables: Object.fromEntries(state.variables),
       rollback,
       failure,
+      deliveries: state.deliveries,
       durationMs: Date.now() - started,
     };
   }
@@ -301,7 +329,15 @@ export class Rehearsal {
     return { ok: true };
   }
 
+  /** Runs one action between its STARTED and its SUCCEEDED or FAILED state-change event. */
   private async runAction(stage: StageModel, action: ActionModel, state: ExecutionState, exec: ExecutionOptions, approvals: ApprovalRequest[], rollbackOf?: ExecutionState): Promise<ActionRun> {
+    await this.emitAction(state, stage, action, 'STARTED');
+    const r = await this.runActionItself(stage, action, state, exec, approvals, rollbackOf);
+    await this.emitAction(state, stage, action, r.status === 'Succeeded' ? 'SUCCEEDED' : 'FAILED');
+    return r;
+  }
+
+  private async runActionItself(stage: StageModel, action: ActionModel, state: ExecutionState, exec: ExecutionOptions, approvals: ApprovalRequest[], rollbackOf?: ExecutionState): Promise<ActionRun> {
     const started = Date.now();
     const run = (status: ActionRun['status'], message: string, log = ''): ActionRun => {
       this.log(`  ${stage.name}/${action.name}: ${status}${status === 'Failed' ? ` — ${message.slice(0, 400)}` : ''}`);
@@ -452,7 +488,7 @@ export class Rehearsal {
       const result = await runBuildspec({ file: buildspec, srcDir, env, baseEnv: this.image.environment(), artifactsDir: outDir, timeoutMs: project.timeoutMinutes * 60_000 });
       if (!result.succeeded) {
         const failed = result.phases.find((p) => p.status === 'FAILED');
-        const tail = result.log.trim().split('\n').slice(-15).join('\n');
+        const tail = withoutSdkNodeWarning(result.log).trim().split('\n').slice(-15).join('\n');
         return run('Failed', `build ${buildId} failed in phase ${failed?.name ?? '?'}${failed?.failedCommand ? ` at '${failed.failedCommand.command.split('\n')[0].slice(0, 120)}' (exit ${failed.failedCommand.exitCode})` : ''}:\n${tail}`, result.log);
       }
       if (outDir) {
@@ -476,22 +512,84 @@ export class Rehearsal {
     });
     const cp = this.opts.codepipeline;
     const job = cp.createJob({ pipelineName: this.pipeline.name, stageName: stage.name, actionName: action.name, executionId: state.id, configuration, inputArtifacts });
-    const creds = await this.credentials(fn.roleArn, 'lambda.amazonaws.com', fn.name);
-    const out = await invokeBundledHandler(fn.codeDir, fn.handler, cp.lambdaEvent(job), {
-      ...fn.environment,
-      ...awsEnvironment(this.opts.aws, creds),
-      ...(this.opts.endpoints ?? {}),
-      AWS_ENDPOINT_URL_CODEPIPELINE: cp.endpoint,
-      AWS_LAMBDA_FUNCTION_NAME: fn.name,
-      AWS_LAMBDA_FUNCTION_MEMORY_SIZE: '512',
-      AWS_EXECUTION_ENV: `AWS_Lambda_${fn.runtime}`,
-      PATH: process.env.PATH ?? '',
-      HOME: os.tmpdir(),
-    }, fn.timeoutSeconds * 1000 + 30_000);
+    const out = await invokeBundledHandler(fn.codeDir, fn.handler, cp.lambdaEvent(job), await this.functionEnvironment(fn), fn.timeoutSeconds * 1000 + 30_000);
     const result = cp.jobs.get(job.id)?.result;
     if (out.error && !result) return run('Failed', `${fn.name} failed without reporting to CodePipeline: ${out.error}`, out.log);
     if (!result) return run('Failed', `${fn.name} returned without reporting the job result (PutJobSuccessResult or PutJobFailureResult); CodePipeline times the action out`, out.log);
     return result.kind === 'success' ? run('Succeeded', result.summary ?? '', out.log) : run('Failed', `${result.type}: ${result.message}`, out.log);
+  }
+
+  /** What a function's process gets: the synthesized environment, its role's credentials and the stand-ins' endpoints. */
+  private async functionEnvironment(fn: FunctionModel): Promise<Record<string, string>> {
+    const creds = await this.credentials(fn.roleArn, 'lambda.amazonaws.com', fn.name);
+    return {
+      ...fn.environment,
+      ...awsEnvironment(this.opts.aws, creds),
+      ...(this.opts.endpoints ?? {}),
+      AWS_ENDPOINT_URL_CODEPIPELINE: this.opts.codepipeline.endpoint,
+      AWS_LAMBDA_FUNCTION_NAME: fn.name,
+      AWS_LAMBDA_FUNCTION_MEMORY_SIZE: '512',
+      AWS_EXECUTION_ENV: `AWS_Lambda_${fn.runtime}`,
+      __REHEARSAL_FUNCTION_ARN: fn.arn,
+      PATH: process.env.PATH ?? '',
+      HOME: os.tmpdir(),
+    };
+  }
+
+  /**
+   * CodePipeline puts a state-change event on the account's default bus; each enabled rule whose
+   * pattern matches delivers it to its Lambda targets (the Recorder), which run with their own role.
+   * Delivered in order and awaited here (EventBridge delivers within seconds, before the next
+   * stage's work in practice); a handler error is recorded on the execution and logged, as
+   * EventBridge would retry and then dead-letter it, and does not stop the pipeline.
+   */
+  private async emit(state: ExecutionState, event: BusEvent): Promise<void> {
+    for (const rule of this.pipeline.eventRules) {
+      if (!matchesPattern(rule.pattern, event, `of rule ${rule.id}`)) continue;
+      for (const fn of rule.functions) {
+        let worker = this.workers.get(fn.name);
+        if (!worker) {
+          worker = new FunctionWorker(fn.codeDir, fn.handler, () => this.functionEnvironment(fn), fn.timeoutSeconds * 1000 + 30_000);
+          this.workers.set(fn.name, worker);
+        }
+        const out = await worker.invoke(event);
+        const d = event.detail as { state: string; stage?: string; action?: string };
+        const delivery: EventDelivery = { detailType: event['detail-type'], state: d.state, stage: d.stage, action: d.action, rule: rule.id, target: fn.name, ok: out.error === undefined, ...(out.error !== undefined ? { error: out.error } : {}) };
+        state.deliveries.push(delivery);
+        if (out.error !== undefined) {
+          this.log(`  event ${event['detail-type']} ${[d.stage, d.action, d.state].filter(Boolean).join('/')} → ${fn.name} failed: ${out.error.split('\n')[0].slice(0, 400)}`);
+        }
+      }
+    }
+  }
+
+  private emitPipeline(state: ExecutionState, s: 'STARTED' | 'SUCCEEDED' | 'FAILED'): Promise<void> {
+    return this.emit(state, codepipelineEvent('CodePipeline Pipeline Execution State Change', this.pipeline, { 'execution-id': state.id, state: s }));
+  }
+
+  private emitStage(state: ExecutionState, stage: string, s: 'STARTED' | 'SUCCEEDED' | 'FAILED'): Promise<void> {
+    return this.emit(state, codepipelineEvent('CodePipeline Stage Execution State Change', this.pipeline, { 'execution-id': state.id, stage, state: s }));
+  }
+
+  private emitAction(state: ExecutionState, stage: StageModel, action: ActionModel, s: 'STARTED' | 'SUCCEEDED' | 'FAILED'): Promise<void> {
+    const [category, provider] = action.type.split('/');
+    return this.emit(
+      state,
+      codepipelineEvent('CodePipeline Action Execution State Change', this.pipeline, {
+        'execution-id': state.id,
+        stage: stage.name,
+        action: action.name,
+        state: s,
+        region: this.pipeline.region,
+        type: { owner: 'AWS', provider, category, version: '1' },
+      }),
+    );
+  }
+
+  /** Ends the warm function processes the event deliveries started. */
+  close(): void {
+    for (const w of this.workers.values()) w.stop();
+    this.workers.clear();
   }
 
   /** Evaluates a stage's success conditions (CloudWatchAlarm rules) over its bake. */
@@ -574,11 +672,15 @@ export class Rehearsal {
     const started_ = await cp.send(new RollbackStageCommand({ pipelineName: this.pipeline.name, stageName: stage.name, targetPipelineExecutionId: target.id })).finally(() => cp.destroy());
     const id = started_.pipelineExecutionId;
     if (!id) throw new RehearsalError(`RollbackStage of ${stage.name} to ${target.id} returned no execution id`);
-    const state: ExecutionState = { id, commit: target.commit, sourceDir: target.sourceDir, artifacts: new Map(target.artifacts), variables: new Map([...target.variables, ['codepipeline', { PipelineExecutionId: id }]]) };
+    const state: ExecutionState = { id, commit: target.commit, sourceDir: target.sourceDir, artifacts: new Map(target.artifacts), variables: new Map([...target.variables, ['codepipeline', { PipelineExecutionId: id }]]), deliveries: [] };
     this.log(`  ${stage.name}: rolling back (${why}) to execution ${target.id} as ${id}`);
+    await this.emitPipeline(state, 'STARTED');
+    await this.emitStage(state, stage.name, 'STARTED');
     const runs: ActionRun[] = [];
     const outcome = await this.runStage(stage, state, exec, runs, [], { ...target, variables: state.variables });
     this.opts.codepipeline.setStage(this.pipeline.name, id, stage.name, outcome.ok ? 'Succeeded' : 'Failed', outcome.ok ? 'Succeeded' : 'Failed');
+    await this.emitStage(state, stage.name, outcome.ok ? 'SUCCEEDED' : 'FAILED');
+    await this.emitPipeline(state, outcome.ok ? 'SUCCEEDED' : 'FAILED');
     this.log(`  ${stage.name}: rollback execution ${id} ${outcome.ok ? 'succeeded' : `failed at ${outcome.failure.action}`}`);
     return {
       executionId: id,
@@ -589,10 +691,19 @@ export class Rehearsal {
       approvals: [],
       variables: Object.fromEntries(state.variables),
       failure: outcome.ok ? undefined : outcome.failure,
+      deliveries: state.deliveries,
       durationMs: Date.now() - started,
     };
   }
 
+}
+
+/**
+ * A build log without the AWS SDK's NodeVersionSupportWarning (each node process on Node 20 prints it
+ * once), so that the tail a failure message quotes is the build's own last lines.
+ */
+export function withoutSdkNodeWarning(log: string): string {
+  return log.replace(/\(node:\d+\) Warning: NodeVersionSupportWarning:[\s\S]*?https:\/\/a\.co\/\S+\n(\(Use `node --trace-warnings[^\n]*\n)?/g, '');
 }
 
 function compare(op: string, v: number, threshold: number): boolean {

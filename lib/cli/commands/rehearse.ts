@@ -53,11 +53,11 @@ export function registerRehearse(program: Command): void {
       const log = (line: string) => process.stderr.write(`${line}\n`);
       const rehearsal = await Rehearsal.prepare({ assemblyDir: opts.assembly, repo: opts.repo, aws, enforceIam: opts.enforceIam, codepipeline, endpoints, log });
       const approver = opts.approveAs;
-      const result = await rehearsal.run({ sourceDir: opts.source, ...(approver ? { approve: () => ({ approver, approve: true }) } : {}) });
+      const result = await rehearsal.run({ sourceDir: opts.source, ...(approver ? { approve: () => ({ approver, approve: true }) } : {}) }).finally(() => rehearsal.close());
       const text =
         opts.format === 'json'
           ? `${JSON.stringify({ ...result, actions: result.actions.map(({ log: _log, ...a }) => a) }, null, 2)}\n`
-          : `${rehearsal.pipeline.name} execution ${result.executionId}: ${result.status} in ${(result.durationMs / 1000).toFixed(0)} s\n${result.actions.map((a) => `  ${a.stage}/${a.action}: ${a.status} (${(a.durationMs / 1000).toFixed(1)} s)${a.status === 'Failed' ? `\n    ${a.message.split('\n').join('\n    ')}` : ''}\n`).join('')}${result.rollback ? `  rollback ${result.rollback.executionId}: ${result.rollback.status}\n` : ''}`;
+          : `${rehearsal.pipeline.name} execution ${result.executionId}: ${result.status} in ${(result.durationMs / 1000).toFixed(0)} s\n${result.actions.map((a) => `  ${a.stage}/${a.action}: ${a.status} (${(a.durationMs / 1000).toFixed(1)} s)${a.status === 'Failed' ? `\n    ${a.message.split('\n').join('\n    ')}` : ''}\n`).join('')}${result.rollback ? `  rollback ${result.rollback.executionId}: ${result.rollback.status}\n` : ''}${result.deliveries.filter((d) => !d.ok).map((d) => `  event ${d.detailType} ${[d.stage, d.action, d.state].filter(Boolean).join('/')} → ${d.target} failed: ${(d.error ?? '').split('\n')[0]}\n`).join('')}`;
       writeOutput(opts.out, text);
       if (result.status !== 'Succeeded') process.exitCode = 1;
     } finally {
