@@ -67,6 +67,35 @@ export function mwaaCliClient(rt: Pick<DeployerRuntime, 'region' | 'targetCreden
   return new MwaaCliClient({ mwaa, environmentName, scheme });
 }
 
+/**
+ * The variable that names the Terraform Cloud (or Terraform Enterprise) API address, as go-tfe and the
+ * Terraform CLI's `tfe` integrations read it: a Terraform Enterprise host, or a local stand-in.
+ */
+export const TFE_ADDRESS_ENV = 'TFE_ADDRESS';
+
+/** The address of HCP Terraform (Terraform Cloud), used when {@link TFE_ADDRESS_ENV} is unset. */
+export const DEFAULT_TFE_ADDRESS = 'https://app.terraform.io';
+
+/**
+ * The Terraform Cloud API address of this process: `TFE_ADDRESS` when set (scheme, host, optional port
+ * and base path; the client appends /api/v2), else {@link DEFAULT_TFE_ADDRESS}. An address that is not
+ * an http(s) URL, or that carries credentials, a query or a fragment, fails naming the variable.
+ */
+export function terraformCloudAddress(envVars: Readonly<Record<string, string | undefined>> = process.env): string {
+  const raw = envVars[TFE_ADDRESS_ENV]?.trim();
+  if (!raw) return DEFAULT_TFE_ADDRESS;
+  const fix = `set it to the Terraform Cloud or Enterprise address, e.g. ${DEFAULT_TFE_ADDRESS} or https://tfe.example.com, or unset it for ${DEFAULT_TFE_ADDRESS}`;
+  let url: URL;
+  try {
+    url = new URL(raw);
+  } catch (cause) {
+    throw new DeployError(`${TFE_ADDRESS_ENV} '${raw}' is not a URL; ${fix}`, { cause });
+  }
+  if (url.protocol !== 'https:' && url.protocol !== 'http:') throw new DeployError(`${TFE_ADDRESS_ENV} '${raw}' is not an http(s) URL (got scheme ${url.protocol.replace(/:$/, '')}); ${fix}`);
+  if (url.username || url.password || url.search || url.hash) throw new DeployError(`${TFE_ADDRESS_ENV} '${raw}' has credentials, a query or a fragment, which an API address does not take (the token comes from TFC_TOKEN); ${fix}`);
+  return url.toString().replace(/\/+$/, '');
+}
+
 /** kind → deployer factory. Kinds without an entry (python, sql) ship in the release without a deployer. */
 export const DEPLOYER_FACTORIES: Readonly<Partial<Record<AssetKind, DeployerFactory>>> = {
   airflow: async (rt) => {
@@ -99,7 +128,10 @@ export const DEPLOYER_FACTORIES: Readonly<Partial<Record<AssetKind, DeployerFact
   terraform: async (rt) => {
     const repo = rt.config.repos.find((r) => r.name === rt.repo);
     return new TerraformCloudDeployer({
-      tfc: new TerraformCloudClient({ token: need(rt.terraformToken, 'the Terraform Cloud token (TFC_TOKEN)', 'the Deploy action reads it from Secrets Manager into TFC_TOKEN') }),
+      tfc: new TerraformCloudClient({
+        token: need(rt.terraformToken, 'the Terraform Cloud token (TFC_TOKEN)', 'the Deploy action reads it from Secrets Manager into TFC_TOKEN'),
+        baseUrl: terraformCloudAddress(),
+      }),
       s3: new S3Client({ region: rt.region }),
       artifactBucket: need(rt.artifactBucket, 'the artifact bucket (ARTIFACT_BUCKET)', 'the Deploy action sets ARTIFACT_BUCKET; locally pass --artifact-bucket'),
       protectedResourceTypes: [...new Set([...rt.config.protectedResourceTypes, ...(repo?.protectedResourceTypes ?? [])])],
