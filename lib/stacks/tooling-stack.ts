@@ -142,7 +142,7 @@ export class ToolingStack extends Stack {
         environment: { ...environment, ...extraEnvironment },
         reservedConcurrentExecutions: reserved,
       });
-    const promote = fn('Promote', 'promote', 'Promotion gate: checks the release, the previous environment and the lock, then reports to CodePipeline', 5);
+    const promote = fn('Promote', 'promote', 'Promotion gate: checks the release, the previous environment, the prod approver and the lock, then reports to CodePipeline', 5);
     const rollback = fn('Rollback', 'rollback', 'Rolls a pipeline stage back to its last successful execution, recorded in the ledger', 2);
     const recorder = fn('Recorder', 'recorder', 'Turns pipeline, stage and action state changes into ledger records and audit objects', 5, {
       [HANDLER_ENV.auditRetentionDays]: String(config.audit.retentionDays),
@@ -157,6 +157,14 @@ export class ToolingStack extends Stack {
         sid: 'ReadJobAndReportResult',
         actions: ['codepipeline:GetJobDetails', 'codepipeline:PutJobSuccessResult', 'codepipeline:PutJobFailureResult'],
         resources: ['*'],
+      }),
+    );
+    // Promote reads who approved its execution's prod stage (separation of duties) and whether it is a stage rollback
+    promote.role.addToPolicy(
+      new iam.PolicyStatement({
+        sid: 'ReadTheStageApproval',
+        actions: ['codepipeline:ListActionExecutions', 'codepipeline:GetPipelineExecution'],
+        resources: pipelineArns,
       }),
     );
     // Recorder and Rollback publish the platform metrics (lib/ops/metrics.ts), only in its namespace

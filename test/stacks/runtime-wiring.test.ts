@@ -193,6 +193,9 @@ describe('runtime wiring of the synthesized platform', () => {
       ['promote', 'codepipeline:GetJobDetails', 'any'],
       ['promote', 'codepipeline:PutJobSuccessResult', 'any'],
       ['promote', 'codepipeline:PutJobFailureResult', 'any'],
+      // who approved the execution's Prod stage (separation of duties), and whether it is a stage rollback
+      ['promote', 'codepipeline:ListActionExecutions', 'pipelines'],
+      ['promote', 'codepipeline:GetPipelineExecution', 'pipelines'],
       ['rollback', 'codepipeline:RollbackStage', 'pipelines'],
       ['rollback', 'codepipeline:ListPipelineExecutions', 'pipelines'],
       ['rollback', 'codepipeline:GetPipelineState', 'pipelines'],

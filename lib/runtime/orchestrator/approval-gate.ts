@@ -4,6 +4,7 @@ import { approvalDecision, getPipelineExecution, type ApprovalDecision } from '.
 import type { ApprovalEvidence } from '../deployers/contract';
 import { DeployError, DeployRefusedError } from '../deployers/errors';
 import { STAGE_NAME_BY_ENV } from '../ledger/model';
+import { separationOfDuties, type ApprovedRelease } from '../promote/separation-of-duties';
 
 /**
  * Environment variable of the Deploy and Verify projects that names the repo's pipeline, so that
@@ -24,6 +25,8 @@ export interface ApprovalGateInput {
   readonly pipelineName: string | undefined;
   /** The CodePipeline client of the tooling account (called only for staging and prod). */
   readonly codepipeline: () => CodePipelineClient;
+  /** The release being deployed, whose commit's authors may not have given a prod approval. */
+  readonly release: ApprovedRelease;
 }
 
 const errorName = (e: unknown): string => (e as { name?: string }).name ?? '';
@@ -35,7 +38,10 @@ const errorName = (e: unknown): string => (e as { name?: string }).name ?? '';
  * may instead carry the approval of the execution it rolls back to, whose release already passed
  * it. Anything else is refused (DeployRefusedError) naming the execution and the approval: no
  * pipeline name to check with, an execution the pipeline does not have, an approval that is
- * waiting, rejected or absent.
+ * waiting, rejected or absent. A prod approval of the execution itself is also refused when it came
+ * from an author of the release's commit, naming both (separationOfDuties; Promote checks the same,
+ * this covers a Deploy project started by hand); a rollback's carried approval was checked when
+ * the release it rolls back to was deployed.
  */
 export async function requireApproval(input: ApprovalGateInput): Promise<ApprovalEvidence | null> {
   const { env, executionId } = input;
@@ -66,7 +72,11 @@ export async function requireApproval(input: ApprovalGateInput): Promise<Approva
   const evidence = (id: string, d: ApprovalDecision): ApprovalEvidence => ({ pipelineName, stageName, actionName: APPROVAL_ACTION_NAME, approvedExecutionId: id, approver: d.approver, summary: d.summary, at: d.at });
 
   const own = await decisionOf(executionId);
-  if (own?.status === 'Succeeded') return evidence(executionId, own);
+  if (own?.status === 'Succeeded') {
+    const problem = separationOfDuties(env, own.approver, input.release, `${approval} of execution ${executionId}`);
+    if (problem) throw new DeployRefusedError(problem.message);
+    return evidence(executionId, own);
+  }
   let execution;
   try {
     execution = await getPipelineExecution(client, pipelineName, executionId);

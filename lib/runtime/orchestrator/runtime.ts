@@ -8,6 +8,7 @@ import { createDeployers, type AwsCredentialIdentity, type DeployerFactory } fro
 import { DeployError } from '../deployers/errors';
 import { Ledger } from '../ledger/ledger';
 import { HANDLER_ENV } from '../ledger/table';
+import { recordedCommitAuthors } from '../release/manifest';
 import type { AssetKind, EnvironmentConfig } from '../../config/schema';
 import { createRollbackDataDeps } from '../rollback/data-restore';
 import { PIPELINE_NAME_ENV, requireApproval } from './approval-gate';
@@ -118,6 +119,7 @@ export async function buildOrchestration(
         requireApproval({
           env,
           executionId,
+          release: { repo: release.manifest.repo, version: release.manifest.version, gitSha: release.manifest.gitSha, commitAuthors: recordedCommitAuthors(release.manifest) },
           pipelineName: opts.pipelineName ?? processEnv[PIPELINE_NAME_ENV],
           codepipeline: () => {
             const endpoint = processEnv.AWS_ENDPOINT_URL_CODEPIPELINE;

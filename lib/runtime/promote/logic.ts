@@ -1,6 +1,8 @@
 import { ENVIRONMENT_NAMES, type EnvironmentName } from '../../config/schema';
 import type { ReleaseStatus } from '../ledger/model';
 import type { ReleaseCheck } from '../release/checksums';
+import { recordedCommitAuthors } from '../release/manifest';
+import { SEPARATED_ENVIRONMENTS, separationOfDuties } from './separation-of-duties';
 
 /** The environment a release must have succeeded in before `env`, or null for the first. */
 export function previousEnvironment(env: EnvironmentName): EnvironmentName | null {
@@ -17,6 +19,16 @@ export type LockOutcome =
   | { readonly state: 'acquired'; readonly reentrant: boolean }
   | { readonly state: 'held'; readonly holder: string; readonly expiresAt: number };
 
+/**
+ * The approval that let the execution into the stage, as read from CodePipeline (Prod/Approve runs
+ * before Promote in the stage): approved by someone, a stage rollback (which skips the approval; its
+ * release already passed the stage), or not approved.
+ */
+export type ApprovalFacts =
+  | { readonly state: 'approved'; readonly approval: string; readonly approver: string | null }
+  | { readonly state: 'rollback'; readonly approval: string; readonly targetExecutionId: string }
+  | { readonly state: 'not-approved'; readonly approval: string; readonly detail: string };
+
 /** Everything Promote(λ) knows when it decides. */
 export interface PromotionFacts {
   readonly repo: string;
@@ -24,11 +36,21 @@ export interface PromotionFacts {
   readonly release: ReleaseCheck;
   /** Status of this release's version in the previous environment (null: never seen there). */
   readonly previousEnvStatus: ReleaseStatus | null;
+  /** The stage's approval; read for the environments whose approver may not be an author (prod). */
+  readonly approval?: ApprovalFacts;
   readonly lock: LockOutcome;
 }
 
 /** Why a promotion was refused. */
-export type RefusalCause = 'invalid-release' | 'checksum-mismatch' | 'wrong-repo' | 'not-succeeded-in-previous-env' | 'locked';
+export type RefusalCause =
+  | 'invalid-release'
+  | 'checksum-mismatch'
+  | 'wrong-repo'
+  | 'not-succeeded-in-previous-env'
+  | 'not-approved'
+  | 'self-approval'
+  | 'approval-unverifiable'
+  | 'locked';
 
 /** What Promote(λ) does. `take-lock` asks the caller to try the lock and decide again. */
 export type PromotionDecision =
@@ -38,7 +60,8 @@ export type PromotionDecision =
 
 /**
  * Pure promotion gate: a valid release whose checksums match, for the right repo, that succeeded in
- * the previous environment (dev needs only a valid release), under the repo/env lock.
+ * the previous environment (dev needs only a valid release), approved for prod by someone who did
+ * not author its commit (a stage rollback excepted), under the repo/env lock.
  */
 export function decidePromotion(f: PromotionFacts): PromotionDecision {
   const r = f.release;
@@ -67,6 +90,20 @@ export function decidePromotion(f: PromotionFacts): PromotionDecision {
       message: `release ${version} of ${f.repo} has not succeeded in ${prev} (it ${seen}); environments cannot be skipped, let the ${prev} stage deploy and verify this release first`,
     };
   }
+  if (SEPARATED_ENVIRONMENTS.includes(f.env)) {
+    const a = f.approval;
+    if (a === undefined || a.state === 'not-approved') {
+      return {
+        action: 'refuse',
+        cause: 'not-approved',
+        message: `release ${version} of ${f.repo} has not passed the approval ${a?.approval ?? `of the ${f.env} stage`}${a ? ` (it is ${a.detail})` : ' (it was not read)'}; ${f.env} is promoted only after an approver approves the release in CodePipeline`,
+      };
+    }
+    if (a.state === 'approved') {
+      const problem = separationOfDuties(f.env, a.approver, { repo: f.repo, version, gitSha: r.manifest.gitSha, commitAuthors: recordedCommitAuthors(r.manifest) }, a.approval);
+      if (problem) return { action: 'refuse', cause: problem.cause, message: problem.message };
+    }
+  }
   switch (f.lock.state) {
     case 'not-attempted':
       return { action: 'take-lock' };
@@ -76,10 +113,18 @@ export function decidePromotion(f: PromotionFacts): PromotionDecision {
         cause: 'locked',
         message: `${f.repo}/${f.env} is locked by pipeline execution ${f.lock.holder} until ${new Date(f.lock.expiresAt * 1000).toISOString()}; wait for that deployment to finish (or its lock to expire) and retry this action`,
       };
-    case 'acquired':
+    case 'acquired': {
+      const a = SEPARATED_ENVIRONMENTS.includes(f.env) ? f.approval : undefined;
+      const approved =
+        a?.state === 'approved'
+          ? `; approved by ${a.approver}, not an author of the commit`
+          : a?.state === 'rollback'
+            ? `; a stage rollback to execution ${a.targetExecutionId}, whose release passed ${a.approval}`
+            : '';
       return {
         action: 'promote',
-        message: `release ${version} of ${f.repo} promoted to ${f.env}${prev ? ` (succeeded in ${prev})` : ''}; checksums of ${r.manifest.artifacts.length} artifacts match`,
+        message: `release ${version} of ${f.repo} promoted to ${f.env}${prev ? ` (succeeded in ${prev})` : ''}; checksums of ${r.manifest.artifacts.length} artifacts match${approved}`,
       };
+    }
   }
 }

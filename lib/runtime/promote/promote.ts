@@ -2,13 +2,16 @@ import type { CodePipelineClient } from '@aws-sdk/client-codepipeline';
 import type { S3Client } from '@aws-sdk/client-s3';
 import { z } from 'zod';
 import { ENVIRONMENT_NAMES, type EnvironmentName } from '../../config/schema';
-import { getJobContext, putJobFailure, putJobSuccess } from '../aws/codepipeline';
+import { approvalDecision, getJobContext, getPipelineExecution, putJobFailure, putJobSuccess } from '../aws/codepipeline';
 import type { RuntimeLog } from '../aws/handler-env';
 import { getObjectBytes } from '../aws/s3';
 import type { Ledger } from '../ledger/ledger';
 import { unzipArtifact } from '../release/artifact';
 import { checkRelease, type ReleaseCheck } from '../release/checksums';
-import { decidePromotion, previousEnvironment, type LockOutcome, type PromotionDecision } from './logic';
+import { STAGE_NAME_BY_ENV } from '../ledger/model';
+import { APPROVAL_ACTION_NAME } from '../orchestrator/approval-gate';
+import { decidePromotion, previousEnvironment, type ApprovalFacts, type LockOutcome, type PromotionDecision } from './logic';
+import { SEPARATED_ENVIRONMENTS } from './separation-of-duties';
 
 /** The CodePipeline Lambda invoke event, narrowed to what Promote reads. */
 export const PromoteEventSchema = z.object({
@@ -85,7 +88,25 @@ async function readRelease(deps: PromoteDeps, event: PromoteEvent): Promise<Rele
 }
 
 /**
- * Promote(λ): checks the release, that it succeeded in the previous environment, takes the
+ * The approval of the stage, which runs before Promote (`<Stage>/Approve`, runOrder 1): who approved
+ * this execution (ListActionExecutions, the latest decision), else whether it is a stage rollback
+ * (GetPipelineExecution), which skips the approval.
+ */
+async function readApproval(deps: PromoteDeps, pipelineName: string, executionId: string, env: EnvironmentName): Promise<ApprovalFacts> {
+  const stageName = STAGE_NAME_BY_ENV[env];
+  const approval = `${stageName}/${APPROVAL_ACTION_NAME}`;
+  const own = await approvalDecision(deps.codepipeline, pipelineName, executionId, stageName, APPROVAL_ACTION_NAME);
+  if (own?.status === 'Succeeded') return { state: 'approved', approval, approver: own.approver };
+  const execution = await getPipelineExecution(deps.codepipeline, pipelineName, executionId);
+  if (execution.executionType === 'ROLLBACK' && execution.rollbackTargetExecutionId) {
+    return { state: 'rollback', approval, targetExecutionId: execution.rollbackTargetExecutionId };
+  }
+  return { state: 'not-approved', approval, detail: own ? (own.status?.toLowerCase() ?? 'in an unknown state') : 'not run' };
+}
+
+/**
+ * Promote(λ): checks the release, that it succeeded in the previous environment, that its prod
+ * approver did not author its commit (docs/decisions.md, "Separation of duties"), takes the
  * repo/env lock keyed by the pipeline execution id, records the promotion, and reports to CodePipeline.
  * A retried job of an execution that was already promoted reports success again and writes nothing.
  */
@@ -130,7 +151,8 @@ export async function promote(rawEvent: unknown, deps: PromoteDeps): Promise<Pro
     const prevEnv = previousEnvironment(env);
     const version = release.manifest?.version ?? null;
     const prevStatus = prevEnv && version ? ((await deps.ledger.getReleaseStatus(repo, prevEnv, version))?.status ?? null) : null;
-    const facts = { repo, env, release, previousEnvStatus: prevStatus, lock: { state: 'not-attempted' } as LockOutcome };
+    const approval = SEPARATED_ENVIRONMENTS.includes(env) ? await readApproval(deps, ctx.pipelineName, executionId, env) : undefined;
+    const facts = { repo, env, release, previousEnvStatus: prevStatus, approval, lock: { state: 'not-attempted' } as LockOutcome };
     let decision: PromotionDecision = decidePromotion(facts);
     if (decision.action === 'take-lock') {
       const lock = await deps.ledger.acquireLock(repo, env, executionId);

@@ -17,6 +17,7 @@ import {
   type DagEntry,
   type ReleaseArtifact,
   type ReleaseAsset,
+  type CommitAuthor,
   type ReleaseManifest,
   type SparkImage,
 } from './manifest';
@@ -116,6 +117,24 @@ function resolveCreatedAt(opts: PackageOptions, env: NodeJS.ProcessEnv): string 
   throw new PackageError(
     `cannot tell when ${opts.repoDir} was committed (no git history); pass --created-at or set SOURCE_DATE_EPOCH so the release is reproducible`,
   );
+}
+
+/**
+ * Who wrote the packaged commit: its git author, then the people of its `Co-authored-by:` trailers,
+ * each once (by email, case-insensitively). Empty when git does not know the commit (a folder
+ * without history, packaged with --created-at).
+ */
+export function readCommitAuthors(repoDir: string, sha: string): CommitAuthor[] {
+  const out = git(repoDir, ['show', '-s', '--format=%an%x00%ae%x00%(trailers:key=Co-authored-by,valueonly,separator=%x00)', sha, '--']);
+  if (!out) return [];
+  const [name, email, ...trailers] = out.split('\0');
+  const people: CommitAuthor[] = [{ name: name ?? '', email: email ?? '' }];
+  for (const t of trailers) {
+    const m = /^\s*(.*?)\s*<([^<>\s]+@[^<>\s]+)>\s*$/.exec(t);
+    if (m) people.push({ name: m[1], email: m[2] });
+  }
+  const seen = new Set<string>();
+  return people.filter((p) => p.email !== '' && !seen.has(p.email.toLowerCase()) && seen.add(p.email.toLowerCase()));
 }
 
 /** Packs files into a tar.gz with sorted entries, fixed mtime, uid/gid 0, mode 0644, and a gzip header without time. */
@@ -305,6 +324,7 @@ export async function packageRelease(opts: PackageOptions, env: NodeJS.ProcessEn
     dags,
     sparkImages,
     terraform: tfArtifact ? { tarballSha256: tfArtifact.sha256, allowDestroy: [...(opts.allowDestroy ?? [])].sort() } : null,
+    commitAuthors: readCommitAuthors(repoDir, sha),
   });
   const text = `${JSON.stringify(manifest, null, 2)}\n`;
   const manifestPath = path.join(opts.outDir, RELEASE_MANIFEST_FILE);

@@ -10,6 +10,7 @@ import { DeployError, DeployRefusedError } from '../../../lib/runtime/deployers/
 import { TerraformCloudDeployer } from '../../../lib/runtime/deployers/terraform-cloud-deployer';
 import { STAGE_NAME_BY_ENV } from '../../../lib/runtime/ledger/model';
 import { PIPELINE_NAME_ENV as RUNTIME_PIPELINE_NAME_ENV, requireApproval } from '../../../lib/runtime/orchestrator/approval-gate';
+import type { ApprovedRelease } from '../../../lib/runtime/promote/separation-of-duties';
 import { deployRelease, loadRelease, type AnyDeployer } from '../../../lib/runtime/orchestrator/deploy';
 import { TerraformCloudClient } from '../../../lib/runtime/terraform-cloud/client';
 import { PIPELINE_NAME_ENV as CONSTRUCT_PIPELINE_NAME_ENV, STAGE_NAMES } from '../../../lib/constructs/repo-pipeline';
@@ -29,7 +30,10 @@ beforeAll(async () => {
 });
 afterAll(async () => fake.stop());
 
-const gate = (env: EnvironmentName, executionId: string, pipelineName: string | null = PIPELINE) => requireApproval({ env, executionId, pipelineName: pipelineName ?? undefined, codepipeline: () => fake.client() });
+/** The release the gate checks for: its commit was written by alice@northstar.health. */
+const RELEASE: ApprovedRelease = { repo: 'platform-infra', version: '20260302.41+abc1234', gitSha: 'abc1234def567890', commitAuthors: [{ name: 'Alice Author', email: 'alice@northstar.health' }] };
+const gate = (env: EnvironmentName, executionId: string, pipelineName: string | null = PIPELINE, release = RELEASE) =>
+  requireApproval({ env, executionId, pipelineName: pipelineName ?? undefined, codepipeline: () => fake.client(), release });
 const approve = (id: string, env: 'staging' | 'prod', status: 'InProgress' | 'Succeeded' | 'Failed' = 'Succeeded', summary = 'CAB-1 reviewed') =>
   fake.setApproval(PIPELINE, id, STAGE_NAME_BY_ENV[env], 'Approve', { status, updatedBy: status === 'InProgress' ? undefined : approver, summary: status === 'InProgress' ? undefined : summary });
 
@@ -106,6 +110,26 @@ describe('requireApproval', () => {
     fake.setStage(PIPELINE, unapproved, 'Prod', 'Succeeded', 'Succeeded');
     const second = (await fake.client().send(new (await import('@aws-sdk/client-codepipeline')).RollbackStageCommand({ pipelineName: PIPELINE, stageName: 'Prod', targetPipelineExecutionId: unapproved }))).pipelineExecutionId!;
     await expect(gate('prod', second)).rejects.toThrow(new RegExp(`execution ${second} of pipeline ${PIPELINE} has not passed the approval Prod/Approve: it is not run, and neither has the execution ${unapproved} it rolls back to`));
+  });
+
+  it("fails a prod deploy approved by the release's commit author, naming both, and passes the author's staging approval", async () => {
+    // GIVEN an execution whose prod approval alice gave herself (a Deploy project started by hand with it)
+    const alice = 'arn:aws:iam::111111111111:user/alice';
+    const id = fake.startExecution(PIPELINE);
+    fake.setApproval(PIPELINE, id, 'Prod', 'Approve', { status: 'Succeeded', updatedBy: alice, summary: 'mine' });
+    // WHEN the deploy checks it THEN it is refused naming the approver and the author
+    const err = await gate('prod', id).catch((e: Error) => e);
+    expect(err).toBeInstanceOf(DeployRefusedError);
+    expect((err as Error).message).toMatch(
+      new RegExp(`^release 20260302\\.41\\+abc1234 of platform-infra was approved for prod \\(Prod/Approve of execution ${id}\\) by arn:aws:iam::111111111111:user/alice, who is the author of its commit abc1234def56, Alice Author <alice@northstar\\.health>; a change may not be approved for prod by its author`),
+    );
+    // AND her staging approval of the same release passes (separation of duties is for prod)
+    fake.setApproval(PIPELINE, id, 'Staging', 'Approve', { status: 'Succeeded', updatedBy: alice });
+    await expect(gate('staging', id)).resolves.toMatchObject({ approver: alice });
+    // AND a prod approval of a release that records no authors (schema 1) is refused, saying why
+    const other = fake.startExecution(PIPELINE);
+    approve(other, 'prod');
+    await expect(gate('prod', other, PIPELINE, { ...RELEASE, commitAuthors: null })).rejects.toThrow(/records no author of its commit abc1234def56 \(its manifest is schema 1/);
   });
 
   it('finds the approval on a later page of ListActionExecutions', async () => {

@@ -121,6 +121,61 @@ describe('Promote(λ) against moto (S3, DynamoDB) and the CodePipeline fake', ()
     expect((await ledger.eventsFor('orchestration', 'dev')).filter((e) => e.kind === 'promotion')).toHaveLength(1);
   });
 
+  describe('separation of duties in prod (issue 11, item 8)', () => {
+    const ALICE = 'arn:aws:sts::111111111111:assumed-role/AWSReservedSSO_DataOpsProdApprover_0a1b2c3d4e5f6a7b/alice@northstar.health';
+    const DANA = 'arn:aws:sts::111111111111:assumed-role/AWSReservedSSO_DataOpsProdApprover_0a1b2c3d4e5f6a7b/dana@northstar.health';
+    /** A schema-2 release whose commit alice@northstar.health wrote, verified in staging, in a prod Promote job. */
+    async function prodSetup() {
+      const { files } = releaseFiles({ tamper: (m) => ({ ...m, schemaVersion: 2, commitAuthors: [{ name: 'Alice Author', email: 'alice@northstar.health' }] }) });
+      const s = await setup('prod', files);
+      await s.ledger.putReleaseStatus({ repo: 'orchestration', env: 'staging', version: '20260302.41+abc1234', status: 'succeeded', manifestSha256: null, executionId: s.executionId });
+      const approve = (exec: string, updatedBy: string) => fake.setApproval(s.pipeline, exec, 'Prod', 'Approve', { status: 'Succeeded', updatedBy, summary: 'looks good' });
+      return { ...s, approve };
+    }
+
+    it("fails a prod approval given by the release's commit author, naming the approver and the author, and promotes once another approver approves", async () => {
+      // GIVEN the author approved their own release for prod (the attack)
+      const { ledger, deps, executionId, newJob, approve, pipeline } = await prodSetup();
+      approve(executionId, ALICE);
+      const job = newJob();
+      // WHEN Promote runs in the Prod stage
+      const out = await promote(fake.lambdaEvent(job), deps);
+      // THEN CodePipeline gets a failure naming both, no lock is taken, and the refusal is in the ledger
+      expect(out).toMatchObject({ reported: 'failure' });
+      const message = (fake.jobs.get(job.id)?.result as { message: string }).message;
+      expect(message).toContain(`approved for prod (Prod/Approve) by ${ALICE}, who is the author of its commit abc1234, Alice Author <alice@northstar.health>`);
+      expect(message).toContain('retry-mode ALL_ACTIONS');
+      expect(await ledger.getLock('orchestration', 'prod')).toBeNull();
+      expect((await ledger.eventsFor('orchestration', 'prod'))[0]).toMatchObject({ kind: 'promotion', result: 'refused', message });
+      // AND it read the approval of its own execution from CodePipeline
+      expect(fake.callsOf('ListActionExecutions').at(-1)?.input).toMatchObject({ pipelineName: pipeline, filter: { pipelineExecutionId: executionId } });
+      // WHEN the stage is retried with all actions and another prod approver approves
+      approve(executionId, DANA);
+      const retry = newJob();
+      // THEN the release is promoted, naming the approver it checked
+      expect(await promote(fake.lambdaEvent(retry), deps)).toMatchObject({ reported: 'success', message: expect.stringContaining(`approved by ${DANA}, not an author of the commit`) });
+      expect((await ledger.getLock('orchestration', 'prod'))?.holder).toBe(executionId);
+    });
+
+    it('fails prod when the execution has no succeeded approval, and passes a stage rollback, which skips it', async () => {
+      // GIVEN an execution whose approval never ran
+      const { deps, executionId, newJob, approve, pipeline } = await prodSetup();
+      const job = newJob();
+      await promote(fake.lambdaEvent(job), deps);
+      expect(fake.jobs.get(job.id)?.result).toMatchObject({ kind: 'failure', message: expect.stringMatching(/has not passed the approval Prod\/Approve \(it is not run\)/) });
+      // WHEN a later execution was approved by someone else and succeeded, and the stage is rolled back to it
+      const good = fake.startExecution(pipeline);
+      approve(good, DANA);
+      fake.setStage(pipeline, good, 'Prod', 'Succeeded', 'Succeeded');
+      const { RollbackStageCommand } = await import('@aws-sdk/client-codepipeline');
+      const rollback = (await fake.client().send(new RollbackStageCommand({ pipelineName: pipeline, stageName: 'Prod', targetPipelineExecutionId: good }))).pipelineExecutionId!;
+      // THEN Promote of the rollback execution succeeds without an approval of its own
+      const rollbackJob = newJob(rollback);
+      expect(await promote(fake.lambdaEvent(rollbackJob), deps)).toMatchObject({ reported: 'success', message: expect.stringContaining(`a stage rollback to execution ${good}`) });
+      expect(executionId).not.toBe(rollback);
+    });
+  });
+
   it('fails when invoked with something that is not a CodePipeline job event', async () => {
     // GIVEN an EventBridge-shaped event WHEN Promote runs THEN it throws (the DLQ keeps the event)
     const { deps } = await setup('dev');
