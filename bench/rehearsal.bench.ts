@@ -4,11 +4,14 @@
  * (about 15 minutes: every prod release bakes for a minute).
  *
  * - rehearsal_repos_to_prod: sample repos whose first release reached prod with its live state
- *   checked in every environment (a repo whose kind has no live check here does not count).
+ *   checked in every environment (clinic-dags: its DAG files in each DAG bucket; dbt-models: its
+ *   tables built with the release's mark in each warehouse). Repos without a scenario yet do not count.
  * - rehearsal_repos_total: the sample repos of config/rehearsal.yaml.
- * - rehearsal_rollbacks_ok: of the Airflow scenario's failed releases (one rejected in staging, one
- *   that fails its prod bake), how many ended with the previous release live and no completed run re-run.
+ * - rehearsal_rollbacks_ok: of the failed releases (clinic-dags: one rejected in staging, one that
+ *   fails its prod bake; dbt-models: one whose model fails its test on staging's data), how many
+ *   ended with the previous release live and no completed run re-run.
  * - rehearsal_seconds: one repo's full rehearsal (clinic-dags: four releases and a rollback).
+ * - rehearsal_dbt_seconds: the dbt-models rehearsal (three releases).
  * - promotion_minutes_modeled: prod approval to the end of prod Deploy and Verify, from the measured
  *   durations of the first release's Promote, Deploy and Verify plus CodeBuild provisioning with an
  *   uncached toolchain image pull (2.5 min a build) and MWAA's S3 sync and parse (1 min).
@@ -23,10 +26,14 @@ const MWAA_SYNC_MINUTES = 1;
 
 export async function run(): Promise<BenchResult[]> {
   const { startRehearsalPlatform, airflowScenario, rollbacksOk } = await import('../test/helpers/rehearsal-scenarios');
+  const { dbtScenario, dbtOutcome, provisionDbtEnvironments } = await import('../test/helpers/rehearsal-dbt');
   const { rehearsalConfig } = await import('../test/helpers/rehearsal');
+  const { startSnowflake } = await import('../test/helpers/servers');
+  const { SNOWFLAKE_ENDPOINT_ENV } = await import('../lib/runtime/snowflake/endpoint');
   const { ENVIRONMENT_NAMES } = await import('../lib/config/schema');
   const config = rehearsalConfig();
-  const platform = await startRehearsalPlatform();
+  const snowflake = await startSnowflake();
+  const platform = await startRehearsalPlatform({ endpoints: { [SNOWFLAKE_ENDPOINT_ENV]: snowflake.endpoint } });
   try {
     const scenario = await airflowScenario(platform);
     const { first } = scenario.runs;
@@ -40,15 +47,22 @@ export async function run(): Promise<BenchResult[]> {
     const prod = (action: string) => first.actions.find((a) => a.stage === 'Prod' && a.action === action)?.durationMs ?? Number.NaN;
     const promotionMinutes = prod('Promote') / 60_000 + (CODEBUILD_PROVISION_MINUTES + prod('Deploy') / 60_000) + (CODEBUILD_PROVISION_MINUTES + prod('Verify') / 60_000) + MWAA_SYNC_MINUTES;
     scenario.sample.remove();
+    const sql = await provisionDbtEnvironments(platform, snowflake.endpoint);
+    const dbt = await dbtScenario(platform, sql);
+    for (const c of Object.values(sql)) await c.close();
+    dbt.sample.remove();
+    const dbtOk = dbtOutcome(dbt);
     return [
-      { name: 'rehearsal_repos_to_prod', value: Number(airflowLive), unit: 'repos' },
+      { name: 'rehearsal_repos_to_prod', value: Number(airflowLive) + Number(dbtOk.toProd), unit: 'repos' },
       { name: 'rehearsal_repos_total', value: config.repos.length, unit: 'repos' },
-      { name: 'rehearsal_rollbacks_ok', value: rollbacks.ok, unit: `of ${rollbacks.failed} failed releases` },
+      { name: 'rehearsal_rollbacks_ok', value: rollbacks.ok + Number(dbtOk.failedReleaseHeld), unit: `of ${rollbacks.failed + 1} failed releases` },
       { name: 'rehearsal_seconds', value: Math.round(scenario.durationMs / 1000), unit: 's (clinic-dags, 4 releases + rollback)' },
+      { name: 'rehearsal_dbt_seconds', value: Math.round(dbt.durationMs / 1000), unit: 's (dbt-models, 3 releases)' },
       { name: 'rehearsal_first_release_seconds', value: Math.round(first.durationMs / 1000), unit: 's' },
       { name: 'promotion_minutes_modeled', value: Math.round(promotionMinutes * 10) / 10, unit: 'min (target < 15, goal < 8)' },
     ];
   } finally {
     await platform.stop();
+    await snowflake.stop();
   }
 }

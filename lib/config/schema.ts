@@ -52,6 +52,12 @@ const relativePath = z.string().min(1).refine((p) => !p.startsWith('/') && !p.sp
 export const QualityGatesSchema = z.strictObject({
   /** Largest allowed row-count change of a model between deployments, in percent. @default 25 */
   maxRowCountChangePct: z.number().positive().default(25),
+  /**
+   * Tables with fewer rows than this both before and after a deploy are not held to
+   * maxRowCountChangePct: a few rows more or less in a small table is no signal (1 → 2 rows is +100 %).
+   * A table that had rows and has none after the deploy is always a finding. @default 100
+   */
+  rowCountChangeMinRows: z.number().int().nonnegative().default(100),
   /** Largest allowed source staleness, in hours. @default 24 */
   maxSourceStalenessHours: z.number().positive().default(24),
   /** Whether dbt test warnings fail the gate. @default false */

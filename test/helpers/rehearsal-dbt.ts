@@ -1,7 +1,6 @@
-import { CreateSecretCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { ENVIRONMENT_NAMES, type EnvironmentName } from '../../lib/config/schema';
 import { SnowflakeSqlClient, type Row } from '../../lib/runtime/snowflake/sql-client';
-import { accountAdmin, clientConfig } from '../../tools/rehearsal/aws';
+import { seedSecretAt } from '../../tools/rehearsal/aws';
 import type { ExecutionResult } from '../../tools/rehearsal/rehearse';
 import { rehearsalConfig } from './rehearsal';
 import type { RehearsalPlatform } from './rehearsal-scenarios';
@@ -20,13 +19,7 @@ export async function provisionDbtEnvironments(platform: RehearsalPlatform, snow
   const out = {} as Record<EnvironmentName, SnowflakeSqlClient>;
   for (const env of ENVIRONMENT_NAMES) {
     const e = config.environments[env];
-    const arn = e.snowflake.deploySecretArn;
-    // the ARN's last six characters are the suffix Secrets Manager adds to a secret's name
-    const name = arn.split(':secret:')[1].replace(/-[A-Za-z0-9]{6}$/, '');
-    const secrets = new SecretsManagerClient(clientConfig(platform.aws, await accountAdmin(platform.aws, e.account)));
-    await secrets.send(new CreateSecretCommand({ Name: name, SecretString: JSON.stringify(DEPLOY_USER) })).catch((err: Error) => {
-      if (!/ResourceExists/.test(err.name)) throw err;
-    });
+    await seedSecretAt(platform.aws, e.snowflake.deploySecretArn, JSON.stringify(DEPLOY_USER));
     const sql = await SnowflakeSqlClient.connect({ ...e.snowflake, secret: { user: 'REHEARSAL_SETUP', password: 'rehearsal' }, endpointUrl: snowflakeEndpoint });
     const db = e.snowflake.database;
     await sql.query(`CREATE DATABASE IF NOT EXISTS "${db}"`);
@@ -97,4 +90,17 @@ export async function dbtScenario(platform: RehearsalPlatform, sql: Record<Envir
   const failsInStaging = await rehearsal.run({ sourceDir: sample.dir });
   const afterFailsInStaging = await snapshot();
   return { sample, runs: { first, change, failsInStaging }, live: { first: afterFirst, change: afterChange, failsInStaging: afterFailsInStaging }, durationMs: Date.now() - started };
+}
+
+/**
+ * What the bench counts of the dbt scenario: whether the first release reached prod with its models
+ * live in every environment, and whether the release that failed in staging left staging and prod
+ * with the previous release's tables (nothing swapped in, no row changed).
+ */
+export function dbtOutcome(s: DbtScenario): { toProd: boolean; failedReleaseHeld: boolean } {
+  const version = s.runs.first.variables.Package?.RELEASE_VERSION;
+  const toProd = s.runs.first.status === 'Succeeded' && ENVIRONMENT_NAMES.every((env) => (s.live.first[env].visits?.length ?? 0) > 0 && s.live.first[env].dimRelease === `dataops release ${version} of dbt-models`);
+  const same = (a: DbtLive, b: DbtLive) => JSON.stringify(a) === JSON.stringify(b);
+  const failedReleaseHeld = s.runs.failsInStaging.status === 'Failed' && same(s.live.failsInStaging.staging, s.live.change.staging) && same(s.live.failsInStaging.prod, s.live.change.prod);
+  return { toProd, failedReleaseHeld };
 }

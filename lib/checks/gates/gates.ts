@@ -1,10 +1,10 @@
 import { z } from 'zod';
-import type { QualityGatesSchema } from '../../config/schema';
+import { QualityGatesSchema } from '../../config/schema';
 import type { Finding } from '../findings';
 import type { RunResults } from '../validate/checks/dbt-results';
 
 /** Thresholds of one environment (`environments.<env>.qualityGates` of the platform config). */
-export type QualityGates = z.output<typeof QualityGatesSchema>;
+export type QualityGates = Omit<z.output<typeof QualityGatesSchema>, 'rowCountChangeMinRows'> & Partial<Pick<z.output<typeof QualityGatesSchema>, 'rowCountChangeMinRows'>>;
 
 /** The parts of dbt's `sources.json` (from `dbt source freshness`) that the freshness gate reads. */
 export const SourcesJsonSchema = z.object({
@@ -108,15 +108,20 @@ export function evaluateGates(inputs: GateInputs, gates: QualityGates): Finding[
       });
     }
   }
+  const minRows = gates.rowCountChangeMinRows ?? QualityGatesSchema.shape.rowCountChangeMinRows.parse(undefined);
   for (const [model, c] of Object.entries(inputs.rowCounts?.models ?? {})) {
     if (c.before === 0) continue;
     const pct = (Math.abs(c.after - c.before) / c.before) * 100;
-    if (pct > gates.maxRowCountChangePct) {
+    const emptied = c.after === 0;
+    if (!emptied && Math.max(c.before, c.after) < minRows) continue;
+    if (emptied || pct > gates.maxRowCountChangePct) {
       findings.push({
         code: 'GATE_ROW_COUNT_CHANGE',
         severity: 'error',
         asset: model.includes('.') ? `dbt:${model}` : `dbt:model.${model}`,
-        message: `${short(model)} went from ${c.before} to ${c.after} rows (${c.after >= c.before ? '+' : '-'}${pct.toFixed(1)} %), over maxRowCountChangePct ${gates.maxRowCountChangePct}`,
+        message: emptied
+          ? `${short(model)} went from ${c.before} rows to none`
+          : `${short(model)} went from ${c.before} to ${c.after} rows (${c.after >= c.before ? '+' : '-'}${pct.toFixed(1)} %), over maxRowCountChangePct ${gates.maxRowCountChangePct}`,
       });
     }
   }

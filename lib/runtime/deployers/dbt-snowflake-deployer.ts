@@ -2,7 +2,7 @@ import { GetObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
-import { modelNodes, stateSelection, type DbtEnvironment, type ModelNode, type StateSelection } from './dbt-build';
+import { fqnSelector, modelNodes, stateSelection, type DbtEnvironment, type ModelNode, type StateSelection } from './dbt-build';
 import { modelsToRebuild, type ModelRelation } from '../snowflake/dbt-models';
 import type { SqlClient } from '../snowflake/sql-client';
 import {
@@ -141,6 +141,11 @@ export interface DbtPrevious {
   readonly created?: readonly TableRef[];
   /** Views the release re-created; a rollback re-creates them from the restored project. @default none */
   readonly views?: readonly string[];
+  /**
+   * The models dbt built and tested in this deploy (tables and views), with their `fqn:` selector: the
+   * staging and prod gates run the tests of exactly these. @default - not recorded (the gates run every test)
+   */
+  readonly built?: ReadonlyArray<{ readonly uniqueId: string; readonly selector: string }>;
 }
 
 /** Key prefix of published dbt artifacts in an environment's MWAA bucket; each repo publishes under `dbt/<repo>/`. */
@@ -392,7 +397,7 @@ export class DbtSnowflakeDeployer implements Deployer<DbtState, DbtPlan, DbtPrev
     });
     const summary = `dbt: ${run.selection.modified.length} model(s) modified against ${ctx.env}, ${toBuild.length} built with dbt and tested, ${tables.length} table(s) swapped in, ${created.length} created, ${run.views.length} view(s) re-created, ${plan.objects.uploads.length} artifact(s) published to s3://${plan.bucket}/${this.prefix(ctx)}`;
     ctx.log(summary);
-    return { writes, summary, previous: { releaseVersion: ctx.release.version, bucket: plan.bucket, prefix: this.prefix(ctx), objects: before.objects, preDeployAt, tables, created, views: run.views.map((v) => v.uniqueId) } };
+    return { writes, summary, previous: { releaseVersion: ctx.release.version, bucket: plan.bucket, prefix: this.prefix(ctx), objects: before.objects, preDeployAt, tables, created, views: run.views.map((v) => v.uniqueId), built: toBuild.map((m) => ({ uniqueId: m.uniqueId, selector: fqnSelector(m) })) } };
   }
 
   /** Published artifacts and the tables the plan rebuilds, as recorded before any change. */

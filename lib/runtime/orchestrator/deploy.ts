@@ -269,7 +269,7 @@ export async function deployRelease(release: ReleaseOnDisk, env: EnvironmentName
       const r = await runDeployStep(deployer, stepCtx, stepDeps);
       steps.push({ kind, step: 'apply', writes: r.writes, summary: r.summary, replayed: r.replayed });
       forPerson.push(...r.forPerson);
-      deps.log(`${kind}: ${r.summary} (${r.writes} writes${r.replayed ? ', done by an earlier attempt' : ''})`);
+      deps.log(`${r.summary.startsWith(`${kind}:`) ? '' : `${kind}: `}${r.summary} (${r.writes} writes${r.replayed ? ', done by an earlier attempt' : ''})`);
     }
     const writes = steps.reduce((n, s) => n + s.writes, 0);
     await deps.ledger.appendEvent({

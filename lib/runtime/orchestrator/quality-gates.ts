@@ -90,6 +90,19 @@ export function rowCounterOf(deployer: unknown): RowCounter | undefined {
   return deployer instanceof DbtSnowflakeDeployer ? deployer : undefined;
 }
 
+/** The models the release's dbt deploy built (its `DbtPrevious.built`), as read back from the ledger. */
+const RecordedBuiltSchema = z.object({ built: z.array(z.object({ uniqueId: z.string(), selector: z.string().min(1) }).loose()) });
+
+/**
+ * The `fqn:` selectors of the models the release's dbt deploy built in this environment, whose tests
+ * the dbt-tests gate runs; undefined when the deploy recorded none (an older deploy, or a deployer
+ * without dbt builds): then every test runs.
+ */
+export async function builtModelsOfDeploy(ctx: DeployContext, deps: QualityGateDeps): Promise<Array<{ uniqueId: string; selector: string }> | undefined> {
+  const parsed = RecordedBuiltSchema.safeParse(await recordedPrevious(deps.ledger, ctx, deps.executionId, 'dbt'));
+  return parsed.success ? parsed.data.built : undefined;
+}
+
 /** The tables the dbt deployer recorded before its swap (its `DbtPrevious`, as read back from the ledger). */
 const RecordedTablesSchema = z.object({
   tables: z.array(
@@ -150,7 +163,7 @@ type DbtOutcome =
       readonly schemaError?: Finding;
     };
 
-async function runDbt(ctx: DeployContext, opts: QualityGateOptions, work: string, log: (l: string) => void): Promise<DbtOutcome> {
+async function runDbt(ctx: DeployContext, opts: QualityGateOptions, work: string, log: (l: string) => void, tests: { readonly select?: readonly string[] } | null): Promise<DbtOutcome> {
   const target = opts.dbtTarget ?? ctx.env;
   // An empty DBT_PROFILES_DIR (the buildspec's default) counts as unset.
   const givenDir = opts.profilesDir || process.env.DBT_PROFILES_DIR || undefined;
@@ -200,17 +213,23 @@ async function runDbt(ctx: DeployContext, opts: QualityGateOptions, work: string
     if (deps.code !== 0) return { ok: false, error: dbtError(`dbt deps of release ${ctx.release.version} failed: ${lastLine(deps.output)}`) };
   }
   const readJson = (file: string): unknown => (fs.existsSync(file) ? JSON.parse(fs.readFileSync(file, 'utf8')) : undefined);
-  const test = await run(['test']);
-  const rr = RunResultsSchema.safeParse(readJson(path.join(targetPath, 'run_results.json')));
-  const manifest = readJson(path.join(targetPath, 'manifest.json'));
-  const testError = rr.success ? undefined : dbtError(`dbt test against target '${target}' of ${ctx.env} wrote no run results (exit ${test.code}): ${lastLine(test.output)}`);
-  const schemaError = schemaErrorOf(ctx, readJson(path.join(project, 'target', 'manifest.json')), manifest, target, givenDir);
+  let rr: ReturnType<typeof RunResultsSchema.safeParse> | undefined;
+  let manifest: unknown;
+  let testError: Finding | undefined;
+  let schemaError: Finding | undefined;
+  if (tests) {
+    const test = await run(tests.select ? ['test', '--select', ...tests.select] : ['test']);
+    rr = RunResultsSchema.safeParse(readJson(path.join(targetPath, 'run_results.json')));
+    manifest = readJson(path.join(targetPath, 'manifest.json'));
+    testError = rr.success ? undefined : dbtError(`dbt test against target '${target}' of ${ctx.env} wrote no run results (exit ${test.code}): ${lastLine(test.output)}`);
+    schemaError = schemaErrorOf(ctx, readJson(path.join(project, 'target', 'manifest.json')), manifest, target, givenDir);
+  }
   const freshness = await run(['source', 'freshness']);
   const sj = SourcesJsonSchema.safeParse(readJson(path.join(targetPath, 'sources.json')));
   const freshnessError = sj.success ? undefined : dbtError(`dbt source freshness against target '${target}' of ${ctx.env} wrote no sources.json (exit ${freshness.code}): ${lastLine(freshness.output)}`);
   return {
     ok: true,
-    runResults: rr.success ? (rr.data as RunResults) : undefined,
+    runResults: rr?.success ? (rr.data as RunResults) : undefined,
     sources: sj.success ? (sj.data as SourcesJson) : undefined,
     testModels: testedModels(manifest),
     testError,
@@ -269,15 +288,23 @@ export async function runQualityGates(ctx: DeployContext, deps: QualityGateDeps,
   try {
     const gates: GateRun[] = [];
     let started = Date.now();
-    const dbt = await runDbt(ctx, opts, work, deps.log);
+    // The tests of what the release built (a rollback's Verify tests everything: the data was restored, not built)
+    const built = opts.isRollback ? undefined : await builtModelsOfDeploy(ctx, deps);
     const threshold = `qualityGates of ${ctx.env}`;
+    const testsOf = built?.length === 0 ? null : { select: built?.map((m) => m.selector) };
+    const dbt = await runDbt(ctx, opts, work, deps.log, testsOf);
     if (!dbt.ok) {
       gates.push(gateRun('dbt-tests', `dbt could not run (${threshold})`, [dbt.error], started));
       gates.push(notRun('source-freshness', 'dbt could not run'));
     } else {
-      const testFindings = [...(dbt.schemaError ? [dbt.schemaError] : []), ...(dbt.testError ? [dbt.testError] : evaluateGates({ runResults: dbt.runResults, testModels: dbt.testModels }, thresholds))];
-      const tests = dbt.runResults?.results.filter((r) => r.unique_id.startsWith('test.') || r.unique_id.startsWith('unit_test.')).length ?? 0;
-      gates.push(gateRun('dbt-tests', `${tests} dbt test(s); failOnTestWarnings ${thresholds.failOnTestWarnings} (${threshold})`, testFindings, started));
+      if (!testsOf) {
+        gates.push(notRun('dbt-tests', `release ${ctx.release.version} built no models in ${ctx.env} (none changed against what ${ctx.env} ran), so it has no tests to run here`));
+      } else {
+        const testFindings = [...(dbt.schemaError ? [dbt.schemaError] : []), ...(dbt.testError ? [dbt.testError] : evaluateGates({ runResults: dbt.runResults, testModels: dbt.testModels }, thresholds))];
+        const tests = dbt.runResults?.results.filter((r) => r.unique_id.startsWith('test.') || r.unique_id.startsWith('unit_test.')).length ?? 0;
+        const of = testsOf.select ? `the tests of the ${testsOf.select.length} model(s) the deploy built` : 'every test (the deploy recorded no models it built)';
+        gates.push(gateRun('dbt-tests', `${tests} dbt test(s), ${of}; failOnTestWarnings ${thresholds.failOnTestWarnings} (${threshold})`, testFindings, started));
+      }
       started = Date.now();
       const freshnessFindings = dbt.freshnessError ? [dbt.freshnessError] : evaluateGates({ sources: dbt.sources }, thresholds);
       gates.push(gateRun('source-freshness', `${dbt.sources?.results.length ?? 0} source(s) with freshness; maxSourceStalenessHours ${thresholds.maxSourceStalenessHours} (${threshold})`, freshnessFindings, started));

@@ -26,6 +26,19 @@ describe('data-quality gates', () => {
     expect(findings).toEqual([expect.objectContaining({ code, severity: 'error', message: expect.stringMatching(message) })]);
   });
 
+  it('holds a table to maxRowCountChangePct only from rowCountChangeMinRows rows (default 100), but always flags a table emptied', () => {
+    const change = (before: number, after: number, minRows?: number) =>
+      evaluateGates({ rowCounts: { models: { 'model.p.fct_daily_visits': { before, after } } } }, { ...gates, ...(minRows === undefined ? {} : { rowCountChangeMinRows: minRows }) }).map((f) => f.message);
+    // a few rows more in a small table is no signal
+    expect(change(1, 2)).toEqual([]);
+    expect(change(40, 99)).toEqual([]);
+    // from the minimum on (before or after), the percentage holds
+    expect(change(40, 100)).toEqual(['fct_daily_visits went from 40 to 100 rows (+150.0 %), over maxRowCountChangePct 25']);
+    expect(change(1, 2, 0)).toEqual(['fct_daily_visits went from 1 to 2 rows (+100.0 %), over maxRowCountChangePct 25']);
+    // a table emptied is a finding at any size
+    expect(change(3, 0)).toEqual(['fct_daily_visits went from 3 rows to none']);
+  });
+
   it('fails test warnings only where failOnTestWarnings is set', () => {
     const inputs = { runResults: { results: [{ unique_id: 'test.p.t', status: 'warn', failures: 1 }] } };
     expect(evaluateGates(inputs, gates)[0].severity).toBe('warning');
