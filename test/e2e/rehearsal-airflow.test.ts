@@ -110,6 +110,12 @@ describe('rehearsal of the clinic-dags pipeline, four releases from commit to pr
     expect(rollbacksOk(s, platform.mwaa.fakes.prod.commands)).toEqual({ ok: 2, failed: 2 });
   });
 
+  it('delivers every state-change event to the Recorder, which succeeds under its own role, the stage rollback included', () => {
+    const all = [...Object.values(s.runs), ...(s.runs.badBake.rollback ? [s.runs.badBake.rollback] : [])].flatMap((r) => r.deliveries);
+    expect(all.filter((d) => !d.ok)).toEqual([]);
+    expect(s.runs.badBake.rollback?.deliveries.map((d) => `${d.stage ?? ''}/${d.action ?? ''}/${d.state}`)).toEqual(expect.arrayContaining(['//STARTED', 'Prod//STARTED', 'Prod/Deploy/SUCCEEDED', 'Prod//SUCCEEDED', '//SUCCEEDED']));
+  });
+
   it('leaves every DAG of the repo in prod paused as it was created (the deploys and the rollback put each paused flag back)', async () => {
     const dags = await listDags(mwaaCli(platform, 'prod'));
     expect(Object.fromEntries(dags.map((d) => [d.dagId, d.paused]))).toMatchObject({ clinic_report: true, ingest_visits: true, dbt_daily: true, heartbeat: true });
