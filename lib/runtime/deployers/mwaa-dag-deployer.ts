@@ -205,10 +205,12 @@ export class MwaaDagDeployer implements Deployer<MwaaState, MwaaPlan, MwaaPrevio
 
   /**
    * Holds the given DAGs (docs/rollback.md "Holds": a rollback of another repo may hold them too),
-   * runs `sync`, then lets go; a DAG goes back to its state from before the first pause only when
-   * no other run holds it. Returns the writes.
+   * runs `sync`, for a deploy (`parseBeforeUnpause`) waits until the environment has parsed the
+   * release's files when a held DAG is to be unpaused (bounded by `parseWaitMs`; an import error or the
+   * timeout fails the deploy with the DAGs still held), then lets go; a DAG goes back to its state from before the first pause only when no
+   * other run holds it. Returns the writes.
    */
-  private async aroundPaused(ctx: DeployContext, bucket: string, steps: readonly PauseStep[], markerPresent: boolean, sync: () => Promise<number>): Promise<number> {
+  private async aroundPaused(ctx: DeployContext, bucket: string, steps: readonly PauseStep[], markerPresent: boolean, sync: () => Promise<number>, parseBeforeUnpause: boolean): Promise<number> {
     let writes = 0;
     const holds = new DagHolds({ store: new S3HoldStore({ s3: this.props.s3, bucket, ...(this.props.dagS3Path ? { dagS3Path: this.props.dagS3Path } : {}) }), dags: new AirflowPauseSwitch(this.props.airflow) });
     // One deploy of a repo per environment runs at a time (the ledger lock); the next one finishes a crashed one's holds.
@@ -229,7 +231,20 @@ export class MwaaDagDeployer implements Deployer<MwaaState, MwaaPlan, MwaaPrevio
       ctx.log(`pausing DAG ${s.dagId} while its file changes`);
       writes++;
     }
-    writes += await sync();
+    const synced = await sync();
+    writes += synced;
+    // A DAG goes back to unpaused only once the scheduler has parsed the new files without an import
+    // error: unpaused earlier, it could run the previous file's tasks, or a half-synced folder's.
+    const unpausing = held.filter((s) => !s.restoreTo);
+    if (parseBeforeUnpause && synced > 0 && unpausing.length > 0) {
+      ctx.log(`airflow: waiting for ${ctx.env}'s scheduler to parse the release before unpausing ${unpausing.map((s) => s.dagId).join(', ')}`);
+      const parsed = await this.awaitParse(ctx);
+      if (!parsed.ok) {
+        throw new DeployError(
+          `${ctx.env}'s scheduler did not parse release ${ctx.release.version} of ${ctx.repo} cleanly, so ${unpausing.map((s) => s.dagId).join(', ')} stay paused (held by this deploy; the next deploy or rollback of ${ctx.repo} to ${ctx.env} puts them back as they were): ${parsed.problems.slice(0, 3).join('; ')}${parsed.problems.length > 3 ? ` (and ${parsed.problems.length - 3} more)` : ''}`,
+        );
+      }
+    }
     for (const s of held) {
       const r = await holds.release(s.dagId, holder);
       if (r.remaining.length > 0) ctx.log(`DAG ${s.dagId} stays paused: ${r.remaining.join(', ')} still hold it`);
@@ -256,6 +271,7 @@ export class MwaaDagDeployer implements Deployer<MwaaState, MwaaPlan, MwaaPrevio
         if (!b) throw new DeployError(`no bytes for ${o.key} in release ${ctx.release.version}; re-package the release`);
         return b;
       }),
+      true,
     );
     const summary = `airflow: ${plan.objects.uploads.length} uploaded, ${plan.objects.deletes.length} deleted under s3://${plan.bucket}/${this.prefix(ctx)}, ${plan.pause.length} DAG(s) paused during the sync`;
     ctx.log(summary);
@@ -277,6 +293,11 @@ export class MwaaDagDeployer implements Deployer<MwaaState, MwaaPlan, MwaaPrevio
    * is listed from its file; fails at once on an import error of a file parsed after its upload.
    */
   async verify(ctx: DeployContext): Promise<{ ok: boolean; problems: string[] }> {
+    return this.awaitParse(ctx);
+  }
+
+  /** The wait of {@link verify}: until the environment parsed the release's files cleanly, an import error, or `parseWaitMs`. */
+  private async awaitParse(ctx: DeployContext): Promise<{ ok: boolean; problems: string[] }> {
     const clock = this.props.clock ?? SYSTEM_CLOCK;
     const waitMs = this.props.parseWaitMs ?? 600_000;
     const started = clock.now();
@@ -385,7 +406,7 @@ export class MwaaDagDeployer implements Deployer<MwaaState, MwaaPlan, MwaaPrevio
       // since keeps it paused.
       if ((d.key !== null && touched.has(d.key)) || d.dagId in pending) steps.push({ dagId: d.dagId, restoreTo: pending[d.dagId] ?? d.paused, currentlyPaused: d.paused });
     }
-    const writes = await this.aroundPaused(ctx, current.bucket, steps, current.pendingRestore !== null, () => restoreObjectSet(this.props.s3, current.bucket, current.objects, previous.objects));
+    const writes = await this.aroundPaused(ctx, current.bucket, steps, current.pendingRestore !== null, () => restoreObjectSet(this.props.s3, current.bucket, current.objects, previous.objects), false);
     const summary = `airflow: restored ${restorePlan.copies.length} object(s), deleted ${restorePlan.deletes.length} under s3://${current.bucket}/${current.prefix}`;
     ctx.log(summary);
     return { writes, previous: this.previousOf(current), summary };

@@ -14,7 +14,7 @@ import { listDags } from '../../../lib/runtime/mwaa/airflow-commands';
 import { MwaaCliClient, type AirflowCli } from '../../../lib/runtime/mwaa/cli-client';
 import { createTestLedger, type TestLedger } from '../../helpers/ledger';
 import { motoClientConfig, uniqueName } from '../../helpers/moto';
-import { ModelAirflow, startMwaaCliFake, type MwaaCliFake } from '../../helpers/mwaa-cli-fake';
+import { manualClock, ModelAirflow, startMwaaCliFake, type MwaaCliFake } from '../../helpers/mwaa-cli-fake';
 import { createVersionedBucket, dagFile, deployContext, motoS3, storedSha256s, writeRelease, type ReleaseFile } from '../../helpers/s3-fixtures';
 import { dagFolderPrefix } from '../../../lib/runtime/mwaa/dag-package';
 
@@ -45,7 +45,7 @@ beforeAll(async () => {
   );
   bucket = await createVersionedBucket(s3);
   airflow = new ModelAirflow();
-  fake = await startMwaaCliFake({ environmentName: ENV_NAME, backend: airflow, s3: motoS3(), dagBucket: bucket });
+  fake = await startMwaaCliFake({ environmentName: ENV_NAME, backend: airflow, s3: motoS3(), dagBucket: bucket, now: clock.now });
   const client = new MwaaCliClient({ mwaa: fake.mwaaClient(), environmentName: ENV_NAME, scheme: 'http' });
   cli = {
     run: async (command) => {
@@ -57,7 +57,9 @@ beforeAll(async () => {
 });
 afterAll(async () => fake?.stop());
 
-const deployer = (): MwaaDagDeployer => new MwaaDagDeployer({ s3, airflow: cli, parseWaitMs: 0 });
+/** The environment's clock, shared with the deployer's waits for the parse (MWAA-like: 30 s sync lag, a look every 15 s), which cost no real time. */
+const clock = manualClock();
+const deployer = (): MwaaDagDeployer => new MwaaDagDeployer({ s3, airflow: cli, clock, parseWaitMs: 600_000, parsePollMs: 15_000 });
 
 /** Release 1: five DAGs. Release 2: changes three, deletes one, adds one. */
 function releases(repo: string): { r1: ReleaseFile[]; r2: ReleaseFile[] } {

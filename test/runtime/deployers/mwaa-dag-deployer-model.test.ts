@@ -157,3 +157,40 @@ describe('MwaaDagDeployer.verify while the environment is still parsing', () => 
     expect(late).toEqual({ ok: true, problems: [] });
   });
 });
+
+describe('MwaaDagDeployer.apply puts a paused flag back only after the environment parsed the new files', () => {
+  it("unpauses a DAG whose file changed only once the scheduler has parsed the new version, not right after the upload", async () => {
+    // GIVEN an unpaused DAG of release 1, then release 2 changing its file, which reaches the environment 25 s after upload
+    await apply('late', 1, [dag('dags/a.py', 'late_a')], [{ dagId: 'late_a', file: 'dags/a.py' }]);
+    await environmentCatchesUp();
+    airflow.setPausedDirectly('late_a', false);
+    fake.setParseDelay(25_000);
+    const sleptBefore = clock.slept();
+    // WHEN release 2 is deployed
+    await apply('late', 2, [dag('dags/a.py', 'late_a', '# v2\n')], [{ dagId: 'late_a', file: 'dags/a.py' }]);
+    // THEN the deploy paused it, waited for the parse (at least the sync delay) and only then unpaused it
+    const last = (re: RegExp) => fake.commands.map((c, i) => (re.test(c) ? i : -1)).reduce((a, b) => Math.max(a, b), -1);
+    const pauseAt = last(/^dags pause late_a\b/);
+    const unpauseAt = last(/^dags unpause late_a\b/);
+    expect(pauseAt).toBeGreaterThanOrEqual(0);
+    expect(unpauseAt).toBeGreaterThan(pauseAt);
+    expect(clock.slept() - sleptBefore).toBeGreaterThanOrEqual(25_000);
+    expect(logs).toContainEqual("airflow: waiting for dev's scheduler to parse the release before unpausing late_a");
+    expect(airflow.isPaused('late_a')).toBe(false);
+  });
+
+  it('fails the deploy and keeps the DAG paused when the new file does not import; the next deploy puts it back', async () => {
+    // GIVEN an unpaused DAG of release 1
+    await apply('bad', 1, [dag('dags/a.py', 'bad_a')], [{ dagId: 'bad_a', file: 'dags/a.py' }]);
+    await environmentCatchesUp();
+    airflow.setPausedDirectly('bad_a', false);
+    // WHEN release 2 breaks its file
+    const broken = apply('bad', 2, [dag('dags/a.py', 'bad_a', 'raise ImportError("broken on purpose")\n')], [{ dagId: 'bad_a', file: 'dags/a.py' }]);
+    // THEN the deploy fails naming the import error and that the DAG stays paused
+    await expect(broken).rejects.toThrow(/dev's scheduler did not parse release .* of bad cleanly, so bad_a stay paused .*import error in \/usr\/local\/airflow\/dags\/bad\/a\.py: ImportError\("broken on purpose"\)/);
+    expect(airflow.isPaused('bad_a')).toBe(true);
+    // AND WHEN a fixed release 3 is deployed, the DAG is unpaused again, as it was before release 2
+    await apply('bad', 3, [dag('dags/a.py', 'bad_a', '# fixed\n')], [{ dagId: 'bad_a', file: 'dags/a.py' }]);
+    expect(airflow.isPaused('bad_a')).toBe(false);
+  });
+});

@@ -24,7 +24,7 @@ import { makeTestConfig } from '../../helpers/config';
 import { datasetDag, dbtNode, inventoryFragment } from '../../helpers/inventory';
 import { createTestLedger } from '../../helpers/ledger';
 import { uniqueName } from '../../helpers/moto';
-import { ModelAirflow, startMwaaCliFake, type MwaaCliFake } from '../../helpers/mwaa-cli-fake';
+import { manualClock, ModelAirflow, startMwaaCliFake, type MwaaCliFake } from '../../helpers/mwaa-cli-fake';
 import { createVersionedBucket, dagFile, deployContext, motoS3, writeRelease } from '../../helpers/s3-fixtures';
 import { SnowflakeModel } from '../../helpers/snowflake-model';
 
@@ -455,13 +455,15 @@ describe("a deploy of a DAG's own repo while a rollback of another repo holds it
     const repo = 'reporting';
     const dagBucket = await createVersionedBucket(s3, 'dags');
     const airflow = new ModelAirflow();
-    const fake = await startMwaaCliFake({ environmentName: 'northstar-dev', backend: airflow, s3, dagBucket });
+    // the environment's clock, shared with the deployers' waits for the parse, which cost no real time
+    const clock = manualClock();
+    const fake = await startMwaaCliFake({ environmentName: 'northstar-dev', backend: airflow, s3, dagBucket, now: clock.now });
     fakes.push(fake);
     const cli = new MwaaCliClient({ mwaa: fake.mwaaClient(), environmentName: 'northstar-dev', scheme: 'http' });
     const guard = new DagGuard({ airflow: cli, s3, bucket: dagBucket });
     const file = (schedule: string) => [{ kind: 'airflow' as const, path: 'dags/shared_report.py', body: dagFile('shared_report', { schedule }) }];
     const v1 = await writeRelease({ repo, build: 1, files: file('@daily') });
-    const d1 = new MwaaDagDeployer({ s3, airflow: cli, parseWaitMs: 0 });
+    const d1 = new MwaaDagDeployer({ s3, airflow: cli, clock, parseWaitMs: 600_000, parsePollMs: 15_000 });
     const c1 = deployContext(v1.release, v1.dir, { dagBucket });
     await d1.apply(d1.plan(await d1.readCurrent(c1), c1), c1);
     await cli.run('dags list -o json');
@@ -481,7 +483,7 @@ describe("a deploy of a DAG's own repo while a rollback of another repo holds it
     );
     // WHEN repo reporting deploys v2, which changes shared_report's file
     const v2 = await writeRelease({ repo, build: 2, files: file('@hourly') });
-    const d2 = new MwaaDagDeployer({ s3: syncing, airflow: cli, parseWaitMs: 0 });
+    const d2 = new MwaaDagDeployer({ s3: syncing, airflow: cli, clock, parseWaitMs: 600_000, parsePollMs: 15_000 });
     const c2 = deployContext(v2.release, v2.dir, { dagBucket });
     await d2.apply(d2.plan(await d2.readCurrent(c2), c2), c2);
     // THEN the deploy paused it for its sync, and after the sync it stays paused: the rollback still holds it
