@@ -174,6 +174,25 @@ describe('dbt deploy of the sample into a Snowflake stand-in: state comparison, 
     expect(await liveManifestSha()).toBe(first.release.dbt!.manifestSha256);
   });
 
+  it('re-creates on a rollback the views the release replaced, from the restored project', async () => {
+    // GIVEN a release that adds a column to the stg_visits view, deployed
+    sample.change('models/staging/stg_visits.sql', (t) => t.replace('lower(status) as visit_status', "lower(status) as visit_status,\n    'v4' as release_tag"));
+    const viewChange = await release(4);
+    const d = await deployer();
+    const ctx = ctxOf(viewChange);
+    const deployed = await d.apply(d.plan(await d.readCurrent(ctx), ctx), ctx);
+    const view = `"${DB}"."ANALYTICS_STAGING"."STG_VISITS"`;
+    expect(Object.keys((await rows(`SELECT * FROM ${view} LIMIT 1`))[0])).toContain('RELEASE_TAG');
+    expect(deployed.previous.views).toContain('model.clinic_analytics.stg_visits');
+    // WHEN it is rolled back
+    lines.length = 0;
+    const restored = await (await deployer()).restore(deployed.previous, ctx);
+    // THEN the view is the restored project's again, and the summary says so
+    expect(Object.keys((await rows(`SELECT * FROM ${view} LIMIT 1`))[0])).not.toContain('RELEASE_TAG');
+    expect(restored.summary).toMatch(/[1-9]\d* view\(s\) re-created/);
+    expect(lines.join('\n')).toMatch(/re-created \d+ view\(s\) from the restored project: .*stg_visits/);
+  });
+
   it("answers the Node.js driver's DML, as a load between releases runs it (the stand-in adds the row count fakesnow leaves out)", async () => {
     const count = async () => Number((await rows(`SELECT count(*) AS "N" FROM "${DB}"."RAW"."RAW_PATIENTS"`))[0].N);
     const before = await count();

@@ -21,7 +21,7 @@ import {
 } from '../snowflake/statements';
 import type { ApplyResult, DeployContext, Deployer } from './contract';
 import { DeployError } from './errors';
-import { extractDbtProject, readReleaseFiles, sha256Hex } from './release-files';
+import { extractDbtProject, readReleaseFiles, sha256Hex, tarEntries, writeDbtProject } from './release-files';
 import { applyObjectSet, planObjectSet, planRestore, readObjectSet, restoreObjectSet, type DesiredObject, type ObjectSet, type ObjectSetPlan } from './s3-object-set';
 
 /** Rebuilds one model's rows into a zero-copy clone of its live table. */
@@ -214,12 +214,49 @@ export class DbtSnowflakeDeployer implements Deployer<DbtState, DbtPlan, DbtPrev
 
   /** The manifest the environment runs: the one the last deploy published, or null before the first. */
   private async liveManifest(bucket: string, prefix: string): Promise<string | null> {
+    return (await this.liveObject(bucket, `${prefix}${MANIFEST_KEY}`))?.toString('utf8') ?? null;
+  }
+
+  /** A published object's bytes, or null when there is none. */
+  private async liveObject(bucket: string, key: string): Promise<Buffer | null> {
     try {
-      const out = await this.props.s3.send(new GetObjectCommand({ Bucket: bucket, Key: `${prefix}${MANIFEST_KEY}` }));
-      return await out.Body!.transformToString();
+      const out = await this.props.s3.send(new GetObjectCommand({ Bucket: bucket, Key: key }));
+      return Buffer.from(await out.Body!.transformToByteArray());
     } catch (e) {
       if ((e as { name?: string }).name === 'NoSuchKey' || (e as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode === 404) return null;
       throw e;
+    }
+  }
+
+  /**
+   * After a restore put the earlier project back in place: re-creates, with `dbt run` of that project
+   * in the live schemas, the views the replaced release re-created (a view holds no data, so this is
+   * always safe). A view that is not a view of the restored project (the replaced release added it,
+   * or made it one) is left as it is and named for a person. Returns the views re-created.
+   */
+  private async recreateViews(previous: DbtPrevious, ctx: DeployContext, forPerson: string[]): Promise<number> {
+    const ids = previous.views ?? [];
+    if (ids.length === 0 || !this.props.dbtEnvironment) return 0;
+    const [project, manifest] = await Promise.all([this.liveObject(previous.bucket, `${previous.prefix}${PROJECT_KEY}`), this.liveObject(previous.bucket, `${previous.prefix}${MANIFEST_KEY}`)]);
+    if (!project || !manifest) {
+      forPerson.push(`view(s) ${ids.join(', ')} stay as release ${previous.releaseVersion} left them: s3://${previous.bucket}/${previous.prefix} holds no project to re-create them from (it was the first deploy)`);
+      return 0;
+    }
+    const workDir = fs.mkdtempSync(path.join(os.tmpdir(), 'dataops-dbt-restore-'));
+    try {
+      const environment = this.props.dbtEnvironment(ctx, workDir);
+      const dir = writeDbtProject(await tarEntries(project), path.join(workDir, 'restored'), sha256Hex(manifest), `the dbt project restored to s3://${previous.bucket}/${previous.prefix}${PROJECT_KEY}`);
+      const { nodes } = await environment.parse(dir, 'live');
+      const views = ids.map((id) => nodes.get(id)).filter((n): n is ModelNode => n !== undefined && n.materialized === 'view');
+      const left = ids.filter((id) => !views.some((v) => v.uniqueId === id));
+      if (left.length > 0) forPerson.push(`${left.join(', ')}: not a view of the restored project, so it stays as release ${previous.releaseVersion} left it; drop it if it is no longer wanted`);
+      if (views.length === 0) return 0;
+      const out = await environment.run(dir, views);
+      if (!out.ok) throw new DeployError(`dbt run of the restored project's views ${views.map((v) => v.name).join(', ')} in ${ctx.env} failed after the data restore: ${out.failures.join('; ')}`);
+      ctx.log(`dbt: re-created ${views.length} view(s) from the restored project: ${views.map((v) => v.name).join(', ')}`);
+      return views.length;
+    } finally {
+      fs.rmSync(workDir, { recursive: true, force: true });
     }
   }
 
@@ -425,6 +462,7 @@ export class DbtSnowflakeDeployer implements Deployer<DbtState, DbtPlan, DbtPrev
    * but only while no load has landed since the swap (LAST_ALTERED unchanged): then it swaps back
    * to the kept table (undropping it from Time Travel first if someone dropped it). Tables where a
    * load landed, or where that cannot be told, keep their data; `forPerson` names them with the times.
+   * Then the views the release re-created are re-created from the restored project (with dbt).
    */
   async restore(previous: DbtPrevious, ctx: DeployContext): Promise<ApplyResult<DbtPrevious>> {
     const { sql } = this.props;
@@ -465,7 +503,10 @@ export class DbtSnowflakeDeployer implements Deployer<DbtState, DbtPlan, DbtPrev
     const current = await readObjectSet(this.props.s3, previous.bucket, previous.prefix);
     const objectPlan = planRestore(current, previous.objects);
     writes += await restoreObjectSet(this.props.s3, previous.bucket, current, previous.objects);
-    const summary = `dbt: ${objectPlan.copies.length + objectPlan.deletes.length} artifact(s) restored, ${previous.tables.length - forPerson.length} table(s) checked for data restore${forPerson.length ? `, ${forPerson.length} left for a person` : ''}`;
+    const tablesLeft = forPerson.length;
+    const views = await this.recreateViews(previous, ctx, forPerson);
+    writes += views;
+    const summary = `dbt: ${objectPlan.copies.length + objectPlan.deletes.length} artifact(s) restored, ${previous.tables.length - tablesLeft} table(s) checked for data restore${tablesLeft ? `, ${tablesLeft} left for a person` : ''}, ${views} view(s) re-created`;
     ctx.log(summary);
     return { writes, summary, forPerson, previous: { releaseVersion: previous.releaseVersion, bucket: previous.bucket, prefix: previous.prefix, objects: current, preDeployAt: null, tables: [] } };
   }

@@ -38,6 +38,11 @@ export async function readReleaseFiles(release: ReleaseManifest, releaseDir: str
   if (actual !== artifact.sha256) {
     throw new DeployError(`release artifact ${artifact.file} has sha256 ${actual} but the manifest says ${artifact.sha256}; the artifact was changed after packaging, re-run the pipeline from Package`);
   }
+  return tarEntries(bytes);
+}
+
+/** The files of a tarball (gzipped or not), by path. */
+export async function tarEntries(bytes: Buffer): Promise<Map<string, Buffer>> {
   const files = new Map<string, Buffer>();
   const ex = extract();
   const input = bytes[0] === 0x1f && bytes[1] === 0x8b ? Readable.from([bytes]).pipe(createGunzip()) : Readable.from([bytes]);
@@ -69,15 +74,22 @@ export async function readReleaseAssets(release: ReleaseManifest, releaseDir: st
 
 /** Writes the release's dbt files under `dir` and returns the dbt project folder (where its target/manifest.json sits). */
 export async function extractDbtProject(ctx: Pick<DeployContext, 'release' | 'releaseDir'>, dir: string): Promise<string> {
-  const files = await readReleaseFiles(ctx.release, ctx.releaseDir, 'dbt');
+  return writeDbtProject(await readReleaseFiles(ctx.release, ctx.releaseDir, 'dbt'), dir, ctx.release.dbt?.manifestSha256, `the dbt tarball of release ${ctx.release.version}`);
+}
+
+/**
+ * Writes a dbt project's files (from its tarball) under `dir` and returns the project's root: the
+ * folder whose `target/manifest.json` has sha256 `manifestSha256`. `label` names the tarball in errors.
+ */
+export function writeDbtProject(files: ReadonlyMap<string, Buffer>, dir: string, manifestSha256: string | undefined, label: string): string {
   let root: string | undefined;
   for (const [rel, bytes] of files) {
     const abs = path.join(dir, rel);
-    if (!abs.startsWith(dir + path.sep)) throw new DeployError(`the dbt tarball of release ${ctx.release.version} holds ${rel}, outside the project; re-package the release`);
+    if (!abs.startsWith(dir + path.sep)) throw new DeployError(`${label} holds ${rel}, outside the project; re-package the release`);
     fs.mkdirSync(path.dirname(abs), { recursive: true });
     fs.writeFileSync(abs, bytes);
-    if ((rel === 'target/manifest.json' || rel.endsWith('/target/manifest.json')) && sha256Hex(bytes) === ctx.release.dbt?.manifestSha256) root = rel.slice(0, -'target/manifest.json'.length);
+    if ((rel === 'target/manifest.json' || rel.endsWith('/target/manifest.json')) && sha256Hex(bytes) === manifestSha256) root = rel.slice(0, -'target/manifest.json'.length);
   }
-  if (root === undefined) throw new DeployError(`the dbt tarball of release ${ctx.release.version} holds no target/manifest.json with the manifest's sha256; package the release with 'dataops package'`);
+  if (root === undefined) throw new DeployError(`${label} holds no target/manifest.json with the manifest's sha256; package the release with 'dataops package'`);
   return path.join(dir, root);
 }
