@@ -18,6 +18,15 @@
  * the documents (policy check `status` passed / soft_failed / hard_failed / overridden, `result`
  * with the counts and the `sentinel` hash naming each policy as `<set>/<policy>`).
  *
+ * By default a run moves one status per `GET /runs/:id` (each poll sees the next status); with
+ * `{ progress: 'at-once' }` a GET walks it through every status up to where it waits (confirmable, an
+ * override, or the end), as a run that planned between two polls, so a poller needs no second look.
+ *
+ * Each apply that ends `applied`, or errors after applying part of the plan (failNextApply), writes
+ * a state version of the workspace (`serial` counting up from 1, the run that wrote it, the resources
+ * with their bodies), which `GET /workspaces/:id/current-state-version` answers with (404 before the
+ * first one), as the state versions API does.
+ *
  * The fake "plans" by reading `resource "TYPE" "NAME" { … }` blocks from the uploaded .tf files and
  * comparing them with what the workspace last applied: new → create, gone → delete, body changed →
  * update, or delete+create (replace) when the body holds the comment `# fake: forces replacement`.
@@ -79,6 +88,17 @@ interface Workspace {
   name: string;
   organization: string;
   state: Map<string, { type: string; body: string }>;
+  stateVersions: StateVersion[];
+}
+
+/** A state version of a workspace: what one applied run left in its state. */
+export interface StateVersion {
+  readonly id: string;
+  readonly serial: number;
+  /** The run whose apply wrote it. */
+  readonly runId: string;
+  /** Resource address → its body as the applied configuration had it. */
+  readonly resources: Readonly<Record<string, string>>;
 }
 
 /** A running fake. */
@@ -91,11 +111,17 @@ export interface TfcFake {
   addWorkspace(organization: string, name: string): string;
   /** Resource addresses the workspace holds after its applies. */
   stateOf(workspaceId: string): string[];
+  /** The workspace's current state version (its last applied run's), null before the first apply. */
+  currentStateVersion(workspaceId: string): StateVersion | null;
   runs(): ReadonlyArray<Readonly<Run>>;
   /** The policy check of a run, as the fake keeps it. */
   policyCheckOf(runId: string): Readonly<PolicyCheck> | null;
-  /** Makes the next run end `errored` during its apply. */
-  failNextApply(): void;
+  /**
+   * Makes the next run end `errored` during its apply. With `applyFirst`, Terraform had applied that
+   * many of the plan's changes (in plan order) before the error, and, as Terraform does, saved the
+   * partial state: a state version written by the errored run. @default applyFirst 0 (no state written)
+   */
+  failNextApply(options?: { readonly applyFirst?: number }): void;
   /** Adds a policy set that applies to the given workspaces (every workspace when omitted). */
   addPolicySet(set: { name: string; workspaceIds?: readonly string[]; policies: readonly FakePolicy[] }): void;
   /** Turns the organization's cost estimation on, with each resource type's monthly price in USD (types without one are unmatched). */
@@ -123,8 +149,14 @@ async function readTf(tarball: Buffer): Promise<Map<string, { type: string; body
   return resources;
 }
 
+/** Options of {@link startTfcFake}. */
+export interface TfcFakeOptions {
+  /** How far one GET of a run moves it: one status, or every status up to where it waits. @default 'per-poll' */
+  readonly progress?: 'per-poll' | 'at-once';
+}
+
 /** Starts the fake on a free loopback port. */
-export async function startTfcFake(token = 'test-token'): Promise<TfcFake> {
+export async function startTfcFake(token = 'test-token', { progress = 'per-poll' }: TfcFakeOptions = {}): Promise<TfcFake> {
   const workspaces = new Map<string, Workspace>();
   const cvs = new Map<string, Cv>();
   const runs = new Map<string, Run>();
@@ -136,7 +168,8 @@ export async function startTfcFake(token = 'test-token'): Promise<TfcFake> {
   let prices: Readonly<Record<string, number>> | null = null;
   let canOverride = true;
   let seq = 0;
-  let failApply = false;
+  let failApply: { applyFirst: number } | null = null;
+  const partialApplies = new Map<string, number>();
   const id = (p: string): string => `${p}-${(++seq).toString(36).padStart(8, '0')}`;
 
   const doc = (res: http.ServerResponse, status: number, data: unknown): void => {
@@ -269,6 +302,11 @@ export async function startTfcFake(token = 'test-token'): Promise<TfcFake> {
           if (!ws) return errors(res, 404, 'not found');
           return doc(res, 200, { data: { id: ws.id, type: 'workspaces', attributes: { name: ws.name, locked: false } } });
         }
+        if ((m = /^\/api\/v2\/workspaces\/(ws-[0-9a-z]+)\/current-state-version$/.exec(p)) && req.method === 'GET') {
+          const sv = workspaces.get(m[1])?.stateVersions.at(-1);
+          if (!sv) return errors(res, 404, 'not found');
+          return doc(res, 200, { data: { id: sv.id, type: 'state-versions', attributes: { serial: sv.serial, status: 'finalized' }, relationships: { run: { data: { id: sv.runId, type: 'runs' } } } } });
+        }
         if ((m = /^\/api\/v2\/workspaces\/(ws-[0-9a-z]+)\/configuration-versions$/.exec(p)) && req.method === 'POST') {
           if (!workspaces.has(m[1])) return errors(res, 404, 'not found');
           const cv: Cv = { id: id('cv'), workspaceId: m[1], status: 'pending', resources: null };
@@ -339,12 +377,23 @@ export async function startTfcFake(token = 'test-token'): Promise<TfcFake> {
         if ((m = /^\/api\/v2\/runs\/(run-[0-9a-z]+)$/.exec(p)) && req.method === 'GET') {
           const run = runs.get(m[1]);
           if (!run) return errors(res, 404, 'not found');
-          const next = run.queue.shift();
-          if (next) {
+          // per-poll: one status per GET, as a slow run is seen; at-once: every status the run walks before it waits
+          for (let next = run.queue.shift(); next; next = progress === 'at-once' ? run.queue.shift() : undefined) {
             run.status = next;
             if (next === 'applied') {
               const ws = workspaces.get(run.workspaceId)!;
               ws.state = new Map(cvs.get(run.cvId)!.resources!);
+              ws.stateVersions.push({ id: id('sv'), serial: ws.stateVersions.length + 1, runId: run.id, resources: Object.fromEntries([...ws.state].map(([a, r]) => [a, r.body])) });
+            }
+            const partial = next === 'errored' ? partialApplies.get(run.id) : undefined;
+            if (partial !== undefined) {
+              const ws = workspaces.get(run.workspaceId)!;
+              const planned = cvs.get(run.cvId)!.resources!;
+              for (const c of run.changes.slice(0, partial)) {
+                if (c.actions.includes('create') || c.actions.includes('update')) ws.state.set(c.address, planned.get(c.address)!);
+                else ws.state.delete(c.address);
+              }
+              ws.stateVersions.push({ id: id('sv'), serial: ws.stateVersions.length + 1, runId: run.id, resources: Object.fromEntries([...ws.state].map(([a, r]) => [a, r.body])) });
             }
             if (next === 'cost_estimated' && run.costEstimate) run.costEstimate.status = 'finished';
             if (next === 'policy_checked' && run.policyCheck) {
@@ -397,7 +446,8 @@ export async function startTfcFake(token = 'test-token'): Promise<TfcFake> {
           else {
             run.status = 'apply_queued';
             run.queue = failApply ? ['applying', 'errored'] : ['applying', 'applied'];
-            failApply = false;
+            if (failApply && failApply.applyFirst > 0) partialApplies.set(run.id, failApply.applyFirst);
+            failApply = null;
           }
           res.writeHead(202);
           return res.end();
@@ -413,15 +463,16 @@ export async function startTfcFake(token = 'test-token'): Promise<TfcFake> {
     token,
     requests,
     addWorkspace(organization, name) {
-      const ws: Workspace = { id: id('ws'), name, organization, state: new Map() };
+      const ws: Workspace = { id: id('ws'), name, organization, state: new Map(), stateVersions: [] };
       workspaces.set(ws.id, ws);
       return ws.id;
     },
     stateOf: (wsId) => [...(workspaces.get(wsId)?.state.keys() ?? [])].sort(),
+    currentStateVersion: (wsId) => workspaces.get(wsId)?.stateVersions.at(-1) ?? null,
     runs: () => [...runs.values()],
     policyCheckOf: (runId) => runs.get(runId)?.policyCheck ?? null,
-    failNextApply: () => {
-      failApply = true;
+    failNextApply: (options = {}) => {
+      failApply = { applyFirst: options.applyFirst ?? 0 };
     },
     addPolicySet: (set) => {
       policySets.push(set);
