@@ -22,10 +22,9 @@ const HEAVY = [
   /\/lib\/runtime\/(?!ledger\/table\.ts)/,
 ];
 
-function dataops(args: string[], env: NodeJS.ProcessEnv = {}): { status: number | null; stdout: string; stderr: string; ms: number } {
-  const t0 = Date.now();
+function dataops(args: string[], env: NodeJS.ProcessEnv = {}): { status: number | null; stdout: string; stderr: string } {
   const r = spawnSync(process.execPath, [BIN, ...args], { cwd: ROOT, encoding: 'utf8', env: { ...process.env, ...env } });
-  return { status: r.status, stdout: r.stdout, stderr: r.stderr, ms: Date.now() - t0 };
+  return { status: r.status, stdout: r.stdout, stderr: r.stderr };
 }
 
 describe('dataops startup', () => {
@@ -41,13 +40,11 @@ describe('dataops startup', () => {
     expect(loaded.some((m) => m.endsWith(path.join('lib', 'cli', 'commands', 'status.ts')))).toBe(true);
   });
 
-  it('prints --help in under a second', () => {
-    // GIVEN a warm tsx cache (the first run compiles the CLI) WHEN --help runs THEN the fastest of three is under 1 s
-    dataops(['--help']);
-    const runs = [dataops(['--help']), dataops(['--help']), dataops(['--help'])];
-    for (const r of runs) expect(r.status).toBe(0);
-    expect(runs[0].stdout).toMatch(/^Usage: dataops \[options\] \[command\]/);
-    expect(Math.min(...runs.map((r) => r.ms))).toBeLessThan(1000);
+  it('prints the usage with --help (its time is cli_help_ms in npm run bench, not asserted here)', () => {
+    const r = dataops(['--help']);
+    expect(r.status).toBe(0);
+    expect(r.stdout).toMatch(/^Usage: dataops \[options\] \[command\]/);
+    expect(r.stdout).toMatch(/^  -V, --version +print the dataops version$/m);
   });
 
   it('prints the package version with --version and -V', () => {
@@ -58,19 +55,48 @@ describe('dataops startup', () => {
     }
   });
 
-  it.each([
-    [['--help']],
-    [['cost']],
-    [['config', 'validate']],
-    [['validate', '--repo', 'PYREPO', '--quiet']],
-  ])('prints no AWS SDK warning on %j, which calls no AWS', (args) => {
-    // GIVEN warnings on (NODE_NO_WARNINGS unset), and for validate a one-module Python repo
-    const repo = fs.mkdtempSync(path.join(os.tmpdir(), 'startup-py-'));
-    spawnSync('git', ['init', '-q'], { cwd: repo });
-    fs.writeFileSync(path.join(repo, 'calc.py'), 'def add(a, b):\n    return a + b\n');
-    // WHEN a command that calls no AWS runs THEN no SDK warning is printed
-    const r = dataops(args.map((a) => (a === 'PYREPO' ? repo : a)), { NODE_NO_WARNINGS: '' });
-    expect(r.stderr).not.toMatch(/NodeVersionSupportWarning|AWS SDK/);
-    expect(r.status).toBe(0);
+  describe('no AWS SDK warning on commands that call no AWS', () => {
+    // The SDK prints NodeVersionSupportWarning (on Node 20) when a client is constructed, so a command
+    // that prints it built a client it did not need.
+    let repo: string;
+    beforeAll(() => {
+      // GIVEN a committed one-module Python repo for the commands that read a repo
+      repo = fs.mkdtempSync(path.join(os.tmpdir(), 'startup-py-'));
+      const git = (...a: string[]) => spawnSync('git', ['-c', 'user.name=t', '-c', 'user.email=t@example.com', ...a], { cwd: repo });
+      git('init', '-q');
+      fs.writeFileSync(path.join(repo, 'calc.py'), 'def add(a, b):\n    return a + b\n');
+      git('add', '.');
+      git('commit', '-qm', 'calc');
+    });
+    afterAll(() => fs.rmSync(repo, { recursive: true, force: true }));
+
+    it('is printed by the SDK on this Node when a client is built (the cases below are not vacuous)', () => {
+      const script = `new (require('@aws-sdk/client-s3').S3Client)({ region: 'us-east-1' })`;
+      const r = spawnSync(process.execPath, ['-e', script], { cwd: ROOT, encoding: 'utf8', env: { ...process.env, NODE_NO_WARNINGS: '' } });
+      const major = Number(process.versions.node.split('.')[0]);
+      if (major < 22) expect(r.stderr).toMatch(/NodeVersionSupportWarning/);
+      else expect(r.stderr).not.toMatch(/NodeVersionSupportWarning/);
+    });
+
+    it.each([
+      [['--help']],
+      [['--version']],
+      [['cost']],
+      [['cost', '--format', 'json']],
+      [['config', 'validate']],
+      [['config', 'show', '--format', 'yaml']],
+      [['config', 'execution-policy', '--account', 'prod']],
+      [['buildspec', 'validate']],
+      [['validate', '--repo', 'REPO', '--quiet']],
+      [['check', '--repos', 'REPO']],
+      [['impact', '--repo', 'REPO', '--base', 'HEAD']],
+      [['graph', '--repos', 'REPO']],
+      [['status', '--help']],
+    ])('%j prints none', (args) => {
+      // WHEN the command runs with warnings on (NODE_NO_WARNINGS unset)
+      const r = dataops(args.map((a) => (a === 'REPO' ? repo : a)), { NODE_NO_WARNINGS: '' });
+      // THEN it succeeds and the SDK printed nothing
+      expect({ status: r.status, stderr: r.stderr }).toEqual({ status: 0, stderr: expect.not.stringMatching(/NodeVersionSupportWarning|AWS SDK/) });
+    });
   });
 });
