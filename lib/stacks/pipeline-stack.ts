@@ -34,6 +34,9 @@ export class PipelineStack extends Stack {
     const shared = importSharedServices(this, props.config, props.encryptionKey);
     const logGroup = encryptedLogGroup(this, 'BuildLogs', { encryptionKey: props.encryptionKey });
     this.repoPipeline = new RepoPipeline(this, 'Release', { config: props.config, repo: props.repo, shared, logGroup });
-    this.prValidation = new PrValidation(this, 'PrValidation', { config: props.config, repo: props.repo, shared, logGroup });
+    // PR builds run pull-request code: they log to a group of their own, so that nothing a PR runs can
+    // write into the Package and Deploy logs that approvers are told to trust (issue 11, item 5)
+    const prLogGroup = encryptedLogGroup(this, 'PrBuildLogs', { encryptionKey: props.encryptionKey });
+    this.prValidation = new PrValidation(this, 'PrValidation', { config: props.config, repo: props.repo, shared, logGroup: prLogGroup });
   }
 }

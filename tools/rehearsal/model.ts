@@ -230,7 +230,8 @@ function narrow<T>(schema: z.ZodType<T>, value: unknown, what: string): T {
   return r.data;
 }
 
-function readRoles(assembly: CloudAssembly, resolver: Resolver): Map<string, RoleModel> {
+/** Every IAM role of the assembly with its trust, inline and customer-managed policies, by ARN. */
+export function readRoles(assembly: CloudAssembly, resolver: Resolver): Map<string, RoleModel> {
   const roles = new Map<string, RoleModel>();
   const byLogical = new Map<string, { stack: AssemblyStack; logicalId: string; inline: { name: string; document: unknown }[]; managed: string[] }>();
   for (const stack of assembly.stacks.values()) {

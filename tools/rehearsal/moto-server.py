@@ -11,7 +11,7 @@ so a policy scoped to a table, parameter, repository or secret (as every policy 
 never matches. The handlers below give moto the resource ARN of the request, as IAM would evaluate
 it, for the services the platform's builds and functions call: DynamoDB (table, index), SSM
 (parameter), ECR (repository), Secrets Manager (secret), CloudWatch (alarm), EventBridge (event bus,
-rule), KMS (key). Calls without a resource (PutMetricData, GetAuthorizationToken, list calls) keep
+rule), CloudWatch Logs (log group, log stream), KMS (key). Calls without a resource (PutMetricData, GetAuthorizationToken, list calls) keep
 "*". A DynamoDB
 transaction is authorized item by item, as IAM does: TransactWriteItems and TransactGetItems are not
 IAM actions, each item needs the action of its operation (PutItem, UpdateItem, DeleteItem,
@@ -116,6 +116,16 @@ def _events(handler):
     return bus if bus.startswith("arn:") else _arn(handler, "events", f"event-bus/{bus}")
 
 
+def _logs(handler):
+    body = _json_body(handler)
+    group = body.get("logGroupName")
+    if not group:
+        return "*"
+    stream = body.get("logStreamName")
+    # a stream's actions (CreateLogStream, PutLogEvents, GetLogEvents) are on the stream; the group's on the group
+    return _arn(handler, "logs", f"log-group:{group}:log-stream:{stream}" if stream else f"log-group:{group}")
+
+
 def _kms(handler):
     key = _first_param(handler, "KeyId")
     if not key:
@@ -150,6 +160,7 @@ def install_resource_handlers():
     from moto.ecr.responses import ECRResponse
     from moto.events.responses import EventsHandler
     from moto.kms.responses import KmsResponse
+    from moto.logs.responses import LogsResponse
     from moto.secretsmanager.responses import SecretsManagerResponse
     from moto.ssm.responses import SimpleSystemManagerResponse
 
@@ -169,6 +180,7 @@ def install_resource_handlers():
         (SecretsManagerResponse, _secretsmanager),
         (CloudWatchResponse, _cloudwatch),
         (EventsHandler, _events),
+        (LogsResponse, _logs),
         (KmsResponse, _kms),
     ):
         cls._determine_resource = guarded(fn)
