@@ -81,6 +81,31 @@ export function checkEnv(env: string | undefined): EnvironmentName | undefined {
   return env as EnvironmentName | undefined;
 }
 
+/** A required option that was not given: names it and what it takes. */
+export function requireValue<T>(flag: string, value: T | undefined, expected: string): T {
+  if (value === undefined || (typeof value === 'string' && value.trim() === '')) throw new UsageError(`${flag} is required; ${expected}`);
+  return value;
+}
+
+/**
+ * Runs every argument check and throws one {@link UsageError} that lists every problem they found
+ * (the message of the only one, when there is one), so a command line with two mistakes is fixed in
+ * one go. Errors other than usage errors propagate at once.
+ */
+export function checkArguments(checks: ReadonlyArray<() => unknown>): void {
+  const problems: string[] = [];
+  for (const check of checks) {
+    try {
+      check();
+    } catch (e) {
+      if (!(e instanceof UsageError)) throw e;
+      problems.push(e.message);
+    }
+  }
+  if (problems.length === 1) throw new UsageError(problems[0]);
+  if (problems.length > 1) throw new UsageError(`${problems.length} problems with the arguments:\n  - ${problems.join('\n  - ')}`);
+}
+
 /** A positive number given to `flag`, or a usage error naming it. */
 export function positiveNumber(flag: string, value: string, unit: string): number {
   const n = Number(value);

@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import { HANDLER_ENV } from '../../runtime/ledger/table';
 import type { RunOptions } from '../../runtime/orchestrator/runtime';
-import { addConfigOption, addOutputOptions, writeOutput, type CommonOptions } from '../options';
+import { addConfigOption, addOutputOptions, checkEnv, writeOutput, type CommonOptions } from '../options';
 
 /** Adds the options `dataops deploy` and `dataops verify` share. */
 export function runOptions(cmd: Command): Command {
@@ -27,6 +27,8 @@ export function registerDeploy(program: Command): void {
   )
     .option('--registry <dir|s3://bucket/prefix>', "cross-repo asset graph registry; a rollback pauses every repo's DAGs that use the data it restores (default: $DATAOPS_GRAPH_REGISTRY; without it a rollback restores no data)")
     .action(async (opts: RunOptions & CommonOptions) => {
+      // a wrong environment is named before the runtime (and its AWS clients) is loaded
+      checkEnv(opts.env);
       const { deployRelease } = require('../../runtime/orchestrator/deploy') as typeof import('../../runtime/orchestrator/deploy');
       const { buildOrchestration } = require('../../runtime/orchestrator/runtime') as typeof import('../../runtime/orchestrator/runtime');
       const log = (line: string) => process.stderr.write(`${line}\n`);

@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { addConfigOption, addLocationOptions, addOutputOptions, checkRepo, progress, UsageError, writeOutput, type CommonOptions } from '../options';
+import { addConfigOption, addLocationOptions, addOutputOptions, checkArguments, checkRepo, progress, UsageError, writeOutput, type CommonOptions } from '../options';
 
 /** Days read before the window, so that lead times and restores that began earlier are complete. */
 export const DORA_LOOKBACK_DAYS = 30;
@@ -21,20 +21,30 @@ export function registerDora(program: Command): void {
   addOutputOptions(addLocationOptions(addConfigOption(cmd)), ['text', 'json'], 'text', 'the report')
     .addHelpText('after', '\nReads the deployment ledger (DynamoDB) with your AWS credentials; the arguments are checked first.')
     .action(async (opts: DoraOptions) => {
-      // arguments first: a wrong window, repo or config is named before any AWS call
-      const { parseSince } = require('../../ops/dora/model') as typeof import('../../ops/dora/model');
+      // arguments first, every problem at once: a wrong window, repo or config is named before any AWS call
+      const { DoraInputError, parseSince } = require('../../ops/dora/model') as typeof import('../../ops/dora/model');
       const { loadPlatformConfig } = require('../../config/loader') as typeof import('../../config/loader');
-      let now = new Date();
-      if (opts.until !== undefined) {
-        if (!/^\d{4}-\d{2}-\d{2}/.test(opts.until) || Number.isNaN(Date.parse(opts.until))) {
-          throw new UsageError(`--until '${opts.until}' is not an ISO date or time; use a form such as 2026-01-31 or 2026-01-31T12:00:00Z`);
-        }
-        now = new Date(Date.parse(opts.until));
-      }
-      const from = parseSince(opts.since, now);
-      if (from >= now.toISOString()) throw new UsageError(`--since '${opts.since}' is not before --until '${opts.until ?? 'now'}'; give a window that ends after it starts`);
       const config = loadPlatformConfig(opts.config);
-      checkRepo(config, opts.repo);
+      let now = new Date();
+      let untilOk = true;
+      let from = '';
+      checkArguments([
+        () => {
+          if (opts.until === undefined) return;
+          untilOk = /^\d{4}-\d{2}-\d{2}/.test(opts.until) && !Number.isNaN(Date.parse(opts.until));
+          if (!untilOk) throw new UsageError(`--until '${opts.until}' is not an ISO date or time; use a form such as 2026-01-31 or 2026-01-31T12:00:00Z`);
+          now = new Date(Date.parse(opts.until));
+        },
+        () => {
+          try {
+            from = parseSince(opts.since, now);
+          } catch (e) {
+            throw e instanceof DoraInputError ? new UsageError(e.message, { cause: e }) : e;
+          }
+          if (untilOk && from >= now.toISOString()) throw new UsageError(`--since '${opts.since}' is not before --until '${opts.until ?? 'now'}'; give a window that ends after it starts`);
+        },
+        () => checkRepo(config, opts.repo),
+      ]);
 
       const { opsContext } = require('../../ops/context') as typeof import('../../ops/context');
       const { doraInputFromEvents } = require('../../ops/dora/from-ledger') as typeof import('../../ops/dora/from-ledger');

@@ -1,12 +1,12 @@
 import type { Command } from 'commander';
 import { ENVIRONMENT_NAMES } from '../../config/schema';
-import { addConfigOption, addLocationOptions, addOutputOptions, checkEnv, checkRepo, positiveNumber, progress, UsageError, writeOutput, type CommonOptions } from '../options';
+import { addConfigOption, addLocationOptions, addOutputOptions, checkArguments, checkEnv, checkRepo, positiveNumber, progress, requireValue, UsageError, writeOutput, type CommonOptions } from '../options';
 
 interface RollbackOptions extends CommonOptions {
-  readonly repo: string;
-  readonly env: string;
+  readonly repo?: string;
+  readonly env?: string;
   readonly to?: string;
-  readonly reason: string;
+  readonly reason?: string;
   readonly dryRun?: boolean;
   readonly planLocally?: boolean;
   readonly wait: boolean;
@@ -19,10 +19,12 @@ export function registerRollback(program: Command): void {
   const cmd = program
     .command('rollback')
     .description('roll a repo back in one environment to its previous (or a named) successful release, through the Rollback function, and follow the rollback execution until it ends')
-    .requiredOption('--repo <name>', 'the repo to roll back')
-    .requiredOption('--env <env>', `the environment: ${ENVIRONMENT_NAMES.join(', ')}`)
+    // --repo, --env and --reason are required, checked in the action: a wrong --repo is named with the
+    // known ones even when --env is missing too, where commander would only say that --env is missing
+    .option('--repo <name>', 'the repo to roll back (required)')
+    .option('--env <env>', `the environment (required): ${ENVIRONMENT_NAMES.join(', ')}`)
     .option('--to <version>', 'roll back to this release version (default: the newest earlier successful release)')
-    .requiredOption('--reason <text>', 'why; recorded in the ledger and the audit evidence')
+    .option('--reason <text>', 'why (required); recorded in the ledger and the audit evidence')
     .option('--dry-run', 'print the plan (release going back, DAGs to pause, data actions, what needs a person) and change nothing')
     .option(
       '--plan-locally',
@@ -37,14 +39,28 @@ export function registerRollback(program: Command): void {
       '\nThe arguments are checked against the configuration first; then the errors name the cause: no earlier successful release,\na deployment holding the lock, a rollback of a rollback.\nNeeds lambda:InvokeFunction on the Rollback function and codepipeline:ListPipelineExecutions on the pipeline.',
     )
     .action(async (opts: RollbackOptions) => {
-      // arguments first: a wrong environment, repo, number or config is named before any AWS call
-      const env = checkEnv(opts.env) as (typeof ENVIRONMENT_NAMES)[number];
-      if (opts.planLocally && !opts.dryRun) throw new UsageError('--plan-locally plans a dry run only; add --dry-run, or drop --plan-locally to ask the Rollback function');
-      const timeoutMs = positiveNumber('--timeout', opts.timeout, 'seconds') * 1000;
-      const pollMs = positiveNumber('--poll-interval', opts.pollInterval, 'seconds') * 1000;
+      // arguments first, every problem at once: a wrong or missing repo, environment, reason or number
+      // is named, with the values allowed, before any AWS call
       const { loadPlatformConfig } = require('../../config/loader') as typeof import('../../config/loader');
       const config = loadPlatformConfig(opts.config);
-      checkRepo(config, opts.repo);
+      let repo = '';
+      let env: (typeof ENVIRONMENT_NAMES)[number] = 'prod';
+      let reason = '';
+      let timeoutMs = 0;
+      let pollMs = 0;
+      checkArguments([
+        () => {
+          repo = requireValue('--repo', opts.repo, `known repos: ${config.repos.map((r) => r.name).join(', ')}`);
+          checkRepo(config, repo);
+        },
+        () => (env = checkEnv(requireValue('--env', opts.env, `use one of ${ENVIRONMENT_NAMES.join(', ')}`)) as (typeof ENVIRONMENT_NAMES)[number]),
+        () => (reason = requireValue('--reason', opts.reason, 'give why in a few words (recorded in the ledger and the audit evidence)')),
+        () => {
+          if (opts.planLocally && !opts.dryRun) throw new UsageError('--plan-locally plans a dry run only; add --dry-run, or drop --plan-locally to ask the Rollback function');
+        },
+        () => (timeoutMs = positiveNumber('--timeout', opts.timeout, 'seconds') * 1000),
+        () => (pollMs = positiveNumber('--poll-interval', opts.pollInterval, 'seconds') * 1000),
+      ]);
 
       const { GetCallerIdentityCommand } = require('@aws-sdk/client-sts') as typeof import('@aws-sdk/client-sts');
       const { opsContext } = require('../../ops/context') as typeof import('../../ops/context');
@@ -75,12 +91,12 @@ export function registerRollback(program: Command): void {
           });
       }
       const outcome = await runRollback(
-        { repo: opts.repo, env, reason: opts.reason, requestedBy, toVersion: opts.to, dryRun: Boolean(opts.dryRun) },
+        { repo, env, reason, requestedBy, toVersion: opts.to, dryRun: Boolean(opts.dryRun) },
         {
           invoke,
           codepipeline: ctx.clients.codepipeline,
           ledger: ctx.ledger,
-          pipeline: ctx.pipelines[opts.repo],
+          pipeline: ctx.pipelines[repo],
           progress: (t) => p.step(t),
           wait: opts.wait,
           pollMs,

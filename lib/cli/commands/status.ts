@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import { ENVIRONMENT_NAMES } from '../../config/schema';
-import { addConfigOption, addLocationOptions, addOutputOptions, checkEnv, checkRepo, progress, writeOutput, type CommonOptions } from '../options';
+import { addConfigOption, addLocationOptions, addOutputOptions, checkArguments, checkEnv, checkRepo, progress, writeOutput, type CommonOptions } from '../options';
 
 interface StatusOptions extends CommonOptions {
   readonly repo?: string;
@@ -17,11 +17,11 @@ export function registerStatus(program: Command): void {
   addOutputOptions(addLocationOptions(addConfigOption(cmd)), ['text', 'json'], 'text', 'the status')
     .addHelpText('after', '\nReads the deployment ledger (DynamoDB) and CodePipeline GetPipelineState with your AWS credentials; the arguments are checked first.')
     .action(async (opts: StatusOptions) => {
-      // arguments first: a wrong environment, repo or config is named before any AWS call
-      const env = checkEnv(opts.env);
+      // arguments first, every problem at once: a wrong environment, repo or config is named before any AWS call
       const { loadPlatformConfig } = require('../../config/loader') as typeof import('../../config/loader');
       const config = loadPlatformConfig(opts.config);
-      checkRepo(config, opts.repo);
+      let env: ReturnType<typeof checkEnv>;
+      checkArguments([() => (env = checkEnv(opts.env)), () => checkRepo(config, opts.repo)]);
 
       const { opsContext } = require('../../ops/context') as typeof import('../../ops/context');
       const { collectStatus, renderStatus } = require('../../ops/status/status') as typeof import('../../ops/status/status');

@@ -6,7 +6,7 @@ import { toJunit } from '../../checks/validate/report';
 import type { VerifyOutcome } from '../../runtime/orchestrator/deploy';
 import type { QualityGateOutcome } from '../../runtime/orchestrator/quality-gates';
 import type { RunOptions } from '../../runtime/orchestrator/runtime';
-import { addOutputOptions, writeOutput, type CommonOptions } from '../options';
+import { addOutputOptions, checkEnv, writeOutput, type CommonOptions } from '../options';
 import { runOptions } from './deploy';
 
 const xml = (s: string) => s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
@@ -76,6 +76,8 @@ export function registerVerify(program: Command): void {
     .option('--dbt-profiles-dir <dir>', 'folder with the profiles.yml holding that output (default: $DBT_PROFILES_DIR; when unset, a Snowflake profile written from the configuration)')
     .option('--gates-out <file>', 'also write the data-quality gates as JUnit XML here (their own report group)')
     .action(async (opts: RunOptions & CommonOptions & { dbtTarget?: string; dbtProfilesDir?: string; gatesOut?: string }) => {
+      // a wrong environment is named before the runtime (and its AWS clients) is loaded
+      checkEnv(opts.env);
       const { CloudWatchClient, PutMetricDataCommand } = require('@aws-sdk/client-cloudwatch') as typeof import('@aws-sdk/client-cloudwatch');
       const { DATAOPS_METRICS } = require('../../ops/metrics') as typeof import('../../ops/metrics');
       const { verifyRelease } = require('../../runtime/orchestrator/deploy') as typeof import('../../runtime/orchestrator/deploy');

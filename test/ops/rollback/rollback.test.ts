@@ -142,7 +142,7 @@ describe('dataops rollback through the Rollback handler (Lambda Invoke shim), mo
   it.each([
     [['rollback', '--repo', 'orchestration', '--env', 'qa', '--reason', 'x'], /--env 'qa' is not an environment; use one of dev, staging, prod/],
     [['rollback', '--repo', 'nope', '--env', 'prod', '--reason', 'x'], /--repo 'nope' is not a repo of platform 'northstar'/],
-    [['rollback', '--repo', 'orchestration', '--env', 'prod'], /required option '--reason <text>' not specified/],
+    [['rollback', '--repo', 'orchestration', '--env', 'prod'], /--reason is required; give why in a few words/],
   ])('fails on %j naming the problem', async (argv, message) => {
     const r = await runDataops([...argv, '--ledger-table', h.tableName]);
     expect(r.exitCode).not.toBe(0);
