@@ -33,6 +33,12 @@ export function protectedResourceTypesFor(config: PlatformConfig, repo: string):
 export interface TerraformState {
   readonly workspaceId: string;
   readonly applied: AppliedPointer | null;
+  /**
+   * Why the workspace no longer holds the state that `applied` left (an apply that errored after
+   * changing resources, or a run from outside the platform saved a newer state); null when it does,
+   * or when the pointer predates the recorded serial.
+   */
+  readonly drift: string | null;
 }
 
 /** The record kept in the artifact bucket of the configuration a workspace last applied. */
@@ -41,9 +47,11 @@ export interface AppliedPointer {
   readonly tarballKey: string;
   readonly runId: string;
   readonly releaseVersion: string;
+  /** Serial of the workspace's current state version once the run had applied (null: no state). Absent in pointers written before it was recorded. */
+  readonly stateSerial?: number | null;
 }
 
-const AppliedPointerSchema = z.object({ tarballSha256: z.string(), tarballKey: z.string(), runId: z.string(), releaseVersion: z.string() });
+const AppliedPointerSchema = z.object({ tarballSha256: z.string(), tarballKey: z.string(), runId: z.string(), releaseVersion: z.string(), stateSerial: z.number().int().nullable().optional() });
 
 /** Whether to run, and with what. */
 export interface TerraformPlan {
@@ -53,6 +61,8 @@ export interface TerraformPlan {
   readonly allowDestroy: readonly string[];
   /** What the workspace had applied before. */
   readonly previous: TerraformPrevious;
+  /** Why the configuration runs again although the workspace last applied it ({@link TerraformState.drift}). */
+  readonly drift: string | null;
 }
 
 /** The configuration applied before; null when the platform never applied one. */
@@ -224,6 +234,16 @@ export class TerraformCloudDeployer implements Deployer<TerraformState, Terrafor
     return terraformWorkspaceName(ctx.environment, ctx.repo, ctx.env);
   }
 
+  /** `<organization>/<workspace>`, for messages. */
+  private where(ctx: DeployContext): string {
+    return `${ctx.environment.terraformCloud.organization}/${this.workspace(ctx)}`;
+  }
+
+  /** The serial of the workspace's current state version (null: none yet), recorded with the applied pointer. */
+  private async stateSerial(workspaceId: string): Promise<number | null> {
+    return (await this.props.tfc.currentStateVersion(workspaceId))?.serial ?? null;
+  }
+
   async readCurrent(ctx: DeployContext): Promise<TerraformState> {
     const workspaceId = await this.props.tfc.workspaceId(ctx.environment.terraformCloud.organization, this.workspace(ctx));
     let applied: AppliedPointer | null = null;
@@ -238,15 +258,26 @@ export class TerraformCloudDeployer implements Deployer<TerraformState, Terrafor
       const run = await this.props.tfc.run(applied.runId);
       if (run.status !== 'applied' && run.status !== 'planned_and_finished') applied = null;
     }
-    return { workspaceId, applied };
+    let drift: string | null = null;
+    if (applied && applied.stateSerial !== undefined) {
+      // A run that errored while applying saves the resources it changed: the workspace then holds neither configuration.
+      const sv = await this.props.tfc.currentStateVersion(workspaceId);
+      if ((sv?.serial ?? null) !== applied.stateSerial) {
+        drift =
+          `workspace ${this.where(ctx)} holds ${sv ? `state serial ${sv.serial}${sv.runId ? ` saved by run ${sv.runId}` : ''}` : 'no state (or the token may not read its state versions)'}, ` +
+          `not serial ${applied.stateSerial ?? 'none'} that run ${applied.runId} of release ${applied.releaseVersion} left`;
+      }
+    }
+    return { workspaceId, applied, drift };
   }
 
   plan(current: TerraformState, ctx: DeployContext): TerraformPlan {
     const tf = ctx.release.terraform;
-    if (!tf || current.applied?.tarballSha256 === tf.tarballSha256) {
-      return { workspaceId: current.workspaceId, action: 'none', tarballSha256: tf?.tarballSha256 ?? null, allowDestroy: tf?.allowDestroy ?? [], previous: this.previousOf(current) };
+    const base = { workspaceId: current.workspaceId, previous: this.previousOf(current), drift: current.drift };
+    if (!tf || (current.applied?.tarballSha256 === tf.tarballSha256 && current.drift === null)) {
+      return { ...base, action: 'none', tarballSha256: tf?.tarballSha256 ?? null, allowDestroy: tf?.allowDestroy ?? [], drift: null };
     }
-    return { workspaceId: current.workspaceId, action: 'run', tarballSha256: tf.tarballSha256, allowDestroy: tf.allowDestroy, previous: this.previousOf(current) };
+    return { ...base, action: 'run', tarballSha256: tf.tarballSha256, allowDestroy: tf.allowDestroy };
   }
 
   private releaseTarball(ctx: DeployContext, sha: string): Buffer {
@@ -278,7 +309,7 @@ export class TerraformCloudDeployer implements Deployer<TerraformState, Terrafor
   /** Uploads `tarball`, plans, checks protected resources and policies, applies; returns the run id and writes. */
   private async runConfiguration(ctx: DeployContext, workspaceId: string, tarball: Buffer, message: string, allowDestroy: readonly string[]): Promise<{ runId: string; writes: number }> {
     const { tfc } = this.props;
-    const where = `${ctx.environment.terraformCloud.organization}/${this.workspace(ctx)}`;
+    const where = this.where(ctx);
     let writes = 0;
     const cv = await tfc.createConfigurationVersion(workspaceId);
     await tfc.upload(cv.uploadUrl, tarball);
@@ -363,7 +394,14 @@ export class TerraformCloudDeployer implements Deployer<TerraformState, Terrafor
     await tfc.apply(run.id, applyComment);
     writes++;
     const applied = await this.waitFor(run.id, (r) => final.includes(r.status), 'the apply');
-    if (applied.status !== 'applied') throw new DeployError(`run ${run.id} ended ${applied.status}, not applied; read its apply log in Terraform Cloud`);
+    if (applied.status !== 'applied') {
+      const sv = await tfc.currentStateVersion(workspaceId);
+      const partial =
+        sv?.runId === run.id
+          ? `; it changed resources before it stopped (Terraform saved them as state serial ${sv.serial}), so ${where} now holds part of this configuration: the next deploy, or the stage rollback, plans over that state`
+          : '';
+      throw new DeployError(`run ${run.id} ended ${applied.status}, not applied${partial}; read its apply log in Terraform Cloud`);
+    }
     return { runId: run.id, writes };
   }
 
@@ -388,11 +426,18 @@ export class TerraformCloudDeployer implements Deployer<TerraformState, Terrafor
     if (plan.action === 'none' || plan.tarballSha256 === null) {
       return { writes: 0, previous, summary: 'terraform: the workspace already runs this configuration' };
     }
+    if (plan.drift) ctx.log(`terraform: ${plan.drift}; running configuration ${plan.tarballSha256.slice(0, 12)} again`);
     const tarball = this.releaseTarball(ctx, plan.tarballSha256);
     let writes = await this.keepTarball(ctx, plan.tarballSha256, tarball);
     const run = await this.runConfiguration(ctx, plan.workspaceId, tarball, `release ${ctx.release.version} of ${ctx.repo} to ${ctx.env}`, plan.allowDestroy);
     writes += run.writes;
-    await this.writePointer(ctx, { tarballSha256: plan.tarballSha256, tarballKey: this.tarballKey(ctx, plan.tarballSha256), runId: run.runId, releaseVersion: ctx.release.version });
+    await this.writePointer(ctx, {
+      tarballSha256: plan.tarballSha256,
+      tarballKey: this.tarballKey(ctx, plan.tarballSha256),
+      runId: run.runId,
+      releaseVersion: ctx.release.version,
+      stateSerial: await this.stateSerial(plan.workspaceId),
+    });
     writes++;
     const summary = `terraform: run ${run.runId} applied configuration ${plan.tarballSha256.slice(0, 12)}`;
     ctx.log(summary);
@@ -408,7 +453,7 @@ export class TerraformCloudDeployer implements Deployer<TerraformState, Terrafor
     const tf = ctx.release.terraform;
     if (!tf) return { ok: true, problems: [] };
     const current = await this.readCurrent(ctx);
-    if (current.applied?.tarballSha256 === tf.tarballSha256) return { ok: true, problems: [] };
+    if (current.applied?.tarballSha256 === tf.tarballSha256) return current.drift ? { ok: false, problems: [current.drift] } : { ok: true, problems: [] };
     return { ok: false, problems: [`workspace ${this.workspace(ctx)} last applied ${current.applied?.tarballSha256 ?? 'nothing from this platform'}, not configuration ${tf.tarballSha256} of release ${ctx.release.version}`] };
   }
 
@@ -418,12 +463,13 @@ export class TerraformCloudDeployer implements Deployer<TerraformState, Terrafor
     if (!previous.applied) {
       return { writes: 0, previous: before, summary: 'terraform: nothing was applied before this release; destroying its resources is a decision for a person, nothing was done' };
     }
-    if (current.applied?.tarballSha256 === previous.applied.tarballSha256) return { writes: 0, previous: before, summary: 'terraform: the workspace already runs the previous configuration' };
+    if (current.applied?.tarballSha256 === previous.applied.tarballSha256 && current.drift === null) return { writes: 0, previous: before, summary: 'terraform: the workspace already runs the previous configuration' };
+    if (current.drift) ctx.log(`terraform: ${current.drift}`);
     const out = await this.props.s3.send(new GetObjectCommand({ Bucket: this.props.artifactBucket, Key: previous.applied.tarballKey }));
     const tarball = Buffer.from(await out.Body!.transformToByteArray());
     if (sha256Hex(tarball) !== previous.applied.tarballSha256) throw new DeployError(`kept tarball s3://${this.props.artifactBucket}/${previous.applied.tarballKey} does not have sha256 ${previous.applied.tarballSha256}; restore from its earlier S3 version`);
     const run = await this.runConfiguration(ctx, current.workspaceId, tarball, `rollback of ${ctx.repo} in ${ctx.env} to release ${previous.applied.releaseVersion}`, []);
-    await this.writePointer(ctx, { ...previous.applied, runId: run.runId });
+    await this.writePointer(ctx, { ...previous.applied, runId: run.runId, stateSerial: await this.stateSerial(current.workspaceId) });
     const summary = `terraform: run ${run.runId} re-applied the configuration of release ${previous.applied.releaseVersion}`;
     ctx.log(summary);
     return { writes: run.writes + 1, previous: before, summary };

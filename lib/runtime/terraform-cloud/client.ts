@@ -2,9 +2,13 @@ import { z } from 'zod';
 
 /** A Terraform Cloud API call failed; the message names the call and the API's answer. */
 export class TerraformCloudError extends Error {
-  constructor(message: string, options?: { cause?: unknown }) {
+  /** The HTTP status the API answered with, when it answered. */
+  readonly status?: number;
+
+  constructor(message: string, options?: { cause?: unknown; status?: number }) {
     super(message, options);
     this.name = 'TerraformCloudError';
+    this.status = options?.status;
   }
 }
 
@@ -95,6 +99,25 @@ const CostEstimateDoc = Doc(
     })
     .loose(),
 );
+
+const StateVersionDoc = Doc(
+  z
+    .object({
+      id: z.string(),
+      attributes: z.object({ serial: z.number().int() }).loose(),
+      relationships: z.object({ run: z.object({ data: Ref.nullish() }).optional() }).loose().optional(),
+    })
+    .loose(),
+);
+
+/** A workspace's state version (HCP Terraform state versions API). */
+export interface StateVersionInfo {
+  readonly id: string;
+  /** Counts up with every state the workspace saves. */
+  readonly serial: number;
+  /** The run whose plan or apply saved it; null for a state uploaded outside a run. */
+  readonly runId: string | null;
+}
 
 /** Policy check statuses (HCP Terraform policy checks API). */
 export const POLICY_CHECK_STATUSES = ['pending', 'queued', 'passed', 'soft_failed', 'hard_failed', 'overridden', 'errored', 'canceled', 'unreachable'] as const;
@@ -189,7 +212,7 @@ export class TerraformCloudClient {
     const text = await res.text();
     if (!res.ok) {
       const hint = res.status === 401 ? '; the API token is missing or expired' : res.status === 404 ? '; the organization, workspace or object does not exist or the token may not see it' : '';
-      throw new TerraformCloudError(`${method} ${path} answered HTTP ${res.status}: ${text.slice(0, 300)}${hint}`);
+      throw new TerraformCloudError(`${method} ${path} answered HTTP ${res.status}: ${text.slice(0, 300)}${hint}`, { status: res.status });
     }
     if (!schema) return null;
     try {
@@ -203,6 +226,17 @@ export class TerraformCloudClient {
   async workspaceId(organization: string, workspace: string): Promise<string> {
     const doc = await this.call('GET', `/organizations/${encodeURIComponent(organization)}/workspaces/${encodeURIComponent(workspace)}`, WorkspaceDoc);
     return doc!.data.id;
+  }
+
+  /** GET /workspaces/:id/current-state-version → the state the workspace holds now; null before its first state. */
+  async currentStateVersion(workspaceId: string): Promise<StateVersionInfo | null> {
+    try {
+      const d = (await this.call('GET', `/workspaces/${workspaceId}/current-state-version`, StateVersionDoc))!.data;
+      return { id: d.id, serial: d.attributes.serial, runId: d.relationships?.run?.data?.id ?? null };
+    } catch (e) {
+      if (e instanceof TerraformCloudError && e.status === 404) return null;
+      throw e;
+    }
   }
 
   /** POST /workspaces/:id/configuration-versions (no automatic run) → id and upload URL. */

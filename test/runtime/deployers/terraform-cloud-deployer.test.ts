@@ -132,6 +132,69 @@ describe('TerraformCloudDeployer after a crash', () => {
   });
 });
 
+describe('TerraformCloudDeployer after an apply that errored half way', () => {
+  it('runs the applied configuration again when the workspace holds a newer state than its applied pointer, and verify names the state until then', async () => {
+    // GIVEN a workspace of its own that runs release 20 (one queue)
+    const ws = fake.addWorkspace('northstar-health', 'platform-infra-prod');
+    const d = deployer();
+    const release = async (build: number, tf: string) => {
+      const { release: r, dir } = await writeRelease({ repo: 'platform-infra', build, files: [{ kind: 'terraform', path: 'terraform/main.tf', body: tf }] });
+      const log: string[] = [];
+      return { ctx: deployContext(r, dir, { env: 'prod', log }), log };
+    };
+    const deploy = async (r: Awaited<ReturnType<typeof release>>) => d.apply(d.plan(await d.readCurrent(r.ctx), r.ctx), r.ctx);
+    const previous = await release(20, queueTf('previous'));
+    await deploy(previous);
+    const before = fake.currentStateVersion(ws)!;
+    // WHEN release 21 (the queue renamed, a topic added) errors while applying, after the queue's update
+    fake.failNextApply({ applyFirst: 1 });
+    const failing = await release(21, `${queueTf('next')}resource "aws_sns_topic" "alerts" {\n  name = "alerts"\n}\n`);
+    const err = await deploy(failing).catch((e: Error) => e);
+    // THEN the failure says that the run changed resources and saved their state
+    expect((err as Error).message).toMatch(new RegExp(`run (run-[0-9a-z]+) ended errored, not applied; it changed resources before it stopped \\(Terraform saved them as state serial ${before.serial + 1}\\)`));
+    expect(fake.currentStateVersion(ws)).toMatchObject({ serial: before.serial + 1, resources: { 'aws_sqs_queue.events': 'name = "next"' } });
+    // AND release 20, whose run the pointer still names, does not verify: the workspace holds another state
+    const check = await d.verify(previous.ctx);
+    expect(check).toEqual({ ok: false, problems: [expect.stringMatching(new RegExp(`^workspace northstar-health/platform-infra-prod holds state serial ${before.serial + 1} saved by run run-[0-9a-z]+, not serial ${before.serial} that run ${before.runId} of release 20261128\\.20`))] });
+    // AND WHEN release 20 is deployed again (the stage rollback's redeploy), its configuration runs again and the queue is back
+    const plan = d.plan(await d.readCurrent(previous.ctx), previous.ctx);
+    expect(plan).toMatchObject({ action: 'run', drift: expect.stringContaining(`holds state serial ${before.serial + 1}`) });
+    await d.apply(plan, previous.ctx);
+    expect(previous.log.join('\n')).toMatch(/; running configuration [0-9a-f]{12} again/);
+    expect(fake.currentStateVersion(ws)!.resources).toEqual(before.resources);
+    await expect(d.verify(previous.ctx)).resolves.toEqual({ ok: true, problems: [] });
+    // AND once more it starts no run
+    const runs = fake.runs().length;
+    expect((await deploy(previous)).writes).toBe(0);
+    expect(fake.runs().length).toBe(runs);
+  });
+
+  it('restores the previous configuration over the state an errored apply left, although the pointer still names it', async () => {
+    // GIVEN a workspace of its own that runs release 30
+    const ws = fake.addWorkspace('northstar-health', 'lake-infra-dev');
+    const d = deployer();
+    const at = async (build: number, tf: string) => {
+      const { release: r, dir } = await writeRelease({ repo: 'lake-infra', build, files: [{ kind: 'terraform', path: 'terraform/main.tf', body: tf }] });
+      return deployContext(r, dir, { env: 'dev' });
+    };
+    const thirty = await at(30, queueTf('thirty'));
+    await d.apply(d.plan(await d.readCurrent(thirty), thirty), thirty);
+    const state30 = fake.currentStateVersion(ws)!.resources;
+    // AND release 31, whose apply errored after changing the queue (the pointer still names release 30's run)
+    const thirtyOne = await at(31, queueTf('thirty-one'));
+    const plan = d.plan(await d.readCurrent(thirtyOne), thirtyOne);
+    fake.failNextApply({ applyFirst: 1 });
+    await expect(d.apply(plan, thirtyOne)).rejects.toThrow(/ended errored, not applied; it changed resources/);
+    // WHEN the deployment of release 31 is restored to what was there before it
+    const restored = await d.restore(plan.previous, thirtyOne);
+    // THEN release 30's configuration ran again and the workspace holds its state
+    expect(restored.summary).toMatch(/re-applied the configuration of release 20261128\.30/);
+    expect(fake.currentStateVersion(ws)!.resources).toEqual(state30);
+    // AND restoring again does nothing
+    expect((await d.restore(plan.previous, thirtyOne)).writes).toBe(0);
+  });
+});
+
 describe('blockedChanges', () => {
   const protectedTypes = ['aws_s3_bucket'];
   it.each([
