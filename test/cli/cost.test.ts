@@ -36,6 +36,10 @@ describe('dataops cost', () => {
     const amounts = [...json.lines.map((l) => l.monthlyUsd), ...Object.values(json.byService), json.totalUsd, json.headroomUsd];
     expect(amounts.filter((x) => !/^-?\d+(\.\d{1,2})?$/.test(String(x)))).toEqual([]);
     expect(Math.round(json.lines.reduce((n, l) => n + l.monthlyUsd, 0) * 100)).toBe(Math.round(json.totalUsd * 100));
+    // AND quantities and volumes carry no floating-point tail (at most six decimals)
+    const full = JSON.parse(r.stdout) as { lines: Array<{ quantity: number }>; volumes: Record<string, number | Record<string, number>> };
+    const quantities = [...full.lines.map((l) => l.quantity), ...Object.values(full.volumes).flatMap((v) => (typeof v === 'number' ? [v] : Object.values(v)))];
+    expect(quantities.filter((x) => !/^\d+(\.\d{1,6})?$/.test(String(x)))).toEqual([]);
     // AND unit prices stay exact (Lambda on arm64)
     expect(json.prices.LAMBDA_GB_SECOND.usd).toBe(0.0000133334);
     expect(json.prices.CODEPIPELINE_V2_ACTION_MINUTE.source).toMatch(/CodePipeline pricing/);

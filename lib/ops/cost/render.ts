@@ -39,11 +39,21 @@ export function renderCostEstimate(e: CostEstimate): string {
   return `${out.join('\n')}\n`;
 }
 
+/** A quantity to six decimals: drops the binary floating-point tail (9320.960000000001 is 9320.96). */
+const quantity = (x: number): number => Math.round(x * 1e6) / 1e6;
+
 /**
  * The estimate as `dataops cost --format json` prints it, with every unit price and its source. Dollar
  * amounts are in cents already (each line is rounded, and the service totals and the total add the
- * lines up); unit prices and quantities are printed exactly, the budget share to four decimals.
+ * lines up); unit prices are printed exactly, quantities and volumes to six decimals (the amounts are
+ * computed from the unrounded ones), the budget share to four decimals.
  */
 export function costEstimateJson(e: CostEstimate, prices: Readonly<Record<string, UnitPrice>> = ALL_PRICES): string {
-  return `${JSON.stringify({ ...e, budgetShare: Math.round(e.budgetShare * 10_000) / 10_000, prices }, null, 2)}\n`;
+  const v = e.volumes;
+  const volumes = {
+    ...Object.fromEntries(Object.entries(v).map(([k, x]) => [k, typeof x === 'number' ? quantity(x) : x])),
+    codeBuildMinutesByComputeType: Object.fromEntries(Object.entries(v.codeBuildMinutesByComputeType).map(([t, m]) => [t, quantity(m)])),
+  };
+  const lines = e.lines.map((l) => ({ ...l, quantity: quantity(l.quantity) }));
+  return `${JSON.stringify({ ...e, lines, budgetShare: Math.round(e.budgetShare * 10_000) / 10_000, volumes, prices }, null, 2)}\n`;
 }

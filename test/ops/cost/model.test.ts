@@ -1,5 +1,6 @@
 import * as fs from 'fs';
 import * as path from 'path';
+import { DEFAULT_CONFIG_PATH, loadConfig } from '../../../lib/config/loader';
 import { makeTestConfig } from '../../helpers/config';
 import { COST_SERVICES, CostInputError, estimateMonthlyCost, type CostEstimate } from '../../../lib/ops/cost/model';
 import { ALL_PRICES, CODEBUILD_MINUTE } from '../../../lib/ops/cost/prices';
@@ -142,6 +143,26 @@ describe('prices', () => {
 });
 
 describe('README and docs/cost.md', () => {
+  const doc = () => fs.readFileSync(path.join(ROOT, 'docs', 'cost.md'), 'utf8');
+  const defaultEstimate = () => estimateMonthlyCost(loadConfig(DEFAULT_CONFIG_PATH));
+
+  it("docs/cost.md shows, as the default config's figure, what `dataops cost` prints for it", () => {
+    // GIVEN the block under "The default config's figure" WHEN compared with the rendered estimate THEN they are the same text
+    const section = doc().split("## The default config's figure")[1] ?? '';
+    const block = /```\n([\s\S]*?)```/.exec(section)?.[1];
+    expect(block).toBe(renderCostEstimate(defaultEstimate()));
+  });
+
+  it("docs/cost.md's shares of a service are the ones the estimate gives", () => {
+    // GIVEN every 'Service … (NN.N %)' after the block WHEN compared with the estimate's shares THEN they agree to the printed decimal
+    const prose = doc().split("## The default config's figure")[1].split('```')[2];
+    const e = defaultEstimate();
+    const said = [...prose.matchAll(new RegExp(`(${COST_SERVICES.join('|')})\\b[^()]*?\\((\\d+(?:\\.\\d)?) %\\)`, 'g'))].map((m) => [m[1], m[2]]);
+    expect(said.length).toBeGreaterThan(0);
+    const actual = said.map(([service, pct]) => [service, ((e.byService[service as (typeof COST_SERVICES)[number]] / e.totalUsd) * 100).toFixed(pct.includes('.') ? 1 : 0)]);
+    expect(said).toEqual(actual);
+  });
+
   it.each(['README.md', 'docs/cost.md'])('%s shows the monthly figure the model computes for the default config', (file) => {
     const text = fs.readFileSync(path.join(ROOT, file), 'utf8');
     const figure = `$${estimateMonthlyCost(makeTestConfig()).totalUsd.toLocaleString('en-US', { minimumFractionDigits: 2 })}`;
