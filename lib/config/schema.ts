@@ -68,6 +68,7 @@ export const QualityGatesSchema = z.strictObject({
 export const EnvironmentSchema = z.strictObject({
   /** The environment's AWS account id. */
   account: accountId,
+  /** The environment's Amazon MWAA environment, where the repos' DAGs run. */
   mwaa: z.strictObject({
     /** MWAA environment name. */
     environmentName: name('MWAA environment name'),
@@ -82,11 +83,15 @@ export const EnvironmentSchema = z.strictObject({
   }),
   /** SSM parameter path under which the platform keeps this environment's pointers. */
   ssmParameterPath: ssmPath,
+  /** The environment's Snowflake account and the objects the dbt deployer and the Verify gates use. */
   snowflake: z.strictObject({
     /** Snowflake account identifier (orgname-account). */
     account: z.string().regex(/^[A-Za-z0-9_.-]+$/, { error: 'must be a Snowflake account identifier such as myorg-myaccount' }),
+    /** Database the environment's dbt models are built in. */
     database: z.string().regex(/^[A-Za-z_][A-Za-z0-9_$]*$/, { error: 'must be a Snowflake identifier' }),
+    /** Role the deploy user builds and swaps the models with. */
     role: z.string().regex(/^[A-Za-z_][A-Za-z0-9_$]*$/, { error: 'must be a Snowflake identifier' }),
+    /** Warehouse of the dbt deploy and the Verify gates. */
     warehouse: z.string().regex(/^[A-Za-z_][A-Za-z0-9_$]*$/, { error: 'must be a Snowflake identifier' }),
     /**
      * Target schema of the dbt profile the Verify gates write when DBT_PROFILES_DIR is not set; set it
@@ -97,7 +102,9 @@ export const EnvironmentSchema = z.strictObject({
     /** Secrets Manager ARN of the deploy user's key pair. */
     deploySecretArn: arn('secretsmanager', 'arn:aws:secretsmanager:us-east-1:123456789012:secret:dataops/snowflake-AbCdEf'),
   }),
+  /** The Terraform Cloud organization and workspaces that the environment's Terraform runs in. */
   terraformCloud: z.strictObject({
+    /** Terraform Cloud organization of the workspaces. */
     organization: z.string().min(1),
     /**
      * Name of each Terraform repo's own workspace in this environment: a pattern in which `{repo}`
@@ -121,6 +128,7 @@ export const EnvironmentSchema = z.strictObject({
      */
     tokenSecretArn: arn('secretsmanager', 'arn:aws:secretsmanager:us-east-1:111111111111:secret:dataops/tfc-dev-AbCdEf').optional(),
   }),
+  /** Data-quality thresholds the Verify gates hold staging and prod to. @default - every field's default */
   qualityGates: QualityGatesSchema.prefault({}),
 });
 
@@ -167,11 +175,17 @@ export const UsageSchema = z.strictObject({
   /** Measured p50 minutes of one asset kind's checks in a build (PR build or Validate action). */
   checkMinutes: z
     .strictObject({
+      /** Airflow: the DAG import test. @default 3 */
       airflow: z.number().positive().default(3),
+      /** dbt: build and test of the affected models. @default 5 */
       dbt: z.number().positive().default(5),
+      /** Spark: the jobs' tests. @default 4 */
       spark: z.number().positive().default(4),
+      /** Terraform: the configuration and plan checks. @default 3 */
       terraform: z.number().positive().default(3),
+      /** Python: ruff and pytest. @default 2 */
       python: z.number().positive().default(2),
+      /** SQL: sqlfluff. @default 2 */
       sql: z.number().positive().default(2),
     })
     .prefault({}),
@@ -206,9 +220,11 @@ export const ApproverSchema = z.union(
   [
     z.string().min(1),
     z.strictObject({
+      /** IAM group of the tooling account that gets the environment's approval policy attached. */
       iamGroup: z.string().regex(/^[A-Za-z0-9+=,.@_-]{1,128}$/, { error: (i) => `'${String(i.input)}' is not an IAM group name (1-128 letters, digits, +=,.@_-)` }),
     }),
     z.strictObject({
+      /** IAM Identity Center permission set that references the environment's approval policy by name. */
       identityCenterPermissionSet: z.string().regex(/^[A-Za-z0-9+=,.@_-]{1,32}$/, {
         error: (i) => `'${String(i.input)}' is not a permission set name (1-32 letters, digits, +=,.@_-)`,
       }),
@@ -231,13 +247,18 @@ export const ConfigSchema = z.strictObject({
   region,
   /** The tooling (shared-services) account. */
   toolingAccount: accountId,
+  /** Where the pipelines get the repos' code. */
   source: z.strictObject({
     /** ARN of the CodeConnections connection to the source provider. */
     connectionArn: arn('(codeconnections|codestar-connections)', 'arn:aws:codeconnections:us-east-1:123456789012:connection/0f1e2d3c-...'),
   }),
+  /** The three deployment environments, each in its own account; a release walks dev → staging → prod. */
   environments: z.strictObject({
+    /** First environment of every release; no approval. */
     dev: EnvironmentSchema,
+    /** Second environment, after an approval by `approvers.staging`; runs the data-quality gates. */
     staging: EnvironmentSchema,
+    /** Production, after an approval by `approvers.prod`; gates, then the bake under its alarm. */
     prod: EnvironmentSchema,
   }),
   /**
@@ -248,7 +269,9 @@ export const ConfigSchema = z.strictObject({
    * No entry may be in both lists (separation of duties; `semanticProblems` in loader.ts).
    */
   approvers: z.strictObject({
+    /** Who may approve a release into staging (at least one entry). */
     staging: z.array(ApproverSchema).min(1),
+    /** Who may approve a release into prod (at least one entry, none of them in `staging`). */
     prod: z.array(ApproverSchema).min(1),
   }),
   audit: z
@@ -299,6 +322,7 @@ export const ConfigSchema = z.strictObject({
   usage: UsageSchema.prefault({}),
   /** Email address subscribed to the alerts topic. @default - no subscription */
   alertEmail: z.email().optional(),
+  /** The data repositories, each with its own pipeline (at least one). */
   repos: z.array(RepoSchema).min(1),
 });
 

@@ -60,12 +60,46 @@ describe('dataops config execution-policy', () => {
 });
 
 describe('config/northstar.yaml', () => {
+  const comments = fs
+    .readFileSync(path.join(ROOT, 'config', 'northstar.yaml'), 'utf8')
+    .split('\n')
+    .filter((l) => l.trim().startsWith('#'))
+    .join('\n')
+    // a pointer may wrap onto the next comment line
+    .replace(/\n\s*#\s*/g, ' ');
+  const headings = (file: string) =>
+    fs
+      .readFileSync(path.join(ROOT, file), 'utf8')
+      .split('\n')
+      .filter((l) => /^#+ /.test(l))
+      .map((l) => l.replace(/^#+ /, '').trim());
+
   it('points only to files that exist', () => {
     // GIVEN the embedded default's comments WHEN every docs/, lib/ or README path they name is looked up THEN each exists
-    const text = fs.readFileSync(path.join(ROOT, 'config', 'northstar.yaml'), 'utf8');
-    const comments = text.split('\n').filter((l) => l.trim().startsWith('#')).join('\n');
     const named = [...comments.matchAll(/\b((?:docs|lib|config|buildspecs)\/[\w./-]+\.(?:md|ts|yaml|yml)|README\.md)\b/g)].map((m) => m[1]);
     expect(named.length).toBeGreaterThan(0);
     expect(named.filter((f) => !fs.existsSync(path.join(ROOT, f)))).toEqual([]);
+  });
+
+  it('points only to sections that exist (README "Deploy", README.md ("Your own configuration"))', () => {
+    // GIVEN every 'FILE "Section"' or 'FILE ("Section")' in the comments WHEN looked up THEN the file has that heading
+    const named = [...comments.matchAll(/\b(README(?:\.md)?|docs\/[\w.-]+\.md) \(?"([^"]+)"\)?/g)].map((m) => ({ file: m[1] === 'README' ? 'README.md' : m[1], section: m[2] }));
+    expect(named.length).toBeGreaterThan(1);
+    expect(named.filter((n) => !headings(n.file).includes(n.section))).toEqual([]);
+  });
+
+  it('points to a section of docs/cost.md about the usage: block, as it says', () => {
+    expect(comments).toContain('docs/cost.md describes the usage: block');
+    expect(headings('docs/cost.md').filter((h) => h.includes('`usage:`'))).toHaveLength(1);
+  });
+
+  it('says every key is documented in lib/config/schema.ts, and every key there has a doc comment', () => {
+    // GIVEN the claim WHEN every property of the schema's objects is read THEN a /** … */ comment comes right before it
+    expect(comments).toContain('Every key is documented where it is defined, in lib/config/schema.ts');
+    const lines = fs.readFileSync(path.join(ROOT, 'lib', 'config', 'schema.ts'), 'utf8').split('\n');
+    const property = /^\s+(\w+): (z\.|name\(|accountId|ssmPath|bucketName|assetKind|relativePath|arn\(|[A-Z]\w*Schema)/;
+    const keys = lines.map((l, i) => ({ key: property.exec(l)?.[1], line: i + 1 })).filter((k) => k.key !== undefined);
+    expect(keys.length).toBeGreaterThan(50);
+    expect(keys.filter((k) => !lines[k.line - 2].trim().endsWith('*/')).map((k) => `${k.key} (line ${k.line})`)).toEqual([]);
   });
 });
