@@ -44,6 +44,7 @@ export async function main(argv: readonly string[]): Promise<void> {
   } catch (e) {
     if (!(e instanceof CommanderError)) throw e;
     // commander has printed the message already
+    if (e.code === 'commander.unknownOption' && /'--json'/.test(e.message)) process.stderr.write('dataops: every command spells it --format json\n');
     process.exitCode = e.exitCode === 0 ? 0 : 2;
   }
 }

@@ -2,6 +2,7 @@ import * as fs from 'fs';
 import * as path from 'path';
 import type { Command } from 'commander';
 import { buildProgram } from '../../lib/cli/main';
+import { runDataops } from './run-command';
 
 // One convention for every command: --format and --out where a result is written, -c/--config
 // wherever the configuration is read, one ledger variable. New commands are held to it too.
@@ -37,6 +38,30 @@ describe('dataops command conventions', () => {
 
   it.each(all.filter((l) => has(l.cmd, '--format')).map((l) => [l.name, l.cmd] as const))('%s, which takes --format, also takes --out', (_name, cmd) => {
     expect(has(cmd, '--out')).toBe(true);
+  });
+
+  /** Commands without `--format <format>` and `--out <file>` for their result, and why. */
+  const NO_RESULT_OPTIONS: Readonly<Record<string, string>> = {
+    // --out <dir> is the release folder it writes (buildspecs/package.yml, docs/release-manifest.md); --format picks the summary
+    package: '--out is the release folder',
+    // prints only the path of the env file, for `. "$(dataops ci-database create …)"` in the buildspecs
+    'ci-database create': 'prints the env file path',
+    // writes log lines to stderr only
+    'ci-database drop': 'no result',
+  };
+
+  it.each(all.filter((l) => !(l.name in NO_RESULT_OPTIONS)).map((l) => [l.name, l.cmd] as const))('%s writes its result with --format <format> and --out <file>', (_name, cmd) => {
+    expect(flags(cmd)).toEqual(expect.arrayContaining(['--format <format>', '--out <file>']));
+  });
+
+  it.each(Object.keys(NO_RESULT_OPTIONS))('%s, an exception to --format/--out, is a command (the list is not stale)', (name) => {
+    expect(all.map((l) => l.name)).toContain(name);
+  });
+
+  it('answers the old --json with the spelling every command uses', async () => {
+    const r = await runDataops(['cost', '--json']);
+    expect(r.exitCode).toBe(2);
+    expect(r.stderr).toContain('dataops: every command spells it --format json');
   });
 
   it.each(all.filter((l) => readsConfig(l.name)).map((l) => [l.name, l.cmd] as const))('%s reads the configuration and takes -c, --config <path>', (_name, cmd) => {

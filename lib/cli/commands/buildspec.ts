@@ -16,32 +16,35 @@ function parseEnv(specs: readonly string[]): Record<string, string> {
 /** `dataops buildspec validate|run`: checks buildspecs against the schema and runs them locally like CodeBuild. */
 export function registerBuildspec(program: Command): void {
   const cmd = program.command('buildspec').description('validate CodeBuild buildspecs against the schema, or run one locally the way CodeBuild does');
-  cmd
-    .command('validate')
-    .description('validate buildspec files against buildspecs/schema/buildspec.schema.json (default: every buildspecs/*.yml)')
-    .argument('[files...]', 'buildspec files')
-    .action(async (files: string[]) => {
-      const { BuildspecError, loadBuildspec } = require('../../checks/buildspec/schema') as typeof import('../../checks/buildspec/schema');
-      const { PROJECT_ROOT } = require('../../checks/validate/toolchain') as typeof import('../../checks/validate/toolchain');
-      const list = files.length
-        ? files
-        : fs
-            .readdirSync(path.join(PROJECT_ROOT, 'buildspecs'))
-            .filter((f) => f.endsWith('.yml') || f.endsWith('.yaml'))
-            .map((f) => path.join(PROJECT_ROOT, 'buildspecs', f));
-      let bad = 0;
-      for (const f of list) {
-        try {
-          loadBuildspec(f);
-          process.stdout.write(`${f}: valid\n`);
-        } catch (err) {
-          if (!(err instanceof BuildspecError)) throw err;
-          bad++;
-          process.stdout.write(`${err.message}\n`);
-        }
+  addOutputOptions(
+    cmd
+      .command('validate')
+      .description('validate buildspec files against buildspecs/schema/buildspec.schema.json (default: every buildspecs/*.yml); exit 1 when one is invalid')
+      .argument('[files...]', 'buildspec files'),
+    ['text', 'json'],
+    'text',
+    'the result (json: [{file, valid, problem?}])',
+  ).action(async (files: string[], opts: { format: string; out?: string }) => {
+    const { BuildspecError, loadBuildspec } = require('../../checks/buildspec/schema') as typeof import('../../checks/buildspec/schema');
+    const { PROJECT_ROOT } = require('../../checks/validate/toolchain') as typeof import('../../checks/validate/toolchain');
+    const list = files.length
+      ? files
+      : fs
+          .readdirSync(path.join(PROJECT_ROOT, 'buildspecs'))
+          .filter((f) => f.endsWith('.yml') || f.endsWith('.yaml'))
+          .map((f) => path.join(PROJECT_ROOT, 'buildspecs', f));
+    const results = list.map((file) => {
+      try {
+        loadBuildspec(file);
+        return { file, valid: true };
+      } catch (err) {
+        if (!(err instanceof BuildspecError)) throw err;
+        return { file, valid: false, problem: err.message };
       }
-      if (bad) process.exitCode = 1;
     });
+    writeOutput(opts.out, opts.format === 'json' ? `${JSON.stringify(results, null, 2)}\n` : results.map((r) => `${r.valid ? `${r.file}: valid` : r.problem}\n`).join(''));
+    if (results.some((r) => !r.valid)) process.exitCode = 1;
+  });
   const run = cmd
     .command('run')
     .description('run a buildspec locally: env and exported variables, install/pre_build/build/post_build, on-failure, finally, reports and artifacts')
