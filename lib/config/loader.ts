@@ -1,7 +1,7 @@
 import { createHash } from 'crypto';
 import * as fs from 'fs';
 import * as path from 'path';
-import { LineCounter, isNode, parseDocument } from 'yaml';
+import { LineCounter, isNode, isScalar, parseDocument } from 'yaml';
 import type { z } from 'zod';
 import { ASSET_KINDS, ConfigSchema, ENVIRONMENT_NAMES, type PlatformConfig } from './schema';
 
@@ -200,9 +200,11 @@ export function parseConfig(text: string, file: string): PlatformConfig {
   }
   const raw: unknown = doc.toJS();
   if (raw === null || raw === undefined) {
-    throw new ConfigError(file, [
-      { path: '', message: 'the file is empty (no YAML document, or only comments); write the platform configuration into it, e.g. a copy of config/northstar.yaml' },
-    ]);
+    // no content at all (nothing, comments, a bare `---`), or an explicit null (`null`, `~`), which is not empty but says nothing either
+    const literal = isScalar(doc.contents) && doc.contents.source ? doc.contents.source : undefined;
+    const what = literal === undefined ? 'the file is empty (no YAML document, or only comments)' : `the document is only '${literal}', a YAML null, not a configuration`;
+    const line = literal !== undefined && doc.contents?.range ? lineCounter.linePos(doc.contents.range[0]).line : undefined;
+    throw new ConfigError(file, [{ path: '', line, message: `${what}; write the platform configuration into it, e.g. a copy of config/northstar.yaml` }]);
   }
   const lineOf = (segments: readonly PropertyKey[]): number | undefined => {
     for (let n = segments.length; n >= 0; n--) {

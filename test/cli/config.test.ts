@@ -1,6 +1,7 @@
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
+import { loadPlatformConfig } from '../../lib/config/loader';
 import { runDataops } from './run-command';
 
 const ROOT = path.resolve(__dirname, '..', '..');
@@ -26,6 +27,20 @@ describe('dataops config validate', () => {
     expect(r.exitCode).toBe(2);
     expect(r.stderr).toContain(`${f}: 1 problem in the platform configuration`);
     expect(r.stderr).toContain('(document): the file is empty (no YAML document, or only comments); write the platform configuration into it, e.g. a copy of config/northstar.yaml');
+  });
+
+  it.each([['null'], ['~']])("fails on a document that is only '%s', saying so instead of calling the file empty", async (text) => {
+    const f = file(`null-${text === '~' ? 'tilde' : 'word'}.yaml`, `# platform\n${text}\n`);
+    const r = await runDataops(['config', 'validate', '-c', f]);
+    expect(r.exitCode).toBe(2);
+    expect(r.stderr).toContain(`${f}: 1 problem in the platform configuration`);
+    expect(r.stderr).toContain(`(document) (line 2): the document is only '${text}', a YAML null, not a configuration; write the platform configuration into it`);
+  });
+
+  it('says the same through cdk synth (bin/app.ts), not a schema dump', () => {
+    // GIVEN an empty file WHEN the app is built from it as `cdk synth -c config=FILE` does THEN the one problem says it is empty
+    const f = file('synth-empty.yaml', '');
+    expect(() => loadPlatformConfig(f, {})).toThrow(/1 problem in the platform configuration[\s\S]*\(document\): the file is empty/);
   });
 
   it('fails on a list where the configuration belongs, naming the type it got', async () => {
