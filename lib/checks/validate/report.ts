@@ -70,13 +70,19 @@ export function toJunit(r: ValidateReport): string {
 
 const md = (s: string) => s.replace(/\|/g, '\\|').replace(/\n/g, ' ');
 
-/** Markdown for the PR summary: verdict, findings table, what ran and why, what was skipped. */
+const SEVERITY_ORDER: Readonly<Record<Finding['severity'], number>> = { error: 0, warning: 1, info: 2 };
+
+/**
+ * Markdown for the PR summary: verdict, findings table (blocking findings first, then warnings, then
+ * the rest, each group in the order the checks reported them), what ran and why, what was skipped.
+ */
 export function toMarkdown(r: ValidateReport): string {
   const errors = r.findings.filter((f) => f.severity === 'error').length;
   const lines = [`### dataops validate: ${r.passed ? '✅ passed' : `❌ ${errors} blocking finding(s)`}`, '', `Scope: ${md(r.scope.reason)} · ${(r.durationMs / 1000).toFixed(0)} s`, ''];
   if (r.findings.length) {
     lines.push('| severity | code | where | asset | message |', '| --- | --- | --- | --- | --- |');
-    for (const f of r.findings) lines.push(`| ${f.severity} | \`${f.code}\` | ${md(where(f))} | ${md(f.asset)} | ${md(f.message)} |`);
+    const ordered = [...r.findings].sort((a, b) => SEVERITY_ORDER[a.severity] - SEVERITY_ORDER[b.severity]);
+    for (const f of ordered) lines.push(`| ${f.severity} | \`${f.code}\` | ${md(where(f))} | ${md(f.asset)} | ${md(f.message)} |`);
     lines.push('');
   }
   lines.push('| check | kind | status | time | selection |', '| --- | --- | --- | --- | --- |');

@@ -44,6 +44,18 @@ describe('validate reports', () => {
     expect(mdText).toContain('| dbt | dbt | skipped | 0.0 s | no model changed |');
   });
 
+  it('lists the blocking findings first in the Markdown summary, then warnings, then the rest, each in reported order', () => {
+    // GIVEN findings reported as info, warning, error, warning, error
+    const f = (code: string, severity: 'error' | 'warning' | 'info') => ({ code, severity, asset: `a:${code}`, message: code });
+    const mixed = { ...report, findings: [f('I1', 'info'), f('W1', 'warning'), f('E1', 'error'), f('W2', 'warning'), f('E2', 'error')] };
+    // WHEN rendered as Markdown THEN the table's rows are E1, E2, W1, W2, I1
+    const rows = renderReport(mixed, 'markdown')
+      .split('\n')
+      .filter((l) => /^\| (error|warning|info) \|/.test(l))
+      .map((l) => /`(\w+)`/.exec(l)?.[1]);
+    expect(rows).toEqual(['E1', 'E2', 'W1', 'W2', 'I1']);
+  });
+
   it('writes text with one line per finding at file:line and a verdict', () => {
     const text = renderReport(report, 'text');
     expect(text).toContain('models/a.sql:3: error SQL_LINT [sql:models/a.sql] CP01');
