@@ -176,13 +176,17 @@ export async function promote(rawEvent: unknown, deps: PromoteDeps): Promise<Pro
       jobId,
     });
     if (ok && release.ok) {
+      // A stage rollback (a ROLLBACK execution, CodePipeline's RollbackStage) redeploys the release of
+      // its target execution: the deploy must know, to restore the replaced release's data instead of
+      // rebuilding (the CURRENT pointer cannot tell when the failure came after Deploy in the stage).
+      const isRollback = approval?.state === 'rollback' || (approval?.state !== 'approved' && (await getPipelineExecution(deps.codepipeline, ctx.pipelineName, executionId)).executionType === 'ROLLBACK');
       await deps.ledger.putExecution({
         executionId,
         repo,
         env,
         version: release.manifest.version,
         manifestSha256: release.manifestSha256,
-        isRollback: false,
+        isRollback,
         dags: release.manifest.dags,
         assets: Object.fromEntries(release.manifest.assets.map((a) => [a.path, a.sha256])),
       });

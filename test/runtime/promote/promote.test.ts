@@ -173,6 +173,15 @@ describe('Promote(λ) against moto (S3, DynamoDB) and the CodePipeline fake', ()
       const rollbackJob = newJob(rollback);
       expect(await promote(fake.lambdaEvent(rollbackJob), deps)).toMatchObject({ reported: 'success', message: expect.stringContaining(`a stage rollback to execution ${good}`) });
       expect(executionId).not.toBe(rollback);
+      // AND it records the execution as a rollback, so that its Deploy restores the replaced release's data instead of rebuilding
+      expect(await deps.ledger.getExecution(rollback, 'prod')).toMatchObject({ isRollback: true });
+    });
+
+    it('records a standard approved execution as no rollback', async () => {
+      const { deps, executionId, newJob, approve } = await prodSetup();
+      approve(executionId, DANA);
+      expect(await promote(fake.lambdaEvent(newJob()), deps)).toMatchObject({ reported: 'success' });
+      expect(await deps.ledger.getExecution(executionId, 'prod')).toMatchObject({ isRollback: false });
     });
   });
 
