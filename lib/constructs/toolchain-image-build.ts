@@ -1,3 +1,5 @@
+import * as fs from 'fs';
+import * as path from 'path';
 import { Duration } from 'aws-cdk-lib';
 import * as codebuild from 'aws-cdk-lib/aws-codebuild';
 import type * as ecr from 'aws-cdk-lib/aws-ecr';
@@ -6,11 +8,11 @@ import type * as kms from 'aws-cdk-lib/aws-kms';
 import type * as logs from 'aws-cdk-lib/aws-logs';
 import * as s3assets from 'aws-cdk-lib/aws-s3-assets';
 import { Construct } from 'constructs';
+import { parse } from 'yaml';
 import type { PlatformConfig } from '../config/schema';
 import { acknowledge } from './acknowledge';
 import { PlatformNames } from './names';
 import { PROJECT_ROOT } from './platform-function';
-import { projectBuildSpec } from './toolchain-project';
 
 /**
  * What of this project goes into the toolchain image's build context: what the Dockerfile copies
@@ -33,6 +35,48 @@ export const TOOLCHAIN_CONTEXT_EXCLUDE = [
   '!buildspecs/**',
 ];
 
+/**
+ * The first command of the image build: it refuses to go on when any of `pins` (variable name →
+ * the value synthesis put into this buildspec) has another value in the build's environment, which a
+ * `start-build --environment-variables-override` would give it. The values are written into the
+ * command's text, so they cannot be overridden by an environment variable; a buildspec override can
+ * replace the command itself (docs/decisions.md, "Toolchain image supply chain").
+ */
+export function overrideGuardCommand(pins: Readonly<Record<string, string>>): string {
+  const quote = (v: string) => `'${v.replace(/'/g, `'\\''`)}'`;
+  const checks = Object.entries(pins).map(([name, value]) => {
+    if (!/^[A-Z_][A-Z0-9_]*$/.test(name)) throw new Error(`overrideGuardCommand: '${name}' is not an environment variable name, expected [A-Z_][A-Z0-9_]*`);
+    return `pin ${name} ${quote(value)}`;
+  });
+  return [
+    `pin() { if [ "\${!1-}" != "$2" ]; then echo "$1 is '\${!1-}' but this project was synthesized with '$2': start-build overrides of $1 are refused; start the build without overriding it (to change it, change the configuration and deploy DataOpsTooling)" >&2; exit 4; fi; }`,
+    ...checks,
+  ].join('\n');
+}
+
+/**
+ * buildspecs/toolchain-image.yml with {@link overrideGuardCommand} as the first command of its
+ * first phase, pinning the image variables the project sets and the versions the buildspec declares.
+ */
+export function toolchainImageBuildSpec(project: Readonly<Record<string, string>>): { spec: Record<string, unknown>; pins: Record<string, string> } {
+  const file = path.join(PROJECT_ROOT, 'buildspecs', 'toolchain-image.yml');
+  const doc = parse(fs.readFileSync(file, 'utf8')) as {
+    env?: { variables?: Record<string, string> };
+    phases?: Record<string, { commands?: string[] }>;
+  };
+  const declared = doc.env?.variables ?? {};
+  const first = doc.phases?.pre_build;
+  if (!first?.commands) throw new Error('buildspecs/toolchain-image.yml: expected phases.pre_build.commands; fix the file');
+  const pins: Record<string, string> = { ...project };
+  for (const name of ['TERRAFORM_VERSION', 'NODE_VERSION']) {
+    const value = declared[name];
+    if (!value) throw new Error(`buildspecs/toolchain-image.yml: env.variables.${name} is missing or empty, expected the version the image installs; set it in the file`);
+    pins[name] = value;
+  }
+  first.commands = [overrideGuardCommand(pins), ...first.commands];
+  return { spec: doc as Record<string, unknown>, pins };
+}
+
 /** Properties of a {@link ToolchainImageBuild}. */
 export interface ToolchainImageBuildProps {
   /** Validated platform configuration (the image tag). */
@@ -48,7 +92,8 @@ export interface ToolchainImageBuildProps {
 /**
  * The CodeBuild project that builds buildspecs/toolchain/Dockerfile from this project (uploaded
  * as a CDK asset when the tooling stack deploys) and pushes `<repository>:<ci.toolchainImageTag>`.
- * Started by the platform engineer (README, "Deploy"); it refuses to overwrite an existing tag.
+ * Started by the platform engineer (README, "Deploy"); it refuses to overwrite an existing tag, and
+ * its first command refuses a start-build override of the image variables and versions.
  */
 export class ToolchainImageBuild extends Construct {
   /** The project. */
@@ -58,12 +103,21 @@ export class ToolchainImageBuild extends Construct {
     super(scope, id);
     const names = new PlatformNames(props.config);
     const projectName = names.toolchainImageProjectName();
+    // Written out from the configuration, not from the repository's tokens, so that the buildspec text
+    // holds the very values the override guard compares against.
+    const urlSuffix = props.config.region.startsWith('cn-') ? 'amazonaws.com.cn' : 'amazonaws.com';
+    const image = {
+      IMAGE_REPOSITORY_URI: `${props.config.toolingAccount}.dkr.ecr.${props.config.region}.${urlSuffix}/${names.toolchainRepositoryName()}`,
+      IMAGE_REPOSITORY_NAME: names.toolchainRepositoryName(),
+      IMAGE_TAG: props.config.ci.toolchainImageTag,
+    };
+    const buildSpec = toolchainImageBuildSpec(image);
     const context = new s3assets.Asset(this, 'BuildContext', { path: PROJECT_ROOT, exclude: TOOLCHAIN_CONTEXT_EXCLUDE });
     this.project = new codebuild.Project(this, 'Project', {
       projectName,
       description: `builds the ${props.config.name} toolchain image from buildspecs/toolchain/Dockerfile and pushes it with an immutable tag`,
       source: codebuild.Source.s3({ bucket: context.bucket, path: context.s3ObjectKey }),
-      buildSpec: projectBuildSpec('toolchain-image'),
+      buildSpec: codebuild.BuildSpec.fromObject(buildSpec.spec),
       encryptionKey: props.encryptionKey,
       timeout: Duration.hours(1),
       queuedTimeout: Duration.hours(1),
@@ -72,11 +126,7 @@ export class ToolchainImageBuild extends Construct {
         computeType: codebuild.ComputeType.LARGE,
         privileged: true,
       },
-      environmentVariables: {
-        IMAGE_REPOSITORY_URI: { value: props.repository.repositoryUri },
-        IMAGE_REPOSITORY_NAME: { value: props.repository.repositoryName },
-        IMAGE_TAG: { value: props.config.ci.toolchainImageTag },
-      },
+      environmentVariables: Object.fromEntries(Object.entries(image).map(([name, value]) => [name, { value }])),
       logging: { cloudWatch: { logGroup: props.logGroup, prefix: projectName } },
     });
     context.grantRead(this.project);

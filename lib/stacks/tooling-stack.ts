@@ -119,7 +119,9 @@ export class ToolingStack extends Stack {
       encryption: ecr.RepositoryEncryption.KMS,
       encryptionKey,
       removalPolicy: RemovalPolicy.RETAIN,
-      lifecycleRules: [{ description: 'keep the last 50 toolchain images', maxImageCount: 50 }],
+      // Only untagged images expire: a tagged image may be the one ci.toolchainImageTag names, and once
+      // expired its immutable tag could be pushed again with other content.
+      lifecycleRules: [{ description: 'expire untagged images 14 days after push; tagged images are kept', tagStatus: ecr.TagStatus.UNTAGGED, maxImageAge: Duration.days(14) }],
     });
 
     const pipelines = Object.fromEntries(config.repos.map((r) => [r.name, names.pipelineName(r)]));

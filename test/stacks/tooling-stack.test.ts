@@ -165,6 +165,17 @@ describe('DataOpsTooling', () => {
     });
   });
 
+  it('expires only untagged toolchain images, so the tag ci.toolchainImageTag names is never expired and pushed again', () => {
+    // GIVEN the toolchain repository's lifecycle policy
+    const repo = resources(template, 'AWS::ECR::Repository').find((r) => r.Properties.RepositoryName === names.toolchainRepositoryName());
+    const policy = JSON.parse(String((repo!.Properties.LifecyclePolicy as { LifecyclePolicyText: string }).LifecyclePolicyText)) as {
+      rules: Array<{ selection: { tagStatus: string } }>;
+    };
+    // THEN it has rules, and every rule selects untagged images only (none selects 'tagged' or 'any')
+    expect(policy.rules.length).toBeGreaterThan(0);
+    expect(policy.rules.map((r) => r.selection.tagStatus)).toEqual(policy.rules.map(() => 'untagged'));
+  });
+
   it.each([
     ['promote', 5],
     ['rollback', 2],
