@@ -445,9 +445,9 @@ export class Rehearsal {
         const got = await ssm.send(new GetParameterCommand({ Name: v.value, WithDecryption: true })).finally(() => ssm.destroy());
         out[v.name] = got.Parameter?.Value ?? '';
       } else if (v.type === 'SECRETS_MANAGER') {
-        const [arnOrName, jsonKey] = v.value.split(/:(?=[^:]*:[^:]*:[^:]*$)/);
+        const { secretId, jsonKey, versionStage, versionId } = secretsManagerReference(v.value);
         const sm = new SecretsManagerClient(clientConfig(this.opts.aws, creds));
-        const got = await sm.send(new GetSecretValueCommand({ SecretId: arnOrName })).finally(() => sm.destroy());
+        const got = await sm.send(new GetSecretValueCommand({ SecretId: secretId, VersionStage: versionStage, VersionId: versionId })).finally(() => sm.destroy());
         const secret = got.SecretString ?? '';
         out[v.name] = jsonKey ? String((JSON.parse(secret) as Record<string, unknown>)[jsonKey] ?? '') : secret;
       } else throw new RehearsalError(`CodeBuild project ${project.name} variable ${v.name} has type ${v.type}, which CodeBuild does not know`);
@@ -696,6 +696,18 @@ export class Rehearsal {
     };
   }
 
+}
+
+/**
+ * A CodeBuild SECRETS_MANAGER variable's value, `<secret-id>[:<json-key>[:<version-stage>[:<version-id>]]]`,
+ * whose secret id is a name or a full ARN (seven colon-separated fields of its own).
+ */
+export function secretsManagerReference(value: string): { secretId: string; jsonKey?: string; versionStage?: string; versionId?: string } {
+  const parts = value.split(':');
+  const idFields = value.startsWith('arn:') ? 7 : 1;
+  if (parts.length < idFields) throw new RehearsalError(`SECRETS_MANAGER variable value ${value} is not <secret-id>[:<json-key>[:<version-stage>[:<version-id>]]] (a secret ARN has seven fields)`);
+  const [jsonKey, versionStage, versionId] = parts.slice(idFields).map((p) => p || undefined);
+  return { secretId: parts.slice(0, idFields).join(':'), jsonKey, versionStage, versionId };
 }
 
 /**

@@ -1,4 +1,4 @@
-import { withoutSdkNodeWarning } from '../../../tools/rehearsal/rehearse';
+import { secretsManagerReference, withoutSdkNodeWarning } from '../../../tools/rehearsal/rehearse';
 
 // A failed build's message quotes the log's last lines: the AWS SDK's Node 20 warning, printed by
 // every node process of the build, must not push the build's own error out of them.
@@ -12,5 +12,20 @@ describe('withoutSdkNodeWarning', () => {
 
   it('leaves a log without the warning as it is', () => {
     expect(withoutSdkNodeWarning('Warning: something else\nline\n')).toBe('Warning: something else\nline\n');
+  });
+});
+
+// A CodeBuild SECRETS_MANAGER variable names its secret by name or by full ARN, then an optional JSON
+// key, version stage and version id; the ARN's own colons are not separators.
+describe('secretsManagerReference', () => {
+  const arn = 'arn:aws:secretsmanager:us-east-1:111111111111:secret:dataops/tfc-token-dev-Mn78Op';
+  it.each([
+    [arn, { secretId: arn }],
+    [`${arn}:token`, { secretId: arn, jsonKey: 'token' }],
+    [`${arn}::AWSPREVIOUS`, { secretId: arn, versionStage: 'AWSPREVIOUS' }],
+    ['dataops/ci:user:AWSCURRENT:v1', { secretId: 'dataops/ci', jsonKey: 'user', versionStage: 'AWSCURRENT', versionId: 'v1' }],
+    ['dataops/ci', { secretId: 'dataops/ci' }],
+  ])('reads %s', (value, expected) => {
+    expect(secretsManagerReference(value)).toEqual({ jsonKey: undefined, versionStage: undefined, versionId: undefined, ...expected });
   });
 });
