@@ -34,7 +34,7 @@ describe('rehearsal of the dbt-models pipeline from commit to prod', () => {
   it('takes the first release through every stage and builds the models in every environment', () => {
     expect({ status: s.runs.first.status, failure: s.runs.first.failure, log: s.runs.first.status === 'Succeeded' ? [] : platform.lines.slice(-40) }).toEqual({ status: 'Succeeded', failure: undefined, log: [] });
     const version = s.runs.first.variables.Package.RELEASE_VERSION;
-    for (const env of ENVIRONMENT_NAMES) expect(s.live.first[env]).toEqual({ visits: [{ CLINIC_CODE: 'NRT', VISIT_COUNT: 2 }], dimRelease: `dataops release ${version} of dbt-models` });
+    for (const env of ENVIRONMENT_NAMES) expect(s.live.first[env]).toEqual({ visits: [{ CLINIC_CODE: 'NRT', VISIT_COUNT: 2 }], dimRelease: `dataops release ${version} of dbt-models`, statuses: ['cancelled', 'completed'] });
   });
 
   it('deploys a one-file change: every environment runs the new model', () => {
@@ -54,7 +54,7 @@ describe('rehearsal of the dbt-models pipeline from commit to prod', () => {
   });
 
   it('delivers every state-change event to the Recorder, which records each stage under its own role', () => {
-    const all = [s.runs.first, s.runs.change, s.runs.failsInStaging].flatMap((r) => r.deliveries);
+    const all = [s.runs.first, s.runs.change, s.runs.failsInStaging, s.runs.badBake, ...(s.runs.badBake.rollback ? [s.runs.badBake.rollback] : [])].flatMap((r) => r.deliveries);
     expect(all.filter((d) => !d.ok)).toEqual([]);
     // one per pipeline, stage and action state change of the three executions
     expect(all.filter((d) => d.detailType === 'CodePipeline Stage Execution State Change' && d.stage === 'Staging' && d.state === 'FAILED')).toHaveLength(1);
@@ -67,5 +67,24 @@ describe('rehearsal of the dbt-models pipeline from commit to prod', () => {
     expect(s.live.failsInStaging.dev.dimRelease).toBe(`dataops release ${r.variables.Package.RELEASE_VERSION} of dbt-models`);
     expect(s.live.failsInStaging.staging).toEqual(s.live.change.staging);
     expect(s.live.failsInStaging.prod).toEqual(s.live.change.prod);
+  });
+
+  it("rolls the prod stage back when the release's model fails its test on a load during the bake: prod runs the previous release's tables and view again", () => {
+    const bad = s.runs.badBake;
+    // THEN the prod bake's probe ran the release's tests on prod's data and found the failing one
+    expect({ status: bad.status, failure: bad.failure?.stage, action: bad.failure?.action }).toEqual({ status: 'Failed', failure: 'Prod', action: 'ProdBake' });
+    const bake = bad.actions.find((a) => a.stage === 'Prod' && a.action === 'Bake');
+    expect(bake?.log).toMatch(/failure\(s\): .*accepted_values_stg_visits_visit_status/);
+    expect(bake?.log).toMatch(/dbt: \d+ test\(s\) of the \d+ model\(s\) the deploy built/);
+    // AND the rollback execution restored prod: the previous release's tables (swapped back) and its view (re-created)
+    expect(bad.rollback).toMatchObject({ type: 'ROLLBACK', status: 'Succeeded' });
+    const redeploy = bad.rollback?.actions.find((a) => a.action === 'Deploy');
+    expect(redeploy?.log).toMatch(/re-created \d+ view\(s\) from the restored project: .*stg_visits/);
+    expect({ ...s.live.badBake.prod, statuses: undefined }).toEqual({ ...s.live.change.prod, statuses: undefined });
+    // the load that came during the bake is read by the restored view as it was written before the release
+    expect(s.live.badBake.prod.statuses).toEqual(['cancelled', 'completed']);
+    // AND dev and staging keep the new release, whose view passes the status through unchanged
+    expect(s.live.badBake.staging.statuses).toEqual(['cancelled', 'completed']);
+    expect(s.live.badBake.dev.dimRelease).toBe(`dataops release ${bad.variables.Package.RELEASE_VERSION} of dbt-models`);
   });
 });

@@ -1,9 +1,9 @@
 import { ENVIRONMENT_NAMES, type EnvironmentName } from '../../lib/config/schema';
 import { SnowflakeSqlClient, type Row } from '../../lib/runtime/snowflake/sql-client';
 import { seedSecretAt } from '../../tools/rehearsal/aws';
-import type { ExecutionResult } from '../../tools/rehearsal/rehearse';
+import type { ExecutionOptions } from '../../tools/rehearsal/rehearse';
 import { rehearsalConfig } from './rehearsal';
-import type { RehearsalPlatform } from './rehearsal-scenarios';
+import type { RehearsalPlatform, Scenario } from './rehearsal-scenarios';
 import { SampleRepo } from '../e2e/helpers';
 
 /** The user and password every environment's deploy secret holds in the rehearsal (the stand-in accepts any). */
@@ -52,23 +52,30 @@ export async function liveDimRelease(sql: SnowflakeSqlClient, env: EnvironmentNa
 export interface DbtLive {
   readonly visits: Row[] | undefined;
   readonly dimRelease: string | undefined;
+  /** The visit statuses the live STG_VISITS view gives. */
+  readonly statuses: string[] | undefined;
 }
 
-type Release = 'first' | 'change' | 'failsInStaging';
+/** The statuses an environment's live STG_VISITS view gives (undefined: no view). */
+export async function liveStatuses(sql: SnowflakeSqlClient, env: EnvironmentName): Promise<string[] | undefined> {
+  const db = rehearsalConfig().environments[env].snowflake.database;
+  const rows = await sql.query(`SELECT DISTINCT "VISIT_STATUS" FROM "${db}"."ANALYTICS_STAGING"."STG_VISITS" ORDER BY 1`).catch(() => undefined);
+  return rows?.map((r) => String(r.VISIT_STATUS));
+}
+
+type Release = 'first' | 'change' | 'failsInStaging' | 'badBake';
 
 /** What the dbt scenario ran and what was live after each release. */
-export interface DbtScenario {
-  readonly sample: SampleRepo;
-  readonly runs: Readonly<Record<Release, ExecutionResult>>;
-  readonly live: Readonly<Record<Release, Readonly<Record<EnvironmentName, DbtLive>>>>;
-  readonly durationMs: number;
-}
+export type DbtScenario = Scenario<Release, DbtLive>;
 
 /**
  * The dbt-models (examples/dbt-models) scenario: a first release, a one-file change (the daily visits
  * count cancelled visits too), and a release that changes dim_patients after a load landed a patient
  * twice in staging's landing table: the model's unique test passes on the CI seeds and in dev, and
- * fails in the staging build, so staging and prod keep the previous release.
+ * fails in the staging build, so staging and prod keep the previous release. Then, with staging's
+ * load corrected, a release that stops lower-casing the visit status passes everywhere until a load
+ * during prod's bake brings 'Completed': its accepted_values test fails in the bake's probe, and the
+ * prod stage is rolled back.
  */
 export async function dbtScenario(platform: RehearsalPlatform, sql: Record<EnvironmentName, SnowflakeSqlClient>): Promise<DbtScenario> {
   const started = Date.now();
@@ -76,7 +83,7 @@ export async function dbtScenario(platform: RehearsalPlatform, sql: Record<Envir
   const sample = new SampleRepo('dbt-models');
   const snapshot = async (): Promise<Record<EnvironmentName, DbtLive>> => {
     const out = {} as Record<EnvironmentName, DbtLive>;
-    for (const env of ENVIRONMENT_NAMES) out[env] = { visits: await liveVisitCounts(sql[env], env), dimRelease: await liveDimRelease(sql[env], env) };
+    for (const env of ENVIRONMENT_NAMES) out[env] = { visits: await liveVisitCounts(sql[env], env), dimRelease: await liveDimRelease(sql[env], env), statuses: await liveStatuses(sql[env], env) };
     return out;
   };
   const first = await rehearsal.run({ sourceDir: sample.dir });
@@ -89,7 +96,25 @@ export async function dbtScenario(platform: RehearsalPlatform, sql: Record<Envir
   sample.change('models/marts/dim_patients.sql', (t) => `-- One row per patient, with their visit history.\n${t}`);
   const failsInStaging = await rehearsal.run({ sourceDir: sample.dir });
   const afterFailsInStaging = await snapshot();
-  return { sample, runs: { first, change, failsInStaging }, live: { first: afterFirst, change: afterChange, failsInStaging: afterFailsInStaging }, durationMs: Date.now() - started };
+  // the duplicate load in staging is corrected; then a release stops lower-casing the visit status,
+  // which every environment's data passes until, during prod's bake, a load brings a status in
+  // another case ('Completed'): the release's accepted_values test fails on prod's data
+  await sql.staging.query(`DELETE FROM "${staging}"."RAW"."RAW_PATIENTS" WHERE patient_id = 503`);
+  await sql.staging.query(`INSERT INTO "${staging}"."RAW"."RAW_PATIENTS" VALUES (503, 1990, 'STH', '2022-01-20'::date, current_timestamp())`);
+  sample.change('models/staging/stg_visits.sql', (t) => t.replace('lower(status) as visit_status', 'status as visit_status'));
+  const prod = rehearsalConfig().environments.prod.snowflake.database;
+  const loadDuringBake: ExecutionOptions['whileRunning'] = (stage, action, type) =>
+    stage === 'Prod' && action === 'Bake' && type === 'STANDARD'
+      ? sql.prod.query(`INSERT INTO "${prod}"."RAW"."RAW_VISITS" VALUES (1004, 502, 'NRT', '2026-11-03 08:00:00'::timestamp, 3000, 'Completed', current_timestamp())`).then(() => undefined)
+      : undefined;
+  const badBake = await rehearsal.run({ sourceDir: sample.dir, whileRunning: loadDuringBake });
+  const afterBadBake = await snapshot();
+  return {
+    sample,
+    runs: { first, change, failsInStaging, badBake },
+    live: { first: afterFirst, change: afterChange, failsInStaging: afterFailsInStaging, badBake: afterBadBake },
+    durationMs: Date.now() - started,
+  };
 }
 
 /**
@@ -97,10 +122,11 @@ export async function dbtScenario(platform: RehearsalPlatform, sql: Record<Envir
  * live in every environment, and whether the release that failed in staging left staging and prod
  * with the previous release's tables (nothing swapped in, no row changed).
  */
-export function dbtOutcome(s: DbtScenario): { toProd: boolean; failedReleaseHeld: boolean } {
+export function dbtOutcome(s: DbtScenario): { toProd: boolean; failedReleaseHeld: boolean; badBakeRolledBack: boolean } {
   const version = s.runs.first.variables.Package?.RELEASE_VERSION;
   const toProd = s.runs.first.status === 'Succeeded' && ENVIRONMENT_NAMES.every((env) => (s.live.first[env].visits?.length ?? 0) > 0 && s.live.first[env].dimRelease === `dataops release ${version} of dbt-models`);
   const same = (a: DbtLive, b: DbtLive) => JSON.stringify(a) === JSON.stringify(b);
   const failedReleaseHeld = s.runs.failsInStaging.status === 'Failed' && same(s.live.failsInStaging.staging, s.live.change.staging) && same(s.live.failsInStaging.prod, s.live.change.prod);
-  return { toProd, failedReleaseHeld };
+  const badBakeRolledBack = s.runs.badBake.status === 'Failed' && s.runs.badBake.rollback?.status === 'Succeeded' && same({ ...s.live.badBake.prod, statuses: undefined }, { ...s.live.change.prod, statuses: undefined }) && !(s.live.badBake.prod.statuses ?? []).includes('Completed');
+  return { toProd, failedReleaseHeld, badBakeRolledBack };
 }

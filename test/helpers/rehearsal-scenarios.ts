@@ -86,15 +86,18 @@ with DAG(
     BashOperator(task_id="beat", bash_command="${command}")
 `;
 
-/** What the Airflow scenario ran and what was live after each release. */
-export interface AirflowScenario {
+/** What a repo's scenario ran (each release's execution) and what was live in each environment after each release. */
+export interface Scenario<Release extends string, Live> {
   readonly sample: SampleRepo;
-  readonly runs: Readonly<Record<'first' | 'change' | 'rejected' | 'badBake', ExecutionResult>>;
-  /** The heartbeat DAG file live in each environment after each release (undefined: not there). */
-  readonly live: Readonly<Record<'first' | 'change' | 'rejected' | 'badBake', Readonly<Record<EnvironmentName, string | undefined>>>>;
+  readonly runs: Readonly<Record<Release, ExecutionResult>>;
+  readonly live: Readonly<Record<Release, Readonly<Record<EnvironmentName, Live>>>>;
+  readonly durationMs: number;
+}
+
+/** What the Airflow scenario ran and what was live after each release: the heartbeat DAG file in each environment (undefined: not there). */
+export interface AirflowScenario extends Scenario<'first' | 'change' | 'rejected' | 'badBake', string | undefined> {
   /** Runs of the heartbeat DAG in prod before the failing release and after its rollback. */
   readonly prodRuns: { readonly beforeBadBake: ReadonlyArray<{ runId: string; state: string }>; readonly after: ReadonlyArray<{ runId: string; state: string }> };
-  readonly durationMs: number;
 }
 
 /** An MWAA CLI client of an environment of the platform. */

@@ -1,8 +1,8 @@
 import { ENVIRONMENT_NAMES, terraformWorkspaceName, type EnvironmentName } from '../../lib/config/schema';
 import { seedSecretAt } from '../../tools/rehearsal/aws';
-import type { ExecutionOptions, ExecutionResult } from '../../tools/rehearsal/rehearse';
+import type { ExecutionOptions } from '../../tools/rehearsal/rehearse';
 import { rehearsalConfig } from './rehearsal';
-import type { RehearsalPlatform } from './rehearsal-scenarios';
+import type { RehearsalPlatform, Scenario } from './rehearsal-scenarios';
 import { startTfcFake, type TfcFake } from './tfc-fake';
 import { SampleRepo } from '../e2e/helpers';
 
@@ -90,12 +90,7 @@ export function liveWorkspace(t: TerraformEnvironments, env: EnvironmentName): T
 type Release = 'first' | 'change' | 'failsInStaging' | 'failsInProd';
 
 /** What the Terraform scenario ran and what was live in each workspace after each release. */
-export interface TerraformScenario {
-  readonly sample: SampleRepo;
-  readonly runs: Readonly<Record<Release, ExecutionResult>>;
-  readonly live: Readonly<Record<Release, Readonly<Record<EnvironmentName, TerraformLive>>>>;
-  readonly durationMs: number;
-}
+export type TerraformScenario = Scenario<Release, TerraformLive>;
 
 const TOPIC = 'main.tf';
 /** The sample's SNS topic with a display name (`terraform fmt` alignment kept). */

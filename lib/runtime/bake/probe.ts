@@ -8,11 +8,24 @@ export interface ProbeDeps {
   readonly airflow?: AirflowCli;
   /** The environment's Airflow version (the CLI of Airflow 3 differs). @default '2.10.3' */
   readonly airflowVersion?: string;
+  /**
+   * Runs the dbt tests of the models the release built in the environment, for releases with dbt
+   * assets (`runReleaseTests`): each error finding is a failure. Without it, dbt is not probed.
+   */
+  readonly dbtTests?: () => Promise<{ readonly ran: boolean; readonly detail: string; readonly findings: ReadonlyArray<{ readonly severity: string; readonly asset: string; readonly message: string }> }>;
+}
+
+/** Options of one probe. */
+export interface ProbeOptions {
+  /** Run the dbt tests in this probe (they take a dbt start-up, so the bake runs them at its first and last probe). @default true */
+  readonly dbt?: boolean;
+  /** What the last dbt test run found, reported again when this probe does not run them. */
+  readonly lastDbt?: ProbeResult;
 }
 
 /** One unhealthy thing the probe found. */
 export interface ProbeFailure {
-  readonly kind: 'airflow';
+  readonly kind: 'airflow' | 'dbt';
   readonly asset: string;
   readonly detail: string;
 }
@@ -36,10 +49,11 @@ export class ProbeError extends Error {
 
 /**
  * Probes what `release` deployed for failures since `since` (the deployment): runs of the release's
- * DAGs that failed. Completed runs are only read, never cleared or triggered again.
+ * DAGs that failed, and (with `deps.dbtTests`) the tests of the dbt models it built that fail on the
+ * data now. Completed runs are only read, never cleared or triggered again.
  * @throws ProbeError when the release has DAGs and the environment's Airflow cannot be asked
  */
-export async function probeRelease(release: ReleaseManifest, since: Date, deps: ProbeDeps): Promise<ProbeResult> {
+export async function probeRelease(release: ReleaseManifest, since: Date, deps: ProbeDeps, opts: ProbeOptions = {}): Promise<ProbeResult> {
   const failures: ProbeFailure[] = [];
   const checked: string[] = [];
   const notProbed: string[] = [];
@@ -60,7 +74,22 @@ export async function probeRelease(release: ReleaseManifest, since: Date, deps: 
     checked.push(`airflow: ${release.dags.length} DAGs, ${runs} runs since ${since.toISOString()}`);
   }
   const kinds = new Set(release.assets.map((a) => a.kind));
-  if (kinds.has('dbt')) notProbed.push('dbt: failed tests of the scheduled dbt runs are not read by the bake yet (the Verify gates ran the release\'s tests)');
+  if (kinds.has('dbt') && !deps.dbtTests) notProbed.push("dbt: no dbt to run the release's tests with (the Verify gates ran them)");
+  if (kinds.has('dbt') && deps.dbtTests) {
+    if (opts.dbt === false && opts.lastDbt) {
+      failures.push(...opts.lastDbt.failures.filter((f) => f.kind === 'dbt'));
+      checked.push(...opts.lastDbt.checked.filter((c) => c.startsWith('dbt')).map((c) => `${c} (last run)`.replace(' (last run) (last run)', ' (last run)')));
+    } else {
+      let out;
+      try {
+        out = await deps.dbtTests();
+      } catch (e) {
+        throw new ProbeError(`the dbt tests of release ${release.version} could not be run: ${(e as Error).message}`, { cause: e });
+      }
+      for (const f of out.findings.filter((x) => x.severity === 'error')) failures.push({ kind: 'dbt', asset: f.asset, detail: f.message });
+      checked.push(out.detail);
+    }
+  }
   if (kinds.has('spark') || release.sparkImages.length > 0) notProbed.push('spark: failed runs of the release\'s EMR jobs are not read by the bake yet');
   return { failures, checked, notProbed };
 }

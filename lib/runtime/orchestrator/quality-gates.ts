@@ -163,7 +163,7 @@ type DbtOutcome =
       readonly schemaError?: Finding;
     };
 
-async function runDbt(ctx: DeployContext, opts: QualityGateOptions, work: string, log: (l: string) => void, tests: { readonly select?: readonly string[] } | null): Promise<DbtOutcome> {
+async function runDbt(ctx: DeployContext, opts: QualityGateOptions, work: string, log: (l: string) => void, tests: { readonly select?: readonly string[] } | null, freshness = true): Promise<DbtOutcome> {
   const target = opts.dbtTarget ?? ctx.env;
   // An empty DBT_PROFILES_DIR (the buildspec's default) counts as unset.
   const givenDir = opts.profilesDir || process.env.DBT_PROFILES_DIR || undefined;
@@ -224,13 +224,17 @@ async function runDbt(ctx: DeployContext, opts: QualityGateOptions, work: string
     testError = rr.success ? undefined : dbtError(`dbt test against target '${target}' of ${ctx.env} wrote no run results (exit ${test.code}): ${lastLine(test.output)}`);
     schemaError = schemaErrorOf(ctx, readJson(path.join(project, 'target', 'manifest.json')), manifest, target, givenDir);
   }
-  const freshness = await run(['source', 'freshness']);
-  const sj = SourcesJsonSchema.safeParse(readJson(path.join(targetPath, 'sources.json')));
-  const freshnessError = sj.success ? undefined : dbtError(`dbt source freshness against target '${target}' of ${ctx.env} wrote no sources.json (exit ${freshness.code}): ${lastLine(freshness.output)}`);
+  let sj: ReturnType<typeof SourcesJsonSchema.safeParse> | undefined;
+  let freshnessError: Finding | undefined;
+  if (freshness) {
+    const fresh = await run(['source', 'freshness']);
+    sj = SourcesJsonSchema.safeParse(readJson(path.join(targetPath, 'sources.json')));
+    freshnessError = sj.success ? undefined : dbtError(`dbt source freshness against target '${target}' of ${ctx.env} wrote no sources.json (exit ${fresh.code}): ${lastLine(fresh.output)}`);
+  }
   return {
     ok: true,
     runResults: rr?.success ? (rr.data as RunResults) : undefined,
-    sources: sj.success ? (sj.data as SourcesJson) : undefined,
+    sources: sj?.success ? (sj.data as SourcesJson) : undefined,
     testModels: testedModels(manifest),
     testError,
     freshnessError,
@@ -261,6 +265,36 @@ function schemaErrorOf(ctx: DeployContext, releaseManifest: unknown, runManifest
 
 function gateRun(gate: GateName, detail: string, findings: readonly Finding[], started: number): GateRun {
   return { gate, status: hasBlocking(findings) ? 'failed' : 'passed', detail, findings, durationMs: Date.now() - started };
+}
+
+/** What one run of the release's dbt tests found (the prod bake's dbt probe). */
+export interface ReleaseTestsOutcome {
+  /** Whether dbt ran tests (false: the deploy built no models here). */
+  readonly ran: boolean;
+  readonly findings: readonly Finding[];
+  /** What was tested, e.g. `dbt: 8 test(s) of the 2 model(s) the deploy built`. */
+  readonly detail: string;
+}
+
+/**
+ * Runs, against the environment, the dbt tests of the models the release's deploy built there (all
+ * tests when the deploy recorded none), as the dbt-tests gate does, without source freshness or row
+ * counts: the prod bake's probe of the data the release's models produce while the environment's
+ * scheduled loads and runs go on. A test that fails or errors, or dbt that cannot run, is a finding.
+ */
+export async function runReleaseTests(ctx: DeployContext, deps: QualityGateDeps, opts: QualityGateOptions = {}): Promise<ReleaseTestsOutcome> {
+  const built = await builtModelsOfDeploy(ctx, deps);
+  if (built?.length === 0) return { ran: false, findings: [], detail: `dbt: release ${ctx.release.version} built no models in ${ctx.env}, so it has no tests to probe` };
+  const work = fs.mkdtempSync(path.join(os.tmpdir(), 'dataops-probe-'));
+  try {
+    const dbt = await runDbt(ctx, opts, work, deps.log, { select: built?.map((m) => m.selector) }, false);
+    if (!dbt.ok) return { ran: true, findings: [dbt.error], detail: 'dbt: the tests could not run' };
+    const findings = [...(dbt.schemaError ? [dbt.schemaError] : []), ...(dbt.testError ? [dbt.testError] : evaluateGates({ runResults: dbt.runResults, testModels: dbt.testModels }, ctx.environment.qualityGates))];
+    const tests = dbt.runResults?.results.filter((r) => r.unique_id.startsWith('test.') || r.unique_id.startsWith('unit_test.')).length ?? 0;
+    return { ran: true, findings, detail: `dbt: ${tests} test(s) of ${built ? `the ${built.length} model(s) the deploy built` : 'the project'}` };
+  } finally {
+    fs.rmSync(work, { recursive: true, force: true });
+  }
 }
 
 /**
