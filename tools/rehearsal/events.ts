@@ -109,12 +109,19 @@ const path = require('path');
 const [codeDir, handler] = process.argv.slice(1);
 const dot = handler.lastIndexOf('.');
 const fn = require(path.join(codeDir, handler.slice(0, dot)))[handler.slice(dot + 1)];
+// what an invocation writes goes back with its reply (the pipes may deliver it after the IPC message)
+let written = [];
+for (const stream of [process.stdout, process.stderr]) {
+  const write = stream.write.bind(stream);
+  stream.write = (chunk, ...rest) => { written.push(String(chunk)); return write(chunk, ...rest); };
+}
 process.on('message', (m) => {
+  written = [];
   const deadline = Date.now() + m.timeoutMs;
   const context = { functionName: process.env.AWS_LAMBDA_FUNCTION_NAME, functionVersion: '$LATEST', invokedFunctionArn: process.env.__REHEARSAL_FUNCTION_ARN || '', memoryLimitInMB: process.env.AWS_LAMBDA_FUNCTION_MEMORY_SIZE, awsRequestId: m.id, logGroupName: '/aws/lambda/' + process.env.AWS_LAMBDA_FUNCTION_NAME, logStreamName: 'rehearsal', getRemainingTimeInMillis: () => Math.max(0, deadline - Date.now()), callbackWaitsForEmptyEventLoop: true };
   Promise.resolve().then(() => fn(m.event, context)).then(
-    (r) => process.send({ id: m.id, result: r === undefined ? null : r }),
-    (e) => process.send({ id: m.id, error: (e && e.stack) || String(e) }),
+    (r) => process.send({ id: m.id, result: r === undefined ? null : r, log: written.join('') }),
+    (e) => process.send({ id: m.id, error: (e && e.stack) || String(e), log: written.join('') }),
   );
 });
 process.send({ ready: true });
@@ -175,11 +182,11 @@ export class FunctionWorker {
           child.kill('SIGKILL');
           resolve({ error: `timed out after ${this.timeoutMs} ms`, log: this.output.join('') });
         }, this.timeoutMs);
-        const onMessage = (m: { id?: string; result?: unknown; error?: string }) => {
+        const onMessage = (m: { id?: string; result?: unknown; error?: string; log?: string }) => {
           if (m.id !== id) return;
           clearTimeout(timer);
           child.removeListener('message', onMessage);
-          resolve({ ...(m.error !== undefined ? { error: m.error } : { result: m.result }), log: this.output.join('') });
+          resolve({ ...(m.error !== undefined ? { error: m.error } : { result: m.result }), log: m.log ?? this.output.join('') });
         };
         child.on('message', onMessage);
         child.send({ id, event, timeoutMs: this.timeoutMs });
