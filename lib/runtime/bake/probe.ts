@@ -78,7 +78,7 @@ export async function probeRelease(release: ReleaseManifest, since: Date, deps: 
   if (kinds.has('dbt') && deps.dbtTests) {
     if (opts.dbt === false && opts.lastDbt) {
       failures.push(...opts.lastDbt.failures.filter((f) => f.kind === 'dbt'));
-      checked.push(...opts.lastDbt.checked.filter((c) => c.startsWith('dbt')).map((c) => `${c} (last run)`.replace(' (last run) (last run)', ' (last run)')));
+      checked.push(...opts.lastDbt.checked.filter((c) => c.startsWith('dbt')).map((c) => `${c.replace(/ \(last run\)$/, '')} (last run)`));
     } else {
       let out;
       try {

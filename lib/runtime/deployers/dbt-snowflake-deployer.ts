@@ -1,4 +1,5 @@
-import { GetObjectCommand, type S3Client } from '@aws-sdk/client-s3';
+import type { S3Client } from '@aws-sdk/client-s3';
+import { getObjectBytes } from '../aws/s3';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
@@ -220,8 +221,7 @@ export class DbtSnowflakeDeployer implements Deployer<DbtState, DbtPlan, DbtPrev
   /** A published object's bytes, or null when there is none. */
   private async liveObject(bucket: string, key: string): Promise<Buffer | null> {
     try {
-      const out = await this.props.s3.send(new GetObjectCommand({ Bucket: bucket, Key: key }));
-      return Buffer.from(await out.Body!.transformToByteArray());
+      return Buffer.from(await getObjectBytes(this.props.s3, bucket, key));
     } catch (e) {
       if ((e as { name?: string }).name === 'NoSuchKey' || (e as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode === 404) return null;
       throw e;

@@ -267,6 +267,13 @@ function gateRun(gate: GateName, detail: string, findings: readonly Finding[], s
   return { gate, status: hasBlocking(findings) ? 'failed' : 'passed', detail, findings, durationMs: Date.now() - started };
 }
 
+/** The findings of a dbt test run (a schema mismatch, dbt that wrote no results, or the tests against the thresholds) and how many tests ran. */
+function testOutcome(dbt: Extract<DbtOutcome, { ok: true }>, thresholds: QualityGates): { findings: Finding[]; tests: number } {
+  const findings = [...(dbt.schemaError ? [dbt.schemaError] : []), ...(dbt.testError ? [dbt.testError] : evaluateGates({ runResults: dbt.runResults, testModels: dbt.testModels }, thresholds))];
+  const tests = dbt.runResults?.results.filter((r) => r.unique_id.startsWith('test.') || r.unique_id.startsWith('unit_test.')).length ?? 0;
+  return { findings, tests };
+}
+
 /** What one run of the release's dbt tests found (the prod bake's dbt probe). */
 export interface ReleaseTestsOutcome {
   /** Whether dbt ran tests (false: the deploy built no models here). */
@@ -289,8 +296,7 @@ export async function runReleaseTests(ctx: DeployContext, deps: QualityGateDeps,
   try {
     const dbt = await runDbt(ctx, opts, work, deps.log, { select: built?.map((m) => m.selector) }, false);
     if (!dbt.ok) return { ran: true, findings: [dbt.error], detail: 'dbt: the tests could not run' };
-    const findings = [...(dbt.schemaError ? [dbt.schemaError] : []), ...(dbt.testError ? [dbt.testError] : evaluateGates({ runResults: dbt.runResults, testModels: dbt.testModels }, ctx.environment.qualityGates))];
-    const tests = dbt.runResults?.results.filter((r) => r.unique_id.startsWith('test.') || r.unique_id.startsWith('unit_test.')).length ?? 0;
+    const { findings, tests } = testOutcome(dbt, ctx.environment.qualityGates);
     return { ran: true, findings, detail: `dbt: ${tests} test(s) of ${built ? `the ${built.length} model(s) the deploy built` : 'the project'}` };
   } finally {
     fs.rmSync(work, { recursive: true, force: true });
@@ -334,8 +340,7 @@ export async function runQualityGates(ctx: DeployContext, deps: QualityGateDeps,
       if (!testsOf) {
         gates.push(notRun('dbt-tests', `release ${ctx.release.version} built no models in ${ctx.env} (none changed against what ${ctx.env} ran), so it has no tests to run here`));
       } else {
-        const testFindings = [...(dbt.schemaError ? [dbt.schemaError] : []), ...(dbt.testError ? [dbt.testError] : evaluateGates({ runResults: dbt.runResults, testModels: dbt.testModels }, thresholds))];
-        const tests = dbt.runResults?.results.filter((r) => r.unique_id.startsWith('test.') || r.unique_id.startsWith('unit_test.')).length ?? 0;
+        const { findings: testFindings, tests } = testOutcome(dbt, thresholds);
         const of = testsOf.select ? `the tests of the ${testsOf.select.length} model(s) the deploy built` : 'every test (the deploy recorded no models it built)';
         gates.push(gateRun('dbt-tests', `${tests} dbt test(s), ${of}; failOnTestWarnings ${thresholds.failOnTestWarnings} (${threshold})`, testFindings, started));
       }
